@@ -1,0 +1,66 @@
+# coder_scale: PGXS build of the extension, plus the coder-scale client.
+#
+#   make                  build the extension and the client
+#   make install          install the extension into the server pg_config names
+#   make installcheck     run the pgTAP tests through pg_regress (server must run)
+#   make prove            run the same tests through pg_prove
+#
+# The extension's install script is assembled from sql/parts/*.sql (in name
+# order), so each concern keeps its own SQL file beside its C file.
+
+EXTENSION   = coder_scale
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big  = coder_scale
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+SQL_PARTS   = $(sort $(wildcard sql/parts/*.sql))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+TESTS       = $(sort $(wildcard test/*.sql))
+REGRESS     = $(patsubst test/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=.regress --outputdir=. --load-extension=pgtap
+REGRESS_PREP = regress_dirs
+
+PG_CONFIG  ?= pg_config
+PG_CPPFLAGS = -Isrc
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
+SHLIB_LINK  = -lm
+EXTRA_CLEAN = .regress results regression.diffs regression.out
+
+# JIT bitcode needs clang-14; nothing here benefits from it.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: client
+
+$(DATA_built): $(SQL_PARTS) $(EXTENSION).control
+	@{ printf -- '-- %s version %s, assembled from sql/parts by make: edit those files.\n' \
+	     $(EXTENSION) $(EXTVERSION); \
+	   printf '\\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \\quit\n'; \
+	   for f in $(SQL_PARTS); do printf '\n-- ==== %s ====\n' $$f; cat $$f; done; } > $@
+
+# pg_regress 15 reads <inputdir>/sql and <inputdir>/expected; we keep tests in
+# test/ and expected output in expected/, so give it a folder of two links.
+.PHONY: regress_dirs client prove
+regress_dirs:
+	@test -n "$(REGRESS)" || { echo "no tests found in test/" >&2; exit 1; }
+	@rm -rf .regress && mkdir -p .regress && ln -s ../test .regress/sql && ln -s ../expected .regress/expected
+
+client:
+	$(MAKE) -C client
+
+prove:
+	pg_prove --failures --ext .sql test/
+
+clean: clean-client
+clean-client:
+	$(MAKE) -C client clean
+
+install: install-client
+install-client: client
+	$(MAKE) -C client install
+.PHONY: install-client clean-client

@@ -1,0 +1,80 @@
+# Shared by the scripts in this folder: Debian packages, build, and private
+# PostgreSQL clusters. Source it; do not run it.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=/usr/lib/postgresql/15/bin
+
+# Every Debian package the project needs to build, test and run.
+DEB_PACKAGES=(
+  make gcc libc6-dev pkg-config ca-certificates
+  postgresql-15 postgresql-client-15 postgresql-server-dev-15 libpq-dev
+  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+  postgresql-15-tdigest
+  libjson-c-dev libcurl4-openssl-dev libwebsockets-dev libssl-dev
+  prometheus-node-exporter prometheus-postgres-exporter
+)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install what is missing (one apt-get call; nothing when all is there).
+install_packages() {
+  local missing=() p
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -q >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+}
+
+build_and_install() {
+  say "building and installing the extension and the client"
+  make -C "$ROOT" -s >/dev/null
+  as_root make -C "$ROOT" -s install >/dev/null
+}
+
+# cluster_init DATADIR SOCKDIR PORT: create (if absent) and start a private
+# cluster owned by postgres, listening only on a unix socket in SOCKDIR.
+cluster_start() {
+  local data=$1 sock=$2 port=$3
+  mkdir -p "$data" "$sock"
+  chown postgres:postgres "$data" "$sock"
+  chmod 700 "$data"
+  runuser -u postgres -- test -x "$data" \
+    || die "the postgres user cannot reach $data: put the project where others may enter its folders"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "creating a private PostgreSQL cluster in $data"
+    runuser -u postgres -- "$PGBIN/initdb" -D "$data" -A trust -U postgres -E UTF8 \
+      --locale=C.UTF-8 --no-sync >/dev/null
+  fi
+  if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    say "starting it (socket $sock, port $port)"
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
+      -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=off" >/dev/null \
+      || { tail -n 20 "$data/server.log" >&2; die "the private cluster did not start"; }
+  fi
+}
+
+cluster_stop() {
+  local data=$1
+  if [ -f "$data/PG_VERSION" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  fi
+}
+
+# A socket directory path must stay under 107 bytes: keep it in the project
+# when the path is short, else in /tmp under a name derived from the project.
+sock_dir_for() {
+  local want=$1
+  if [ ${#want} -le 80 ]; then echo "$want"; else echo "/tmp/coder_scale.$(printf %s "$ROOT" | cksum | cut -d' ' -f1)"; fi
+}

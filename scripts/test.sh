@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# README command 2: every test, on a throwaway private cluster.
+#   pgTAP through pg_regress (make installcheck) and through pg_prove,
+#   then the client tests in test/client/.
+source "$(dirname "$0")/lib.sh"
+
+install_packages
+build_and_install
+
+WORK=$(mktemp -d /tmp/cs-test.XXXXXX)
+chmod 755 "$WORK"
+cleanup() {
+  cluster_stop "$WORK/data" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cluster_start "$WORK/data" "$WORK" 5432
+
+export PGHOST=$WORK PGPORT=5432 PGUSER=postgres
+status=0
+
+say "pgTAP through pg_regress (make installcheck)"
+if ! make -C "$ROOT" -s installcheck; then
+  [ -f "$ROOT/regression.diffs" ] && head -n 200 "$ROOT/regression.diffs" >&2
+  status=1
+fi
+
+say "pgTAP through pg_prove"
+psql -X -q -d postgres -c "CREATE DATABASE prove" >/dev/null
+psql -X -q -d prove -c "CREATE EXTENSION pgtap" >/dev/null
+(cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || status=1
+
+if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
+  say "client tests (test/client)"
+  for t in "$ROOT"/test/client/*.sh; do
+    if bash "$t"; then echo "ok - client $(basename "$t" .sh)"; else echo "not ok - client $(basename "$t" .sh)"; status=1; fi
+  done
+fi
+
+if [ $status -eq 0 ]; then say "all tests passed"; else say "some tests FAILED"; fi
+exit $status
