@@ -37,7 +37,18 @@ install_packages() {
   fi
 }
 
+# One build-install-test at a time on a machine: the extension is installed
+# into the system's PostgreSQL, which every checkout on the machine shares.
+take_lock() {
+  if [ -z "${CODER_SCALE_LOCKED:-}" ]; then
+    exec 9>/tmp/coder_scale.lock
+    flock 9
+    export CODER_SCALE_LOCKED=1
+  fi
+}
+
 build_and_install() {
+  take_lock
   say "building and installing the extension and the client"
   make -C "$ROOT" -s >/dev/null
   as_root make -C "$ROOT" -s install >/dev/null
