@@ -1,0 +1,130 @@
+\set ECHO none
+\pset format unaligned
+\pset tuples_only true
+\set ON_ERROR_STOP true
+SET client_min_messages = warning;
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION coder_scale;
+SELECT plan(48);
+
+-- The contract with the load driver: these tables and columns, these types.
+SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
+FROM unnest(ARRAY['failure_category', 'run', 'run_result', 'metric_series', 'metric_sample', 'component_metric']) t;
+SELECT columns_are('coder_scale', 'failure_category', ARRAY['name', 'wording', 'sort_order', 'description'],
+  'failure_category has the contract columns (plus description)');
+SELECT columns_are('coder_scale', 'run', ARRAY['id', 'label', 'kind', 'status', 'target_url', 'coder_version',
+  'template', 'count', 'concurrency', 'cleanup_concurrency', 'timeout', 'job_timeout', 'cleanup_timeout',
+  'cleanup_job_timeout', 'run_command', 'parameters', 'flags', 'started_at', 'finished_at', 'host',
+  'driver_version', 'tags', 'source_file', 'source_sha256'], 'run has exactly the contract columns');
+SELECT columns_are('coder_scale', 'run_result', ARRAY['run_id', 'full_id', 'workspace_name', 'user_name',
+  'started_at', 'finished_at', 'duration', 'create_user', 'create_workspace', 'queue_wait', 'build',
+  'agents_connect', 'command', 'cleanup', 'outcome', 'failure_category', 'error', 'logs'],
+  'run_result has exactly the contract columns');
+SELECT col_type_is('coder_scale', 'run_result', 'queue_wait', 'interval', 'phase durations are intervals');
+SELECT col_type_is('coder_scale', 'metric_sample', 'value', 'double precision', 'sample values are float8');
+SELECT col_is_pk('coder_scale', 'run_result', ARRAY['run_id', 'full_id'], 'run_result key is (run_id, full_id)');
+SELECT col_is_pk('coder_scale', 'metric_sample', ARRAY['series_id', 'time'], 'sample key is (series_id, time)');
+SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'coder_scale.metric_sample'::regclass), 'p',
+  'metric_sample is partitioned');
+
+-- Seeds.
+SELECT results_eq(
+  'SELECT name, wording FROM coder_scale.failure_category ORDER BY sort_order',
+  $$VALUES ('create_user', 'failed to create user'), ('create_workspace', 'failed to create workspace'),
+           ('build_failed', 'build failed'), ('build_canceled', 'build canceled'),
+           ('agent_timeout', 'failed to connect'), ('command_failed', 'command failed'),
+           ('command_timeout', 'command timed out'), ('job_timeout', 'timed out'),
+           ('cleanup_failed', 'cleanup failed'), ('other', 'failed for another reason')$$,
+  'the ten failure categories, in phase order, with their wording');
+SELECT ok((SELECT count(*) FROM coder_scale.component_metric WHERE component = 'coderd' AND metric = 'process_cpu_seconds_total'
+           AND kind = 'cpu_seconds_counter') = 1, 'coderd CPU comes from process_cpu_seconds_total by default');
+SELECT ok((SELECT label_exclude = '{"mode": "idle"}' FROM coder_scale.component_metric
+           WHERE component = 'runner' AND metric = 'node_cpu_seconds_total'), 'node CPU excludes mode="idle"');
+
+-- Runs.
+INSERT INTO coder_scale.run (kind, status, label, started_at, finished_at, count, concurrency)
+VALUES ('create-workspaces', 'completed', 'r1', '2026-01-05 10:00Z', '2026-01-05 10:05Z', 3, 2);
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status) VALUES ('load', 'running')$$, '23514', NULL, 'unknown kind is refused');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status) VALUES ('ingest', 'done')$$, '23514', NULL, 'unknown status is refused');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status) VALUES (NULL, 'running')$$, '23502', NULL, 'kind is required');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, started_at, finished_at)
+                   VALUES ('scrape', 'completed', '2026-01-05 10:00Z', '2026-01-05 09:00Z')$$,
+  '23514', 'new row for relation "run" violates check constraint "run_finished_after_start"', 'finished before started is refused');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, finished_at) VALUES ('scrape', 'running', now())$$,
+  '23514', 'new row for relation "run" violates check constraint "run_running_not_finished"', 'a running run has no finish time');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, finished_at) VALUES ('ingest', 'completed', now())$$,
+  '23514', 'new row for relation "run" violates check constraint "run_ingest_has_source"', 'an ingested run needs its file hash');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, count) VALUES ('scrape', 'running', 0)$$, '23514', NULL, 'count must be positive');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, tags) VALUES ('scrape', 'running', '[1]')$$, '23514', NULL, 'tags must be an object');
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, finished_at, source_sha256) VALUES ('ingest', 'completed', now(), 'xyz')$$,
+  '23514', NULL, 'a sha256 is 64 hex digits');
+INSERT INTO coder_scale.run (kind, status, finished_at, source_sha256) VALUES ('ingest', 'completed', now(), repeat('ab', 32));
+SELECT throws_ok($$INSERT INTO coder_scale.run (kind, status, finished_at, source_sha256) VALUES ('ingest', 'completed', now(), repeat('ab', 32))$$,
+  '23505', NULL, 'the same file hash twice is refused');
+
+-- Results.
+INSERT INTO coder_scale.run_result (run_id, full_id, started_at, finished_at, duration, outcome, failure_category, error)
+SELECT id, 'workspacebuild/0', '2026-01-05 10:00Z', '2026-01-05 10:01Z', '1 minute', 'pass', NULL, NULL FROM coder_scale.run WHERE label = 'r1';
+INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome, failure_category, error)
+SELECT id, 'workspacebuild/1', '2026-01-05 10:00Z', 'fail', 'agent_timeout', 'wait for agent: x' FROM coder_scale.run WHERE label = 'r1';
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome) VALUES (999999, 'workspacebuild/0', now(), 'pass')$$,
+  '23503', NULL, 'a result needs an existing run');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome)
+                   SELECT id, 'workspacebuild/0', now(), 'pass' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23505', NULL, 'a full id appears once per run');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome)
+                   SELECT id, 'workspacebuild/2', now(), 'skipped' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23514', NULL, 'outcome is pass or fail');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome)
+                   SELECT id, 'workspacebuild/2', now(), 'fail' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23514', 'new row for relation "run_result" violates check constraint "run_result_category_iff_fail"', 'a failure needs a category');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome, failure_category)
+                   SELECT id, 'workspacebuild/2', now(), 'pass', 'other' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23514', 'new row for relation "run_result" violates check constraint "run_result_category_iff_fail"', 'a pass has no category');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome, failure_category)
+                   SELECT id, 'workspacebuild/2', now(), 'fail', 'gremlins' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23503', NULL, 'the category must exist');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome, failure_category, error)
+                   SELECT id, 'workspacebuild/2', now(), 'fail', 'other', '<nil>' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23514', 'new row for relation "run_result" violates check constraint "run_result_no_nil_error"', '"<nil>" is never stored as an error');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome, build)
+                   SELECT id, 'workspacebuild/2', now(), 'pass', '-1 second' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23514', NULL, 'a phase cannot take negative time');
+SELECT throws_ok($$INSERT INTO coder_scale.run_result (run_id, full_id, started_at, outcome)
+                   SELECT id, 'workspacebuild', now(), 'pass' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23514', NULL, 'a full id is test_name/id');
+
+-- Series and samples; the run's insert created the day partitions of its first two days.
+SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent = 'coder_scale.metric_sample'::regclass),
+          ARRAY['metric_sample_default', 'metric_sample_p20260105', 'metric_sample_p20260106'],
+          'inserting a run creates the sample partitions of its first two days');
+INSERT INTO coder_scale.metric_series (run_id, component, name, labels)
+SELECT id, 'coderd', 'process_cpu_seconds_total', '{}' FROM coder_scale.run WHERE label = 'r1';
+SELECT throws_ok($$INSERT INTO coder_scale.metric_series (run_id, component, name, labels)
+                   SELECT id, 'coderd', 'process_cpu_seconds_total', '{}' FROM coder_scale.run WHERE label = 'r1'$$,
+  '23505', NULL, 'a series is stored once per run, component, target, name and labels');
+SELECT throws_ok($$INSERT INTO coder_scale.metric_series (component, name, labels) VALUES ('coderd', 'up', '{"a": 1}')$$,
+  '23514', NULL, 'label values are strings');
+SELECT throws_ok($$INSERT INTO coder_scale.metric_series (component, name) VALUES ('coderd', 'bad-name')$$,
+  '23514', NULL, 'metric names follow Prometheus');
+INSERT INTO coder_scale.metric_sample (series_id, time, value)
+SELECT s.id, t, 1 FROM coder_scale.metric_series s,
+  (VALUES ('2026-01-05 10:00Z'::timestamptz), ('2026-01-06 23:59Z'), ('2026-01-09 12:00Z')) v (t);
+SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample_default), 1, 'a sample outside the day partitions goes to DEFAULT');
+SELECT is(coder_scale.add_sample_partitions('2026-01-08 00:00Z', '2026-01-09 23:00Z'), 2, 'add_sample_partitions creates the missing days');
+SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample_p20260109), 1, '... and moves the DEFAULT rows of those days in');
+SELECT throws_ok($$SELECT coder_scale.add_sample_partitions('2026-01-09', '2026-01-08')$$, '22023',
+  'from_time and to_time must be given, with to_time >= from_time', 'add_sample_partitions refuses a reversed range');
+SELECT is(coder_scale.drop_sample_partitions('2026-01-07 00:00Z'), 2, 'drop_sample_partitions drops whole old days');
+SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample), 1, '... and their samples with them');
+SELECT throws_ok($$INSERT INTO coder_scale.metric_sample VALUES (999999, now(), 1)$$, '23503', NULL, 'a sample needs its series');
+
+-- Deleting a run deletes everything of it.
+DELETE FROM coder_scale.run WHERE label = 'r1';
+SELECT is((SELECT count(*)::int FROM coder_scale.run_result) + (SELECT count(*)::int FROM coder_scale.metric_series)
+          + (SELECT count(*)::int FROM coder_scale.metric_sample), 0, 'deleting a run deletes its results, series and samples');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,59 @@
+\set ECHO none
+\pset format unaligned
+\pset tuples_only true
+\set ON_ERROR_STOP true
+SET client_min_messages = warning;
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION coder_scale;
+SELECT plan(12);
+
+-- Run A: 3 passed, 1 agent timeout, 1 build failure; durations 10..50 s.
+-- Run B: 2 passed.  Run C: nothing yet.  Run D: still running.
+INSERT INTO coder_scale.run (kind, status, label, started_at, finished_at) VALUES
+  ('create-workspaces', 'completed', 'A', '2026-02-01 10:00Z', '2026-02-01 10:05Z'),
+  ('create-workspaces', 'completed', 'B', '2026-02-01 11:00Z', '2026-02-01 11:00:30Z'),
+  ('create-workspaces', 'completed', 'C', '2026-02-01 12:00Z', '2026-02-01 12:00Z'),
+  ('create-workspaces', 'running',   'D', '2026-02-01 13:00Z', NULL);
+INSERT INTO coder_scale.run_result (run_id, full_id, started_at, finished_at, duration, outcome, failure_category, error)
+SELECT r.id, v.full_id, v.s::timestamptz, v.s::timestamptz + v.d::interval, v.d::interval, v.outcome, v.cat, v.err
+FROM coder_scale.run r JOIN (VALUES
+  ('A', 'workspacebuild/0', '2026-02-01 10:00Z', '10 s', 'pass', NULL, NULL),
+  ('A', 'workspacebuild/1', '2026-02-01 10:00Z', '20 s', 'fail', 'agent_timeout', 'wait for agent: context deadline exceeded'),
+  ('A', 'workspacebuild/2', '2026-02-01 10:00Z', '30 s', 'pass', NULL, NULL),
+  ('A', 'workspacebuild/3', '2026-02-01 10:00Z', '40 s', 'fail', 'build_failed', 'build failed with status "failed": x'),
+  ('A', 'workspacebuild/4', '2026-02-01 10:00Z', '50 s', 'pass', NULL, NULL),
+  ('B', 'workspacebuild/0', '2026-02-01 11:00Z', '1 s',  'pass', NULL, NULL),
+  ('B', 'workspacebuild/1', '2026-02-01 11:00Z', '2 s',  'pass', NULL, NULL),
+  ('D', 'workspacebuild/0', '2026-02-01 13:00Z', '90 s', 'fail', 'agent_timeout', 'x'),
+  ('D', 'workspacebuild/1', '2026-02-01 13:00Z', '30 s', 'fail', 'agent_timeout', 'x')
+) v (label, full_id, s, d, outcome, cat, err) ON v.label = r.label;
+
+SELECT results_eq(
+  $$SELECT label, total, succeeded, failed, build_failed, agent_timeout, create_user, other
+    FROM coder_scale.run_summary ORDER BY label$$,
+  $$VALUES ('A', 5::bigint, 3::bigint, 2::bigint, 1::bigint, 1::bigint, 0::bigint, 0::bigint),
+           ('B', 2, 2, 0, 0, 0, 0, 0),
+           ('C', 0, 0, 0, 0, 0, 0, 0),
+           ('D', 2, 0, 2, 0, 2, 0, 0)$$,
+  'run_summary counts totals and failures per category');
+SELECT is((SELECT summary FROM coder_scale.run_summary WHERE label = 'A'), '3 succeeded, 1 build failed, 1 failed to connect',
+  'summary lists categories in sort order, in their wording');
+SELECT is((SELECT summary FROM coder_scale.run_summary WHERE label = 'B'), '2 succeeded', 'summary of a run without failures');
+SELECT is((SELECT summary FROM coder_scale.run_summary WHERE label = 'C'), '0 succeeded', 'summary of a run without results');
+SELECT is((SELECT summary FROM coder_scale.run_summary WHERE label = 'D'), '0 succeeded, 2 failed to connect', 'summary when all failed');
+SELECT is((SELECT avg_duration FROM coder_scale.run_summary WHERE label = 'A'), interval '30 seconds', 'average duration (10+20+30+40+50)/5');
+SELECT is((SELECT avg_duration FROM coder_scale.run_summary WHERE label = 'B'), interval '1.5 seconds', 'average duration (1+2)/2');
+SELECT is((SELECT avg_duration FROM coder_scale.run_summary WHERE label = 'C'), NULL, 'no average without results');
+SELECT is((SELECT elapsed FROM coder_scale.run_summary WHERE label = 'A'), interval '5 minutes', 'elapsed is the run''s finish - start');
+SELECT is((SELECT elapsed FROM coder_scale.run_summary WHERE label = 'D'), interval '90 seconds',
+  'elapsed of a running run reaches its last finished result');
+
+-- Wording and order are data: change them and the summary follows.
+UPDATE coder_scale.failure_category SET wording = 'never connected', sort_order = 1 WHERE name = 'agent_timeout';
+SELECT is((SELECT summary FROM coder_scale.run_summary WHERE label = 'A'), '3 succeeded, 1 never connected, 1 build failed',
+  'summary follows failure_category wording and sort_order');
+SELECT is((SELECT count(*)::int FROM coder_scale.run_summary), 4, 'one row per run');
+
+SELECT * FROM finish();
+ROLLBACK;
