@@ -21,6 +21,7 @@ ENV
 psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
   || psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS coder_scale;
 ALTER EXTENSION coder_scale UPDATE;
 SQL
