@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench/ingest.sh [RUNS]: how fast `coder-scale ingest` stores a Coder result
+# file, against the physical limit here: a plain COPY of the very same rows
+# prepared as CSV.  Runs on its own private PostgreSQL (a private copy of the
+# server's installation with this checkout's extension in it), so it neither
+# needs the build lock nor disturbs the system's installed extension.
+source "$(dirname "$0")/../scripts/lib.sh"
+
+RUNS=${1:-100000}
+FAIL_EVERY=100
+PORT=55491
+
+install_packages
+make -C "$ROOT" -s >/dev/null
+
+WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
+chmod 755 "$WORK"
+PRIV=$WORK/pg
+cleanup() {
+  if [ -f "$WORK/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say "private copy of PostgreSQL 15 with this checkout's extension in $PRIV"
+mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
+cp -a /usr/lib/postgresql/15 "$PRIV/usr/lib/postgresql/"
+cp -a /usr/share/postgresql/15 "$PRIV/usr/share/postgresql/"
+make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
+
+mkdir -p "$WORK/data" "$WORK/sock"
+chown postgres:postgres "$WORK/data" "$WORK/sock"
+runuser -u postgres -- "$PRIV$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 \
+  --locale=C.UTF-8 --no-sync >/dev/null
+runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/data/server.log" -w start \
+  -o "-c listen_addresses='' -c unix_socket_directories='$WORK/sock' -p $PORT -c fsync=off -c max_wal_size=4GB" \
+  >/dev/null 9>&-
+export PGHOST=$WORK/sock PGPORT=$PORT PGUSER=postgres
+for db in ingest plain; do
+  psql -X -q -d postgres -c "CREATE DATABASE $db"
+  psql -X -q -d $db -c "CREATE EXTENSION coder_scale"
+done
+
+say "generating a result file of $RUNS runs (1 in $FAIL_EVERY fails)"
+perl "$ROOT/test/client/data/gen-results.pl" "$RUNS" "$FAIL_EVERY" > "$WORK/results.json"
+size=$(du -m "$WORK/results.json" | cut -f1)
+
+now() { date +%s.%N; }
+
+say "coder-scale ingest"
+t0=$(now)
+"$ROOT/client/coder-scale" ingest "$WORK/results.json" --db "dbname=ingest" --label bench >/dev/null
+t1=$(now)
+
+# The same rows, as CSV, for a plain COPY into an empty database.
+cols="run_id, full_id, workspace_name, user_name, started_at, finished_at, duration, create_user,
+      create_workspace, queue_wait, build, agents_connect, command, cleanup, outcome, failure_category, error, logs"
+psql -X -q -d ingest -c "\\copy (SELECT $cols FROM coder_scale.run_result) TO '$WORK/rows.csv' CSV"
+# both databases are fresh: the ingested run and this one are run 1
+psql -X -q -d plain -c "INSERT INTO coder_scale.run (kind, status) VALUES ('scrape', 'running')"
+psql -X -q -d plain -c "CHECKPOINT"
+
+say "plain COPY of the same rows from CSV"
+t2=$(now)
+psql -X -q -d plain -c "\\copy coder_scale.run_result ($cols) FROM '$WORK/rows.csv' CSV"
+t3=$(now)
+
+rows=$(psql -X -At -d plain -c "SELECT count(*) FROM coder_scale.run_result")
+awk -v n="$rows" -v mb="$size" -v ti="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    -v tc="$(awk -v a="$t2" -v b="$t3" 'BEGIN { print b - a }')" 'BEGIN {
+  printf "runs:                 %d (%d MB of JSON)\n", n, mb
+  printf "coder-scale ingest:   %6.2f s  %8.0f runs/s\n", ti, n / ti
+  printf "plain COPY from CSV:  %6.2f s  %8.0f runs/s\n", tc, n / tc
+  printf "ingest / plain COPY:  %6.2f (ingest takes %.2fx the time of the bare COPY)\n", (n / ti) / (n / tc), ti / tc
+}'

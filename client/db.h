@@ -1,0 +1,72 @@
+/*
+ * db.h: what every coder-scale command needs from libpq.
+ *
+ *   PGconn *conn = db_connect(conninfo);     // exits 3 when unreachable
+ *   db_begin(conn);
+ *   db_copy c;
+ *   db_copy_begin(&c, conn, "COPY t (a, b) FROM STDIN");
+ *   db_copy_text(&c, "x\ty"); db_copy_int(&c, 42); db_copy_end_row(&c);
+ *   if (!db_copy_end(&c)) ... db_rollback(conn);
+ *   db_commit(conn);
+ *
+ * Errors are printed as "coder-scale: <what>: <why>"; functions returning
+ * bool say false after printing.
+ */
+#ifndef CODER_SCALE_DB_H
+#define CODER_SCALE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+/*
+ * Connect with CONNINFO (NULL or "" = the libpq environment: PGHOST, ...).
+ * On failure print why and exit(EXIT_UNREACHABLE).  Sets
+ * client_encoding UTF8 and application_name coder-scale.
+ */
+PGconn	   *db_connect(const char *conninfo);
+
+/* Exit 4 with a hint unless CREATE EXTENSION coder_scale was done in this database. */
+void		db_require_extension(PGconn *conn);
+
+/* Run a command without result rows; false (message printed) on error. */
+bool		db_exec(PGconn *conn, const char *sql);
+
+/*
+ * Run a query with text parameters (NULL = SQL NULL); the result when it
+ * succeeded (PQclear it), NULL after printing the error.  *sqlstate (if not
+ * NULL) receives the error's SQLSTATE or "".
+ */
+PGresult   *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+					 char sqlstate[6]);
+
+bool		db_begin(PGconn *conn);
+bool		db_commit(PGconn *conn);
+void		db_rollback(PGconn *conn);
+
+/* A COPY ... FROM STDIN in text format, buffered. */
+typedef struct db_copy
+{
+	PGconn	   *conn;
+	char	   *buf;
+	size_t		len;
+	size_t		cap;
+	int			field;			/* fields written in the current row */
+	bool		failed;
+	char		sqlstate[6];	/* of the error, when db_copy_end failed */
+} db_copy;
+
+bool		db_copy_begin(db_copy *c, PGconn *conn, const char *copy_sql);
+/* One field; s == NULL writes SQL NULL.  Tabs, newlines, backslashes are escaped. */
+void		db_copy_text(db_copy *c, const char *s);
+void		db_copy_textn(db_copy *c, const char *s, size_t n);
+void		db_copy_int(db_copy *c, int64_t v);
+void		db_copy_null(db_copy *c);
+/* End the row; flushes to the server when the buffer is large. */
+bool		db_copy_end_row(db_copy *c);
+/* Finish the COPY and read its result; false (message printed) on any error. */
+bool		db_copy_end(db_copy *c);
+
+#endif

@@ -1,0 +1,801 @@
+/*
+ * ingest.c: coder-scale ingest FILE...: store result files of Coder's
+ * `coder exp scaletest create-workspaces --output json:FILE` as runs.
+ *
+ * Each file is read whole, hashed (SHA-256: a file already stored is
+ * reported, not stored twice), parsed with json-c and validated strictly
+ * (every field, its type, Go durations, RFC 3339 times, totals against the
+ * runs) before the database sees anything.  Then, in one transaction: the
+ * run row, every result by COPY, the failure categories set by
+ * coder_scale.classify_failure() (so classification lives in one place).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "cli.h"
+#include "db.h"
+#include "goduration.h"
+#include "runlogs.h"
+
+#define NIL_ERROR "<nil>"
+
+/* One run of the file, validated. */
+typedef struct result
+{
+	const char *full_id;
+	const char *logs;
+	size_t		logs_len;
+	const char *started_at;
+	int64_t		start_sec;		/* started_at as Unix seconds + nanoseconds */
+	int32_t		start_nsec;
+	int64_t		duration_ns;
+	const char *error;			/* NULL for a pass */
+} result;
+
+/* A validated file. */
+typedef struct results
+{
+	json_object *root;
+	int64_t		total_runs,
+				total_pass,
+				total_fail,
+				elapsed_ms;
+	int64_t		elapsed_ns;
+	result	   *runs;
+	size_t		nruns;
+} results;
+
+typedef struct ingest_opts
+{
+	const char *conninfo;
+	const char *label;
+	json_object *tags;
+} ingest_opts;
+
+/* "FILE: what" on stderr; returns EXIT_USAGE for "return bad(...)". */
+static int
+bad(const char *file, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static int
+bad(const char *file, const char *fmt,...)
+{
+	va_list		ap;
+	char		msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_error("%s: %s", file, msg);
+	return EXIT_USAGE;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: coder-scale ingest FILE... [--label L] [--tag k=v]... [--db CONNINFO]\n\n"
+			"Store result files of `coder exp scaletest create-workspaces --output json:FILE`\n"
+			"as runs in the coder_scale schema, one run and one transaction per file.\n\n"
+			"Options:\n"
+			"  --label L        label of the run(s)\n"
+			"  --tag k=v        free-form tag, repeatable (run.tags)\n"
+			"  --db CONNINFO    libpq connection string (default: PGHOST, PGPORT, ... environment)\n"
+			"  -h, --help       this help\n\n"
+			"A file already stored (same SHA-256) is reported with its run id and skipped.\n"
+			"Exit codes: 0 stored (or already there), 2 bad flags or a bad file (nothing of it\n"
+			"is stored), 3 database unreachable, 4 database error.\n");
+}
+
+/* ---------------------------------------------------------------------------
+ * Reading and hashing
+ * ------------------------------------------------------------------------- */
+
+static char *
+read_file(const char *path, size_t *len, time_t *mtime, int *rc)
+{
+	FILE	   *f = fopen(path, "rb");
+	struct stat st;
+	char	   *buf;
+
+	if (f == NULL || fstat(fileno(f), &st) != 0)
+	{
+		*rc = bad(path, "cannot read: %s", strerror(errno));
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		fclose(f);
+		*rc = bad(path, "not a regular file");
+		return NULL;
+	}
+	buf = malloc((size_t) st.st_size + 1);
+	if (buf == NULL)
+	{
+		fclose(f);
+		*rc = bad(path, "out of memory reading %lld bytes", (long long) st.st_size);
+		return NULL;
+	}
+	*len = fread(buf, 1, (size_t) st.st_size, f);
+	if (ferror(f) || *len != (size_t) st.st_size)
+	{
+		fclose(f);
+		free(buf);
+		*rc = bad(path, "read error");
+		return NULL;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	*mtime = st.st_mtime;
+	return buf;
+}
+
+static bool
+sha256_hex(const char *data, size_t len, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return false;
+	for (unsigned i = 0; i < mdlen; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	hex[64] = '\0';
+	return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * Parsing and validation
+ * ------------------------------------------------------------------------- */
+
+static void
+position(const char *buf, size_t off, int *lineno, int *col)
+{
+	*lineno = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++)
+	{
+		if (buf[i] == '\n')
+			(*lineno)++, *col = 1;
+		else
+			(*col)++;
+	}
+}
+
+static json_object *
+parse_json(const char *path, const char *buf, size_t len, int *rc)
+{
+	json_tokener *tok = json_tokener_new_ex(64);
+	json_object *root;
+	enum json_tokener_error err;
+	size_t		end;
+	int			lineno,
+				col;
+
+	if (len > INT_MAX)
+	{
+		*rc = bad(path, "file too large (%zu bytes, at most %d)", len, INT_MAX);
+		json_tokener_free(tok);
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, buf, (int) len);
+	err = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (err == json_tokener_continue || (root == NULL && err == json_tokener_success))
+	{
+		*rc = bad(path, "malformed JSON: the file ends in the middle of the document (truncated?)");
+		return NULL;
+	}
+	if (err != json_tokener_success)
+	{
+		position(buf, end, &lineno, &col);
+		*rc = bad(path, "malformed JSON at line %d, column %d: %s", lineno, col, json_tokener_error_desc(err));
+		return NULL;
+	}
+	for (size_t i = end; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t')
+		{
+			position(buf, i, &lineno, &col);
+			json_object_put(root);
+			*rc = bad(path, "malformed JSON: unexpected data after the document at line %d, column %d", lineno, col);
+			return NULL;
+		}
+	return root;
+}
+
+static const char *
+type_name(json_object *v)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_null: return "null";
+		case json_type_boolean: return "a boolean";
+		case json_type_double: return "a fraction";
+		case json_type_int: return "an integer";
+		case json_type_object: return "an object";
+		case json_type_array: return "an array";
+		case json_type_string: return "a string";
+	}
+	return "unknown";
+}
+
+/*
+ * Check that obj has exactly the given keys (all present, none other).
+ * where names the object in messages ("the top level", "runs.x").
+ */
+static int
+check_keys(const char *path, const char *where, json_object *obj, const char *const *keys)
+{
+	int			n = 0;
+
+	for (const char *const *k = keys; *k; k++, n++)
+		if (!json_object_object_get_ex(obj, *k, NULL))
+			return bad(path, "%s: missing field \"%s\"", where, *k);
+	if (json_object_object_length(obj) != n)
+	{
+		json_object_object_foreach(obj, key, val)
+		{
+			bool		known = false;
+
+			(void) val;
+			for (const char *const *k = keys; *k; k++)
+				known = known || strcmp(key, *k) == 0;
+			if (!known)
+				return bad(path, "%s: unexpected field \"%s\"", where, key);
+		}
+	}
+	return EXIT_OK;
+}
+
+static int
+get_int(const char *path, const char *where, json_object *obj, const char *key, int64_t *out)
+{
+	json_object *v = json_object_object_get(obj, key);
+
+	if (json_object_get_type(v) != json_type_int)
+		return bad(path, "%s.%s: expected an integer, found %s", where, key, type_name(v));
+	errno = 0;
+	*out = json_object_get_int64(v);
+	if (errno != 0 || *out < 0 || *out == INT64_MAX)
+		return bad(path, "%s.%s: integer out of range (%s)", where, key, json_object_get_string(v));
+	return EXIT_OK;
+}
+
+static int
+get_string(const char *path, const char *where, json_object *obj, const char *key,
+		   const char **out, size_t *len)
+{
+	json_object *v = json_object_object_get(obj, key);
+	size_t		n;
+
+	if (json_object_get_type(v) != json_type_string)
+		return bad(path, "%s.%s: expected a string, found %s", where, key, type_name(v));
+	*out = json_object_get_string(v);
+	n = (size_t) json_object_get_string_len(v);
+	if (memchr(*out, '\0', n) != NULL)
+		return bad(path, "%s.%s: contains a NUL character (\\u0000), which PostgreSQL text cannot hold", where, key);
+	if (len)
+		*len = n;
+	return EXIT_OK;
+}
+
+static int
+get_duration(const char *path, const char *where, json_object *obj, const char *key, int64_t *ns)
+{
+	const char *s,
+			   *why = "";
+	int			rc = get_string(path, where, obj, key, &s, NULL);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!go_duration_parse(s, ns, &why))
+		return bad(path, "%s.%s: \"%s\" is not a Go duration (%s)", where, key, s, why);
+	if (*ns < 0)
+		return bad(path, "%s.%s: \"%s\" is negative", where, key, s);
+	return EXIT_OK;
+}
+
+static bool
+digits(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t		era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t		era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
+	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int
+days_in_month(int64_t y, int m)
+{
+	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+/*
+ * RFC 3339 as Go writes it (2024-02-28T10:00:00.123456789Z, or an offset
+ * like +02:00) -> Unix seconds and nanoseconds.  False if not such a time.
+ */
+static bool
+rfc3339(const char *s, int64_t *sec, int32_t *nsec)
+{
+	size_t		n = strlen(s),
+				i = 19;
+	int64_t		y;
+	int			mo, d, h, mi, se, off = 0;
+	int32_t		frac = 0;
+
+	if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
+		(s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+		s[16] != ':' || !digits(s + 17, 2))
+		return false;
+	y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8), h = atoi(s + 11), mi = atoi(s + 14), se = atoi(s + 17);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
+		return false;
+	if (s[i] == '.')
+	{
+		size_t		f = ++i;
+
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f || i - f > 9)
+			return false;
+		for (size_t k = f; k < f + 9; k++)
+			frac = frac * 10 + (k < i ? s[k] - '0' : 0);
+	}
+	if (i < n && (s[i] == 'Z' || s[i] == 'z'))
+	{
+		if (i + 1 != n)
+			return false;
+	}
+	else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
+			 digits(s + i + 4, 2) && atoi(s + i + 1) <= 23 && atoi(s + i + 4) <= 59)
+		off = (s[i] == '-' ? -1 : 1) * (atoi(s + i + 1) * 3600 + atoi(s + i + 4) * 60);
+	else
+		return false;
+	*sec = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se - off;
+	*nsec = frac;
+	return true;
+}
+
+/* Unix seconds + nanoseconds (+ a duration) as PostgreSQL timestamptz text in UTC. */
+static char *
+format_time(int64_t sec, int32_t nsec, int64_t plus_ns, char *buf, size_t size)
+{
+	int64_t		ns = (int64_t) nsec + plus_ns % 1000000000;
+	int64_t		s = sec + plus_ns / 1000000000 + ns / 1000000000;
+	int64_t		days,
+				y;
+	int			m,
+				d,
+				tod;
+
+	ns %= 1000000000;
+	days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+	tod = (int) (s - days * 86400);
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, size, "%04" PRId64 "-%02d-%02d %02d:%02d:%02d.%09d+00", y, m, d,
+			 tod / 3600, tod / 60 % 60, tod % 60, (int) ns);
+	return buf;
+}
+
+static const char *const top_keys[] = {
+	"total_runs", "total_pass", "total_fail", "elapsed", "elapsed_ms", "runs", NULL
+};
+static const char *const run_keys[] = {
+	"full_id", "test_name", "id", "logs", "started_at", "duration", "duration_ms", "error", NULL
+};
+
+static int
+validate_run(const char *path, const char *key, json_object *o, result *r)
+{
+	char		where[300];
+	const char *test_name,
+			   *id,
+			   *err;
+	size_t		tlen,
+				ilen;
+	int64_t		ms;
+	int			rc;
+
+	snprintf(where, sizeof(where), "runs[\"%.256s\"]", key);
+	if (json_object_get_type(o) != json_type_object)
+		return bad(path, "%s: expected an object, found %s", where, type_name(o));
+	if ((rc = check_keys(path, where, o, run_keys)) != EXIT_OK ||
+		(rc = get_string(path, where, o, "full_id", &r->full_id, NULL)) != EXIT_OK ||
+		(rc = get_string(path, where, o, "test_name", &test_name, &tlen)) != EXIT_OK ||
+		(rc = get_string(path, where, o, "id", &id, &ilen)) != EXIT_OK ||
+		(rc = get_string(path, where, o, "logs", &r->logs, &r->logs_len)) != EXIT_OK ||
+		(rc = get_string(path, where, o, "started_at", &r->started_at, NULL)) != EXIT_OK ||
+		(rc = get_duration(path, where, o, "duration", &r->duration_ns)) != EXIT_OK ||
+		(rc = get_int(path, where, o, "duration_ms", &ms)) != EXIT_OK ||
+		(rc = get_string(path, where, o, "error", &err, NULL)) != EXIT_OK)
+		return rc;
+	if (strcmp(r->full_id, key) != 0)
+		return bad(path, "%s.full_id: \"%s\" differs from its key", where, r->full_id);
+	if (tlen == 0 || ilen == 0 || strchr(test_name, '/') || strlen(r->full_id) != tlen + 1 + ilen ||
+		strncmp(r->full_id, test_name, tlen) != 0 || r->full_id[tlen] != '/' ||
+		strcmp(r->full_id + tlen + 1, id) != 0)
+		return bad(path, "%s: full_id \"%s\" is not test_name \"%s\" + \"/\" + id \"%s\"", where, r->full_id, test_name, id);
+	if (!rfc3339(r->started_at, &r->start_sec, &r->start_nsec))
+		return bad(path, "%s.started_at: \"%s\" is not an RFC 3339 time", where, r->started_at);
+	if (ms != r->duration_ns / 1000000)
+		return bad(path, "%s: duration_ms %" PRId64 " disagrees with duration (%" PRId64 " ms)",
+				   where, ms, r->duration_ns / 1000000);
+	r->error = strcmp(err, NIL_ERROR) == 0 ? NULL : err;
+	return EXIT_OK;
+}
+
+static int
+validate(const char *path, json_object *root, results *res)
+{
+	json_object *runs;
+	const char *elapsed;
+	int64_t		pass = 0;
+	int			rc;
+
+	memset(res, 0, sizeof(*res));
+	res->root = root;
+	if (json_object_get_type(root) != json_type_object)
+		return bad(path, "expected a JSON object at the top level, found %s", type_name(root));
+	if ((rc = check_keys(path, "top level", root, top_keys)) != EXIT_OK ||
+		(rc = get_int(path, "top level", root, "total_runs", &res->total_runs)) != EXIT_OK ||
+		(rc = get_int(path, "top level", root, "total_pass", &res->total_pass)) != EXIT_OK ||
+		(rc = get_int(path, "top level", root, "total_fail", &res->total_fail)) != EXIT_OK ||
+		(rc = get_int(path, "top level", root, "elapsed_ms", &res->elapsed_ms)) != EXIT_OK ||
+		(rc = get_duration(path, "top level", root, "elapsed", &res->elapsed_ns)) != EXIT_OK ||
+		(rc = get_string(path, "top level", root, "elapsed", &elapsed, NULL)) != EXIT_OK)
+		return rc;
+	if (res->elapsed_ms != res->elapsed_ns / 1000000)
+		return bad(path, "elapsed_ms %" PRId64 " disagrees with elapsed \"%s\"", res->elapsed_ms, elapsed);
+	runs = json_object_object_get(root, "runs");
+	if (json_object_get_type(runs) != json_type_object)
+		return bad(path, "runs: expected an object keyed by run id, found %s", type_name(runs));
+	res->nruns = (size_t) json_object_object_length(runs);
+	res->runs = calloc(res->nruns ? res->nruns : 1, sizeof(result));
+	if (res->runs == NULL)
+		return bad(path, "out of memory for %zu runs", res->nruns);
+	{
+		size_t		i = 0;
+
+		json_object_object_foreach(runs, key, val)
+		{
+			if ((rc = validate_run(path, key, val, &res->runs[i])) != EXIT_OK)
+				return rc;
+			pass += res->runs[i].error == NULL;
+			i++;
+		}
+	}
+	if ((size_t) res->total_runs != res->nruns)
+		return bad(path, "total_runs is %" PRId64 " but the file holds %zu runs", res->total_runs, res->nruns);
+	if (res->total_pass != pass)
+		return bad(path, "total_pass is %" PRId64 " but %" PRId64 " runs passed (error \"<nil>\")", res->total_pass, pass);
+	if (res->total_fail != (int64_t) res->nruns - pass)
+		return bad(path, "total_fail is %" PRId64 " but %" PRId64 " runs failed", res->total_fail, (int64_t) res->nruns - pass);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Storing
+ * ------------------------------------------------------------------------- */
+
+static void
+copy_ms(db_copy *c, int64_t ms)
+{
+	char		buf[40];
+
+	if (ms < 0)
+	{
+		db_copy_null(c);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%" PRId64 ".%03d", ms / 1000, (int) (ms % 1000));
+	db_copy_text(c, buf);
+}
+
+static void
+copy_ns(db_copy *c, int64_t ns)
+{
+	char		buf[40];
+
+	snprintf(buf, sizeof(buf), "%" PRId64 ".%09d", ns / 1000000000, (int) (ns % 1000000000));
+	db_copy_text(c, buf);
+}
+
+static bool
+copy_results(PGconn *conn, const char *run_id, const results *res)
+{
+	db_copy		c;
+
+	if (!db_copy_begin(&c, conn,
+					   "COPY coder_scale.run_result (run_id, full_id, workspace_name, user_name, started_at, "
+					   "finished_at, duration, create_user, create_workspace, queue_wait, build, agents_connect, "
+					   "outcome, failure_category, error, logs) FROM STDIN"))
+		return false;
+	for (size_t i = 0; i < res->nruns; i++)
+	{
+		const result *r = &res->runs[i];
+		run_phases	ph;
+		char		t[64];
+
+		runlog_phases(r->logs, r->logs_len, &ph);
+		db_copy_text(&c, run_id);
+		db_copy_text(&c, r->full_id);
+		db_copy_text(&c, ph.workspace_name[0] ? ph.workspace_name : NULL);
+		db_copy_text(&c, ph.user_name[0] ? ph.user_name : NULL);
+		db_copy_text(&c, format_time(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
+		db_copy_text(&c, format_time(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
+		copy_ns(&c, r->duration_ns);
+		copy_ms(&c, ph.create_user);
+		copy_ms(&c, ph.create_workspace);
+		copy_ms(&c, ph.queue_wait);
+		copy_ms(&c, ph.build);
+		copy_ms(&c, ph.agents_connect);
+		db_copy_text(&c, r->error ? "fail" : "pass");
+		/* a placeholder; classify_failure() sets the real category below */
+		db_copy_text(&c, r->error ? "other" : NULL);
+		db_copy_text(&c, r->error);
+		db_copy_textn(&c, r->logs, r->logs_len);
+		if (!db_copy_end_row(&c))
+			break;
+	}
+	return db_copy_end(&c);
+}
+
+/* Look up a run already stored from this file; returns its id or NULL. */
+static char *
+stored_as(PGconn *conn, const char *sha)
+{
+	const char *params[1] = {sha};
+	PGresult   *r = db_query(conn, "SELECT id FROM coder_scale.run WHERE source_sha256 = $1", 1, params, NULL);
+	char	   *id = NULL;
+
+	if (r && PQntuples(r) == 1)
+		id = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return id;
+}
+
+static int
+store(PGconn *conn, const char *path, const char *sha, time_t mtime, const results *res,
+	  const ingest_opts *o)
+{
+	char		started[64],
+				finished[64],
+				count[24],
+				run_id[24];
+	const char *tags = json_object_to_json_string_ext(o->tags, JSON_C_TO_STRING_PLAIN);
+	const char *params[8];
+	int64_t		sec = (int64_t) mtime - res->elapsed_ns / 1000000000;
+	int32_t		nsec = 0;
+	PGresult   *r;
+	char		state[6];
+
+	/* the run started with its first workspace run (or: the file was written when it ended) */
+	for (size_t i = 0; i < res->nruns; i++)
+		if (i == 0 || res->runs[i].start_sec < sec ||
+			(res->runs[i].start_sec == sec && res->runs[i].start_nsec < nsec))
+			sec = res->runs[i].start_sec, nsec = res->runs[i].start_nsec;
+	format_time(sec, nsec, 0, started, sizeof(started));
+	format_time(sec, nsec, res->elapsed_ns, finished, sizeof(finished));
+	snprintf(count, sizeof(count), "%zu", res->nruns);
+	if (!db_begin(conn))
+		return EXIT_INTERNAL;
+	params[0] = o->label;
+	params[1] = res->nruns > 0 ? count : NULL;
+	params[2] = tags;
+	params[3] = path;
+	params[4] = sha;
+	params[5] = "coder-scale " CODER_SCALE_VERSION;
+	params[6] = started;
+	params[7] = finished;
+	r = db_query(conn,
+				 "INSERT INTO coder_scale.run (label, kind, status, count, tags, source_file, source_sha256, "
+				 "driver_version, started_at, finished_at) "
+				 "VALUES ($1, 'ingest', 'completed', $2::int, $3::jsonb, $4, $5, $6, $7, $8) RETURNING id",
+				 8, params, state);
+	if (r == NULL)
+	{
+		db_rollback(conn);
+		if (strcmp(state, "23505") == 0)
+		{
+			char	   *id = stored_as(conn, sha);
+
+			printf("%s: already ingested as run %s\n", path, id ? id : "?");
+			free(id);
+			return EXIT_OK;
+		}
+		return EXIT_INTERNAL;
+	}
+	snprintf(run_id, sizeof(run_id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!copy_results(conn, run_id, res))
+	{
+		db_rollback(conn);
+		cli_error("%s: nothing of it was stored", path);
+		return EXIT_USAGE;
+	}
+	/* classification lives in SQL: set the real category of every failure */
+	params[0] = run_id;
+	r = db_query(conn,
+				 "UPDATE coder_scale.run_result "
+				 "SET failure_category = coalesce(coder_scale.classify_failure(error, logs), 'other') "
+				 "WHERE run_id = $1::bigint AND outcome = 'fail'",
+				 1, params, NULL);
+	if (r == NULL)
+	{
+		db_rollback(conn);
+		return EXIT_INTERNAL;
+	}
+	PQclear(r);
+	if (!db_commit(conn))
+		return EXIT_INTERNAL;
+	r = db_query(conn, "SELECT summary FROM coder_scale.run_summary WHERE run_id = $1::bigint", 1, params, NULL);
+	printf("%s: ingested as run %s: %s\n", path, run_id, r && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return EXIT_OK;
+}
+
+static int
+ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
+{
+	size_t		len = 0;
+	time_t		mtime = 0;
+	int			rc = EXIT_OK;
+	char		sha[65];
+	char	   *buf = read_file(path, &len, &mtime, &rc);
+	char	   *id;
+	json_object *root;
+	results		res;
+
+	if (buf == NULL)
+		return rc;
+	if (!sha256_hex(buf, len, sha))
+	{
+		free(buf);
+		return bad(path, "cannot compute its SHA-256");
+	}
+	root = parse_json(path, buf, len, &rc);
+	if (root == NULL)
+	{
+		free(buf);
+		return rc;
+	}
+	rc = validate(path, root, &res);
+	if (rc == EXIT_OK)
+	{
+		if (*conn == NULL)
+		{
+			*conn = db_connect(o->conninfo);
+			db_require_extension(*conn);
+		}
+		if ((id = stored_as(*conn, sha)) != NULL)
+		{
+			printf("%s: already ingested as run %s\n", path, id);
+			free(id);
+		}
+		else
+			rc = store(*conn, path, sha, mtime, &res, o);
+	}
+	free(res.runs);
+	json_object_put(root);
+	free(buf);
+	return rc;
+}
+
+static bool
+add_tag(json_object *tags, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char	   *key;
+
+	if (eq == NULL || eq == kv)
+		return false;
+	key = strndup(kv, (size_t) (eq - kv));
+	json_object_object_add(tags, key, json_object_new_string(eq + 1));
+	free(key);
+	return true;
+}
+
+int
+cmd_ingest(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"label", required_argument, NULL, 'l'},
+		{"tag", required_argument, NULL, 't'},
+		{"db", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	ingest_opts o = {NULL, NULL, json_object_new_object()};
+	PGconn	   *conn = NULL;
+	int			c,
+				rc = EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'l':
+				o.label = optarg;
+				break;
+			case 't':
+				if (!add_tag(o.tags, optarg))
+				{
+					cli_error("ingest: --tag \"%s\": expected key=value", optarg);
+					return EXIT_USAGE;
+				}
+				break;
+			case 'd':
+				o.conninfo = optarg;
+				break;
+			case 'h':
+				usage(stdout);
+				return EXIT_OK;
+			default:
+				usage(stderr);
+				return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+	{
+		cli_error("ingest: no FILE given");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++)
+	{
+		int			frc = ingest_file(&conn, argv[i], &o);
+
+		if (frc > rc)
+			rc = frc;
+	}
+	PQfinish(conn);
+	json_object_put(o.tags);
+	return rc;
+}

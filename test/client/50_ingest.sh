@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# coder-scale ingest against the throwaway cluster (PGHOST/PGPORT/PGUSER set
+# by scripts/test.sh): valid files, every kind of bad file, duplicates.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CS=$ROOT/client/coder-scale
+GEN=$HERE/data/gen-results.pl
+DB=cs_ingest_test
+T=$(mktemp -d /tmp/cs-ingest.XXXXXX)
+trap 'rm -rf "$T"; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1' EXIT
+export PGDATABASE=$DB
+fails=0
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi; }
+sql() { psql -X -A -t -q -c "$1"; }
+runs() { sql "SELECT count(*) FROM coder_scale.run"; }
+
+# run CODE FILE-OF-OUTPUT cmd...: run, keep stdout+stderr, compare the exit code
+run() {
+  local want=$1 out=$2; shift 2
+  "$@" >"$out.out" 2>"$out.err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then return 0; fi
+  echo "# exit $rc, wanted $want: $*"; sed 's/^/#   /' "$out.out" "$out.err" | head -5
+  return 1
+}
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null 2>&1
+sql "CREATE EXTENSION coder_scale"
+
+# ---------------------------------------------------------------- valid files
+perl "$GEN" 12 5 >"$T/small.json"
+check "a small file is ingested (exit 0)" run 0 "$T/small" "$CS" ingest "$T/small.json" --label small --tag env=ci --tag coder=v2.9.0
+# failures of runs 1, 6, 11: categories 0, 1, 2 of the generator's cycle
+check "ingest prints the run id and the summary" \
+  grep -Fxq "$T/small.json: ingested as run 1: 9 succeeded, 1 failed to create user, 1 failed to create workspace, 1 build failed" "$T/small.out"
+check "label and tags are stored" test "$(sql "SELECT label || ' ' || tags::text FROM coder_scale.run WHERE id = 1")" = 'small {"env": "ci", "coder": "v2.9.0"}'
+# run 7 of the generator: create_user 80 ms, create_workspace 160, queue 1530, build 4700, agents 2015;
+# duration 5+80+70+160+1530+4700+2015+10 = 8570 ms (+123 ns); starts 350 ms (+7 ns) after 10:00 UTC
+check "phases of a run are recovered from its logs" test \
+  "$(sql "SELECT concat_ws(' ', create_user, create_workspace, queue_wait, build, agents_connect, duration, started_at AT TIME ZONE 'UTC', finished_at AT TIME ZONE 'UTC', user_name, workspace_name)
+          FROM coder_scale.run_result WHERE run_id = 1 AND full_id = 'workspacebuild/7'")" = \
+  "00:00:00.08 00:00:00.16 00:00:01.53 00:00:04.7 00:00:02.015 00:00:08.57 2026-11-29 10:00:00.35 2026-11-29 10:00:08.92 scaletest-q7x2kd9a-7 scaletest-q7x2kd9a-7"
+check "a run that failed in the build has no build or agent phase" test \
+  "$(sql "SELECT concat_ws(' ', outcome, failure_category, create_user, create_workspace, build IS NULL, agents_connect IS NULL)
+          FROM coder_scale.run_result WHERE run_id = 1 AND full_id = 'workspacebuild/11'")" = "fail build_failed 00:00:00.12 00:00:00.14 t t"
+check "the multi-line error is stored as Coder wrote it" test \
+  "$(sql "SELECT error FROM coder_scale.run_result WHERE run_id = 1 AND full_id = 'workspacebuild/11'" | head -3 | tail -1)" = \
+  "        /home/runner/work/coder/coder/scaletest/createworkspaces/run.go:118"
+check "a pass stores no error (never \"<nil>\")" test "$(sql "SELECT count(*) FROM coder_scale.run_result WHERE outcome = 'pass' AND error IS NOT NULL")" = 0
+# the run spans its first start (10:00:00) + elapsed: last end is run 11 at 550 + 8990 ms, plus 250 ms
+check "the run's start and finish come from the file" test \
+  "$(sql "SELECT concat_ws(' ', started_at AT TIME ZONE 'UTC', finished_at - started_at, count, kind, status) FROM coder_scale.run WHERE id = 1")" = \
+  "2026-11-29 10:00:00 00:00:09.79 12 ingest completed"
+
+check "the same file again is not stored twice (exit 0)" run 0 "$T/dup" "$CS" ingest "$T/small.json"
+check "... and says which run holds it" grep -Fxq "$T/small.json: already ingested as run 1" "$T/dup.out"
+cp "$T/small.json" "$T/copy-of-small.json"
+check "a copy under another name is recognised by its content" run 0 "$T/dup2" "$CS" ingest "$T/copy-of-small.json"
+check "... as run 1" grep -Fxq "$T/copy-of-small.json: already ingested as run 1" "$T/dup2.out"
+check "still one run" test "$(runs)" = 1
+
+# 10,000 runs, one in ten failing, the failures cycling through all ten categories
+perl "$GEN" 10000 10 >"$T/big.json"
+start=$(date +%s%N)
+check "10,000 runs are ingested" run 0 "$T/big" "$CS" ingest "$T/big.json"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "# 10,000 runs ($(du -m "$T/big.json" | cut -f1) MB) ingested in $ms ms"
+check "... in under 10 s" test "$ms" -lt 10000
+check "... with 100 failures of every category, in sort order and wording" grep -Fxq \
+  "$T/big.json: ingested as run 2: 9000 succeeded, 100 failed to create user, 100 failed to create workspace, 100 build failed, 100 build canceled, 100 failed to connect, 100 command failed, 100 command timed out, 100 timed out, 100 cleanup failed, 100 failed for another reason" \
+  "$T/big.out"
+check "every category counts 100 in run_summary" test \
+  "$(sql "SELECT concat_ws(',', create_user, create_workspace, build_failed, build_canceled, agent_timeout, command_failed, command_timeout, job_timeout, cleanup_failed, other) FROM coder_scale.run_summary WHERE run_id = 2")" = \
+  "100,100,100,100,100,100,100,100,100,100"
+check "unicode in errors survives" test \
+  "$(sql "SELECT error FROM coder_scale.run_result WHERE run_id = 2 AND full_id = 'workspacebuild/91'")" = \
+  "panic: runtime error: index out of range [3] with length 3 — résumé"
+check "unicode in logs survives" test \
+  "$(sql "SELECT count(*) FROM coder_scale.run_result WHERE run_id = 2 AND logs LIKE '%Creation complete after 3s [id=c0ffee] ✔%'")" = 9800
+check "tab and newline in errors survive" test \
+  "$(sql "SELECT error FROM coder_scale.run_result WHERE run_id = 2 AND full_id = 'workspacebuild/1'" | tail -1)" = \
+  "	Error: pq: deadlock detected"
+
+# ---------------------------------------------------------------- bad files
+perl "$GEN" 3 2 >"$T/three.json"        # runs 0, 2 pass; run 1 fails (create_user)
+mk() { perl -pe "$2" "$T/three.json" >"$T/$1.json"; }
+before=$(runs)
+bad() {   # bad NAME WHAT-THE-MESSAGE-SAYS
+  local name=$1 says=$2
+  if run 2 "$T/$name" "$CS" ingest "$T/$name.json" && grep -Fq "coder-scale: $T/$name.json: $says" "$T/$name.err"; then
+    ok "bad file refused (exit 2): $name"
+  else
+    not_ok "bad file refused (exit 2): $name" "wanted: coder-scale: $T/$name.json: $says" "got: $(head -c 300 "$T/$name.err")"
+  fi
+}
+mk malformed 's/"total_pass":2,/"total_pass":2,,/'
+bad malformed "malformed JSON at line 1, column"
+head -c 2000 "$T/three.json" >"$T/truncated.json"
+bad truncated "malformed JSON: the file ends in the middle of the document (truncated?)"
+: >"$T/empty.json"
+bad empty "malformed JSON: the file ends in the middle of the document (truncated?)"
+mk trailing 's/\}\}$/}} {}/'
+bad trailing "malformed JSON at line 1, column 8451"
+mk toplevel_array 's/^/[/; s/$/]/'
+bad toplevel_array "expected a JSON object at the top level, found an array"
+mk wrong_type_total 's/"total_runs":3/"total_runs":"3"/'
+bad wrong_type_total 'top level.total_runs: expected an integer, found a string'
+mk wrong_type_fraction 's/"duration_ms":5330/"duration_ms":5330.5/'
+bad wrong_type_fraction 'runs["workspacebuild/0"].duration_ms: expected an integer, found a fraction'
+mk wrong_type_null 's/"error":"\\u003cnil\\u003e"/"error":null/'
+bad wrong_type_null 'runs["workspacebuild/0"].error: expected a string, found null'
+mk negative 's/"elapsed_ms":\d+/"elapsed_ms":-1/'
+bad negative 'top level.elapsed_ms: integer out of range (-1)'
+mk missing_field 's/"logs":"(?:[^"\\]|\\.)*",//'
+bad missing_field 'runs["workspacebuild/0"]: missing field "logs"'
+mk missing_runs 's/,"runs":.*$/}/'
+bad missing_runs 'top level: missing field "runs"'
+mk extra_field 's/^\{/{"extra":true,/'
+bad extra_field 'top level: unexpected field "extra"'
+mk extra_run_field 's/"test_name":/"retries":0,"test_name":/'
+bad extra_run_field 'runs["workspacebuild/0"]: unexpected field "retries"'
+mk total_runs 's/"total_runs":3/"total_runs":4/'
+bad total_runs 'total_runs is 4 but the file holds 3 runs'
+mk total_pass 's/"total_pass":2,"total_fail":1/"total_pass":3,"total_fail":0/'
+bad total_pass 'total_pass is 3 but 2 runs passed (error "<nil>")'
+mk total_fail 's/"total_fail":1/"total_fail":0/'
+bad total_fail 'total_fail is 0 but 1 runs failed'
+mk bad_duration 's/"duration":"5.330000123s"/"duration":"5.33x"/'
+bad bad_duration 'runs["workspacebuild/0"].duration: "5.33x" is not a Go duration (unknown unit'
+mk unitless_duration 's/"duration":"5.330000123s"/"duration":"5330"/'
+bad unitless_duration 'runs["workspacebuild/0"].duration: "5330" is not a Go duration (missing unit'
+mk duration_ms 's/"duration_ms":5330/"duration_ms":5331/'
+bad duration_ms 'runs["workspacebuild/0"]: duration_ms 5331 disagrees with duration (5330 ms)'
+mk elapsed_ms 's/"elapsed_ms":(\d+)/"elapsed_ms":1/'
+bad elapsed_ms 'elapsed_ms 1 disagrees with elapsed'
+mk bad_time 's/"started_at":"2026-11-29T10:00:00.000000007Z"/"started_at":"2026-02-30T10:00:00Z"/'
+bad bad_time 'runs["workspacebuild/0"].started_at: "2026-02-30T10:00:00Z" is not an RFC 3339 time'
+mk key_mismatch 's/"full_id":"workspacebuild\/0"/"full_id":"workspacebuild\/9"/'
+bad key_mismatch 'runs["workspacebuild/0"].full_id: "workspacebuild/9" differs from its key'
+mk nul 's/"Generating user/"\\u0000Generating user/'
+bad nul 'runs["workspacebuild/0"].logs: contains a NUL character'
+mk bad_utf8 's/Generating user/Generating \xff\xfe user/'
+bad bad_utf8 'malformed JSON at line 1'
+mkdir "$T/dir.json"
+bad dir "not a regular file"
+check "nothing of a bad file is stored" test "$(runs)" = "$before"
+
+# one good and one bad file: the good one is stored, the exit code says a file was bad
+perl "$GEN" 4 0 >"$T/four.json"
+check "a bad file among good ones gives exit 2" run 2 "$T/mixed" "$CS" ingest "$T/four.json" "$T/total_runs.json"
+check "... and the good one is stored" grep -Fq "$T/four.json: ingested as run" "$T/mixed.out"
+
+# ---------------------------------------------------------------- flags, database
+check "ingest --help exits 0" run 0 "$T/help" "$CS" ingest --help
+check "... and shows the usage" grep -q '^Usage: coder-scale ingest FILE' "$T/help.out"
+check "no FILE is a usage error (exit 2)" run 2 "$T/nofile" "$CS" ingest
+check "a bad --tag is a usage error (exit 2)" run 2 "$T/badtag" "$CS" ingest --tag novalue "$T/four.json"
+check "an unknown flag is a usage error (exit 2)" run 2 "$T/badflag" "$CS" ingest --frobnicate "$T/four.json"
+check "an unreachable database gives exit 3" run 3 "$T/unreach" "$CS" ingest --db "host=$T/nowhere port=1" "$T/four.json"
+check "... with a clear message" grep -Fq "coder-scale: cannot connect to the database:" "$T/unreach.err"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${DB}_noext" -c "CREATE DATABASE ${DB}_noext" >/dev/null 2>&1
+check "a database without the extension gives exit 4" run 4 "$T/noext" "$CS" ingest --db "dbname=${DB}_noext" "$T/four.json"
+check "... and says how to fix it" grep -Fq "CREATE EXTENSION coder_scale" "$T/noext.err"
+psql -X -q -d postgres -c "DROP DATABASE ${DB}_noext" >/dev/null
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
