@@ -154,7 +154,7 @@ BEGIN
   IF t_first IS NULL THEN
     RETURN;
   END IF;
-  IF (t_last - t_first) / throughput.bucket > 1000000 THEN
+  IF extract(epoch FROM t_last - t_first) / extract(epoch FROM throughput.bucket) > 1000000 THEN
     RAISE EXCEPTION 'bucket % gives more than 1000000 buckets for run %', throughput.bucket, throughput.run_id
       USING ERRCODE = '54000', HINT = 'Use a wider bucket.';
   END IF;
