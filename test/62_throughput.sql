@@ -48,7 +48,7 @@ SELECT throws_ok($$SELECT * FROM coder_scale.throughput(999999)$$, 'P0002', 'run
   'an unknown run is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.throughput(NULL)$$, '22004', 'run id must not be NULL', 'a NULL run is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.throughput((SELECT id FROM coder_scale.run WHERE label = 'T'), '0 seconds')$$,
-  '22023', 'bucket must be a positive interval, not 00:00:00', 'a zero bucket is an error');
+  '22023', 'bucket must be a positive interval', 'a zero bucket is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.throughput((SELECT id FROM coder_scale.run WHERE label = 'T'), '1 month')$$,
   '22023', 'bucket must not contain months or years', 'a bucket in months is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.throughput((SELECT id FROM coder_scale.run WHERE label = 'T'), '1 microsecond')$$,

@@ -28,8 +28,9 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
   IF bucket IS NULL OR bucket <= interval '0' THEN
-    RAISE EXCEPTION 'bucket must be a positive interval, not %', coalesce(bucket::text, 'NULL')
-      USING ERRCODE = '22023', HINT = 'Use for example ''10 seconds'' or ''1 minute''.';
+    RAISE EXCEPTION 'bucket must be a positive interval'
+      USING ERRCODE = '22023', DETAIL = format('The bucket given was %s.', coalesce(bucket::text, 'NULL')),
+            HINT = 'Use for example ''10 seconds'' or ''1 minute''.';
   END IF;
   IF extract(month FROM bucket) <> 0 OR extract(year FROM bucket) <> 0 THEN
     RAISE EXCEPTION 'bucket must not contain months or years'
