@@ -275,3 +275,18 @@ db_copy_end(db_copy *c)
 	c->buf = NULL;
 	return ok;
 }
+
+void
+db_copy_abort(db_copy *c, const char *why)
+{
+	PGresult   *res;
+
+	if (c->buf == NULL)
+		return;
+	c->failed = true;
+	PQputCopyEnd(c->conn, why);
+	while ((res = PQgetResult(c->conn)) != NULL)
+		PQclear(res);
+	free(c->buf);
+	c->buf = NULL;
+}

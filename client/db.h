@@ -68,5 +68,7 @@ void		db_copy_null(db_copy *c);
 bool		db_copy_end_row(db_copy *c);
 /* Finish the COPY and read its result; false (message printed) on any error. */
 bool		db_copy_end(db_copy *c);
+/* Give up: end the COPY with an error (the caller then rolls back). */
+void		db_copy_abort(db_copy *c, const char *why);
 
 #endif

@@ -2,12 +2,14 @@
  * ingest.c: coder-scale ingest FILE...: store result files of Coder's
  * `coder exp scaletest create-workspaces --output json:FILE` as runs.
  *
- * Each file is read whole, hashed (SHA-256: a file already stored is
- * reported, not stored twice), parsed with json-c and validated strictly
- * (every field, its type, Go durations, RFC 3339 times, totals against the
- * runs) before the database sees anything.  Then, in one transaction: the
- * run row, every result by COPY, the failure categories set by
- * coder_scale.classify_failure() (so classification lives in one place).
+ * Each file is read whole and hashed (SHA-256: a file already stored is
+ * reported, not stored twice).  Then, in one transaction: the run row, and
+ * the file walked run by run (json-c parses every value), each run
+ * validated strictly (every field, its type, Go durations, RFC 3339 times)
+ * and sent to COPY at once, so the server stores runs while the client
+ * reads on; then the totals checked against the runs, the failure
+ * categories set by coder_scale.classify_failure() (classification lives in
+ * one place), commit.  Any error rolls the whole file back.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,19 +44,6 @@ typedef struct result
 	int64_t		duration_ns;
 	const char *error;			/* NULL for a pass */
 } result;
-
-/* A validated file. */
-typedef struct results
-{
-	json_object *root;
-	int64_t		total_runs,
-				total_pass,
-				total_fail,
-				elapsed_ms;
-	int64_t		elapsed_ns;
-	result	   *runs;
-	size_t		nruns;
-} results;
 
 typedef struct ingest_opts
 {
@@ -172,49 +161,6 @@ position(const char *buf, size_t off, int *lineno, int *col)
 		else
 			(*col)++;
 	}
-}
-
-static json_object *
-parse_json(const char *path, const char *buf, size_t len, int *rc)
-{
-	json_tokener *tok = json_tokener_new_ex(64);
-	json_object *root;
-	enum json_tokener_error err;
-	size_t		end;
-	int			lineno,
-				col;
-
-	if (len > INT_MAX)
-	{
-		*rc = bad(path, "file too large (%zu bytes, at most %d)", len, INT_MAX);
-		json_tokener_free(tok);
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, buf, (int) len);
-	err = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (err == json_tokener_continue || (root == NULL && err == json_tokener_success))
-	{
-		*rc = bad(path, "malformed JSON: the file ends in the middle of the document (truncated?)");
-		return NULL;
-	}
-	if (err != json_tokener_success)
-	{
-		position(buf, end, &lineno, &col);
-		*rc = bad(path, "malformed JSON at line %d, column %d: %s", lineno, col, json_tokener_error_desc(err));
-		return NULL;
-	}
-	for (size_t i = end; i < len; i++)
-		if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t')
-		{
-			position(buf, i, &lineno, &col);
-			json_object_put(root);
-			*rc = bad(path, "malformed JSON: unexpected data after the document at line %d, column %d", lineno, col);
-			return NULL;
-		}
-	return root;
 }
 
 static const char *
@@ -470,55 +416,6 @@ validate_run(const char *path, const char *key, json_object *o, result *r)
 	return EXIT_OK;
 }
 
-static int
-validate(const char *path, json_object *root, results *res)
-{
-	json_object *runs;
-	const char *elapsed;
-	int64_t		pass = 0;
-	int			rc;
-
-	memset(res, 0, sizeof(*res));
-	res->root = root;
-	if (json_object_get_type(root) != json_type_object)
-		return bad(path, "expected a JSON object at the top level, found %s", type_name(root));
-	if ((rc = check_keys(path, "top level", root, top_keys)) != EXIT_OK ||
-		(rc = get_int(path, "top level", root, "total_runs", &res->total_runs)) != EXIT_OK ||
-		(rc = get_int(path, "top level", root, "total_pass", &res->total_pass)) != EXIT_OK ||
-		(rc = get_int(path, "top level", root, "total_fail", &res->total_fail)) != EXIT_OK ||
-		(rc = get_int(path, "top level", root, "elapsed_ms", &res->elapsed_ms)) != EXIT_OK ||
-		(rc = get_duration(path, "top level", root, "elapsed", &res->elapsed_ns)) != EXIT_OK ||
-		(rc = get_string(path, "top level", root, "elapsed", &elapsed, NULL)) != EXIT_OK)
-		return rc;
-	if (res->elapsed_ms != res->elapsed_ns / 1000000)
-		return bad(path, "elapsed_ms %" PRId64 " disagrees with elapsed \"%s\"", res->elapsed_ms, elapsed);
-	runs = json_object_object_get(root, "runs");
-	if (json_object_get_type(runs) != json_type_object)
-		return bad(path, "runs: expected an object keyed by run id, found %s", type_name(runs));
-	res->nruns = (size_t) json_object_object_length(runs);
-	res->runs = calloc(res->nruns ? res->nruns : 1, sizeof(result));
-	if (res->runs == NULL)
-		return bad(path, "out of memory for %zu runs", res->nruns);
-	{
-		size_t		i = 0;
-
-		json_object_object_foreach(runs, key, val)
-		{
-			if ((rc = validate_run(path, key, val, &res->runs[i])) != EXIT_OK)
-				return rc;
-			pass += res->runs[i].error == NULL;
-			i++;
-		}
-	}
-	if ((size_t) res->total_runs != res->nruns)
-		return bad(path, "total_runs is %" PRId64 " but the file holds %zu runs", res->total_runs, res->nruns);
-	if (res->total_pass != pass)
-		return bad(path, "total_pass is %" PRId64 " but %" PRId64 " runs passed (error \"<nil>\")", res->total_pass, pass);
-	if (res->total_fail != (int64_t) res->nruns - pass)
-		return bad(path, "total_fail is %" PRId64 " but %" PRId64 " runs failed", res->total_fail, (int64_t) res->nruns - pass);
-	return EXIT_OK;
-}
-
 /* ---------------------------------------------------------------------------
  * Storing
  * ------------------------------------------------------------------------- */
@@ -546,46 +443,6 @@ copy_ns(db_copy *c, int64_t ns)
 	db_copy_text(c, buf);
 }
 
-static bool
-copy_results(PGconn *conn, const char *run_id, const results *res)
-{
-	db_copy		c;
-
-	if (!db_copy_begin(&c, conn,
-					   "COPY coder_scale.run_result (run_id, full_id, workspace_name, user_name, started_at, "
-					   "finished_at, duration, create_user, create_workspace, queue_wait, build, agents_connect, "
-					   "outcome, failure_category, error, logs) FROM STDIN"))
-		return false;
-	for (size_t i = 0; i < res->nruns; i++)
-	{
-		const result *r = &res->runs[i];
-		run_phases	ph;
-		char		t[64];
-
-		runlog_phases(r->logs, r->logs_len, &ph);
-		db_copy_text(&c, run_id);
-		db_copy_text(&c, r->full_id);
-		db_copy_text(&c, ph.workspace_name[0] ? ph.workspace_name : NULL);
-		db_copy_text(&c, ph.user_name[0] ? ph.user_name : NULL);
-		db_copy_text(&c, format_time(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
-		db_copy_text(&c, format_time(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
-		copy_ns(&c, r->duration_ns);
-		copy_ms(&c, ph.create_user);
-		copy_ms(&c, ph.create_workspace);
-		copy_ms(&c, ph.queue_wait);
-		copy_ms(&c, ph.build);
-		copy_ms(&c, ph.agents_connect);
-		db_copy_text(&c, r->error ? "fail" : "pass");
-		/* a placeholder; classify_failure() sets the real category below */
-		db_copy_text(&c, r->error ? "other" : NULL);
-		db_copy_text(&c, r->error);
-		db_copy_textn(&c, r->logs, r->logs_len);
-		if (!db_copy_end_row(&c))
-			break;
-	}
-	return db_copy_end(&c);
-}
-
 /* Look up a run already stored from this file; returns its id or NULL. */
 static char *
 stored_as(PGconn *conn, const char *sha)
@@ -600,44 +457,336 @@ stored_as(PGconn *conn, const char *sha)
 	return id;
 }
 
+/* ---------------------------------------------------------------------------
+ * Streaming: the top level and the runs object are walked here; every value
+ * inside them (a run, a total, a key) is parsed by json-c.  Each run is
+ * validated and sent to COPY as soon as it is read, so the server stores
+ * runs while the client reads the next ones; any error aborts the COPY and
+ * rolls the file's transaction back.
+ * ------------------------------------------------------------------------- */
+
+/* One file being ingested. */
+typedef struct ingest
+{
+	const char *path;
+	const char *buf;
+	size_t		len;
+	size_t		pos;
+	json_tokener *tok;
+	json_object *top;			/* the top-level fields ("runs": null) */
+	int64_t		nruns;
+	int64_t		npass;
+	int64_t		first_sec;		/* earliest started_at */
+	int32_t		first_nsec;
+	const char *run_id;
+	db_copy		copy;
+} ingest;
+
 static int
-store(PGconn *conn, const char *path, const char *sha, time_t mtime, const results *res,
-	  const ingest_opts *o)
+syntax(ingest *in, size_t at, const char *what)
+{
+	int			lineno,
+				col;
+
+	if (at >= in->len)
+		return bad(in->path, "malformed JSON: the file ends in the middle of the document (truncated?)");
+	position(in->buf, at, &lineno, &col);
+	return bad(in->path, "malformed JSON at line %d, column %d: %s", lineno, col, what);
+}
+
+static void
+skip_ws(ingest *in)
+{
+	while (in->pos < in->len && (in->buf[in->pos] == ' ' || in->buf[in->pos] == '\n' ||
+								 in->buf[in->pos] == '\r' || in->buf[in->pos] == '\t'))
+		in->pos++;
+}
+
+/* Skip whitespace; true (and step over it) if the next character is c. */
+static bool
+next_is(ingest *in, char c)
+{
+	skip_ws(in);
+	if (in->pos < in->len && in->buf[in->pos] == c)
+	{
+		in->pos++;
+		return true;
+	}
+	return false;
+}
+
+/* One JSON value by json-c (*out is NULL for null). */
+static int
+value(ingest *in, json_object **out)
+{
+	enum json_tokener_error err;
+
+	skip_ws(in);
+	if (in->pos >= in->len)
+		return syntax(in, in->len, "");
+	json_tokener_reset(in->tok);
+	*out = json_tokener_parse_ex(in->tok, in->buf + in->pos, (int) (in->len - in->pos));
+	err = json_tokener_get_error(in->tok);
+	if (err == json_tokener_continue)
+		return syntax(in, in->len, "");
+	if (err != json_tokener_success)
+		return syntax(in, in->pos + json_tokener_get_parse_end(in->tok), json_tokener_error_desc(err));
+	in->pos += json_tokener_get_parse_end(in->tok);
+	return EXIT_OK;
+}
+
+/* A field name and its colon; *key is malloc'd. */
+static int
+field_name(ingest *in, char **key)
+{
+	json_object *k = NULL;
+	size_t		at;
+	int			rc;
+
+	skip_ws(in);
+	at = in->pos;
+	if (at < in->len && in->buf[at] != '"')
+		return syntax(in, at, "expected a field name in double quotes");
+	if ((rc = value(in, &k)) != EXIT_OK)
+		return rc;
+	*key = strdup(json_object_get_string(k));
+	json_object_put(k);
+	if (!next_is(in, ':'))
+	{
+		free(*key);
+		return syntax(in, in->pos, "expected ':' after a field name");
+	}
+	return EXIT_OK;
+}
+
+/* After a member: ',' (returns 1), '}' (returns 0), else an error (< 0 after printing). */
+static int
+member_end(ingest *in)
+{
+	if (next_is(in, ','))
+		return 1;
+	if (next_is(in, '}'))
+		return 0;
+	syntax(in, in->pos, "expected ',' or '}'");
+	return -1;
+}
+
+static void
+copy_run(ingest *in, const result *r)
+{
+	db_copy    *c = &in->copy;
+	run_phases	ph;
+	char		t[64];
+
+	runlog_phases(r->logs, r->logs_len, &ph);
+	db_copy_text(c, in->run_id);
+	db_copy_text(c, r->full_id);
+	db_copy_text(c, ph.workspace_name[0] ? ph.workspace_name : NULL);
+	db_copy_text(c, ph.user_name[0] ? ph.user_name : NULL);
+	db_copy_text(c, format_time(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
+	db_copy_text(c, format_time(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
+	copy_ns(c, r->duration_ns);
+	copy_ms(c, ph.create_user);
+	copy_ms(c, ph.create_workspace);
+	copy_ms(c, ph.queue_wait);
+	copy_ms(c, ph.build);
+	copy_ms(c, ph.agents_connect);
+	db_copy_text(c, r->error ? "fail" : "pass");
+	/* a placeholder: classify_failure() sets the category after the COPY */
+	db_copy_text(c, r->error ? "other" : NULL);
+	db_copy_text(c, r->error);
+	db_copy_textn(c, r->logs, r->logs_len);
+	db_copy_end_row(c);
+}
+
+/* The runs object: validate and COPY each run. */
+static int
+stream_runs(ingest *in)
+{
+	int			more,
+				rc;
+
+	skip_ws(in);
+	if (in->pos < in->len && in->buf[in->pos] != '{')
+	{
+		json_object *v = NULL;
+
+		if ((rc = value(in, &v)) != EXIT_OK)
+			return rc;
+		rc = bad(in->path, "runs: expected an object keyed by run id, found %s", type_name(v));
+		json_object_put(v);
+		return rc;
+	}
+	if (!next_is(in, '{'))
+		return syntax(in, in->pos, "");
+	if (next_is(in, '}'))
+		return EXIT_OK;
+	do
+	{
+		char	   *key = NULL;
+		json_object *o = NULL;
+		result		r;
+
+		if ((rc = field_name(in, &key)) != EXIT_OK)
+			return rc;
+		if ((rc = value(in, &o)) == EXIT_OK && (rc = validate_run(in->path, key, o, &r)) == EXIT_OK)
+		{
+			copy_run(in, &r);
+			in->nruns++;
+			in->npass += r.error == NULL;
+			if (in->nruns == 1 || r.start_sec < in->first_sec ||
+				(r.start_sec == in->first_sec && r.start_nsec < in->first_nsec))
+				in->first_sec = r.start_sec, in->first_nsec = r.start_nsec;
+		}
+		json_object_put(o);
+		free(key);
+		if (rc != EXIT_OK)
+			return rc;
+		if (in->copy.failed)
+			return EXIT_INTERNAL;
+	} while ((more = member_end(in)) == 1);
+	return more == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
+/* The whole document: the top-level object, its fields, nothing after it. */
+static int
+stream_document(ingest *in)
+{
+	int			more,
+				rc;
+
+	skip_ws(in);
+	if (in->pos < in->len && in->buf[in->pos] != '{')
+	{
+		json_object *v = NULL;
+
+		if ((rc = value(in, &v)) != EXIT_OK)
+			return rc;
+		rc = bad(in->path, "expected a JSON object at the top level, found %s", type_name(v));
+		json_object_put(v);
+		return rc;
+	}
+	if (!next_is(in, '{'))
+		return syntax(in, in->pos, "");
+	if (!next_is(in, '}'))
+	{
+		do
+		{
+			char	   *key = NULL;
+			json_object *v = NULL;
+
+			if ((rc = field_name(in, &key)) != EXIT_OK)
+				return rc;
+			if (json_object_object_get_ex(in->top, key, NULL))
+				rc = bad(in->path, "top level: duplicate field \"%s\"", key);
+			else if (strcmp(key, "runs") == 0)
+				rc = stream_runs(in);
+			else
+				rc = value(in, &v);
+			if (rc == EXIT_OK)
+				json_object_object_add(in->top, key, v);
+			free(key);
+			if (rc != EXIT_OK)
+				return rc;
+		} while ((more = member_end(in)) == 1);
+		if (more < 0)
+			return EXIT_USAGE;
+	}
+	skip_ws(in);
+	if (in->pos < in->len)
+	{
+		int			lineno,
+					col;
+
+		position(in->buf, in->pos, &lineno, &col);
+		return bad(in->path, "malformed JSON: unexpected data after the document at line %d, column %d", lineno, col);
+	}
+	return EXIT_OK;
+}
+
+/* The top-level fields, and the totals against the runs read. */
+static int
+check_totals(ingest *in, int64_t *elapsed_ns)
+{
+	int64_t		total_runs,
+				total_pass,
+				total_fail,
+				elapsed_ms;
+	const char *elapsed;
+	int			rc;
+
+	if ((rc = check_keys(in->path, "top level", in->top, top_keys)) != EXIT_OK ||
+		(rc = get_int(in->path, "top level", in->top, "total_runs", &total_runs)) != EXIT_OK ||
+		(rc = get_int(in->path, "top level", in->top, "total_pass", &total_pass)) != EXIT_OK ||
+		(rc = get_int(in->path, "top level", in->top, "total_fail", &total_fail)) != EXIT_OK ||
+		(rc = get_int(in->path, "top level", in->top, "elapsed_ms", &elapsed_ms)) != EXIT_OK ||
+		(rc = get_duration(in->path, "top level", in->top, "elapsed", elapsed_ns)) != EXIT_OK ||
+		(rc = get_string(in->path, "top level", in->top, "elapsed", &elapsed, NULL)) != EXIT_OK)
+		return rc;
+	if (elapsed_ms != *elapsed_ns / 1000000)
+		return bad(in->path, "elapsed_ms %" PRId64 " disagrees with elapsed \"%s\"", elapsed_ms, elapsed);
+	if (total_runs != in->nruns)
+		return bad(in->path, "total_runs is %" PRId64 " but the file holds %" PRId64 " runs", total_runs, in->nruns);
+	if (total_pass != in->npass)
+		return bad(in->path, "total_pass is %" PRId64 " but %" PRId64 " runs passed (error \"<nil>\")", total_pass, in->npass);
+	if (total_fail != in->nruns - in->npass)
+		return bad(in->path, "total_fail is %" PRId64 " but %" PRId64 " runs failed", total_fail, in->nruns - in->npass);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * One file, one transaction
+ * ------------------------------------------------------------------------- */
+
+/* Classify the failures (in SQL: one place), set the run's times, commit. */
+static int
+finish_run(PGconn *conn, ingest *in, time_t mtime, int64_t elapsed_ns)
 {
 	char		started[64],
 				finished[64],
-				count[24],
-				run_id[24];
-	const char *tags = json_object_to_json_string_ext(o->tags, JSON_C_TO_STRING_PLAIN);
-	const char *params[8];
-	int64_t		sec = (int64_t) mtime - res->elapsed_ns / 1000000000;
-	int32_t		nsec = 0;
+				count[24];
+	const char *params[4];
+	int64_t		sec = in->nruns > 0 ? in->first_sec : (int64_t) mtime - elapsed_ns / 1000000000;
+	int32_t		nsec = in->nruns > 0 ? in->first_nsec : 0;
 	PGresult   *r;
-	char		state[6];
 
 	/* the run started with its first workspace run (or: the file was written when it ended) */
-	for (size_t i = 0; i < res->nruns; i++)
-		if (i == 0 || res->runs[i].start_sec < sec ||
-			(res->runs[i].start_sec == sec && res->runs[i].start_nsec < nsec))
-			sec = res->runs[i].start_sec, nsec = res->runs[i].start_nsec;
 	format_time(sec, nsec, 0, started, sizeof(started));
-	format_time(sec, nsec, res->elapsed_ns, finished, sizeof(finished));
-	snprintf(count, sizeof(count), "%zu", res->nruns);
+	format_time(sec, nsec, elapsed_ns, finished, sizeof(finished));
+	snprintf(count, sizeof(count), "%" PRId64, in->nruns);
+	params[0] = in->run_id;
+	params[1] = started;
+	params[2] = finished;
+	params[3] = in->nruns > 0 ? count : NULL;
+	r = db_query(conn,
+				 "WITH f AS (UPDATE coder_scale.run_result "
+				 "  SET failure_category = coalesce(coder_scale.classify_failure(error, logs), 'other') "
+				 "  WHERE run_id = $1::bigint AND outcome = 'fail' RETURNING 1) "
+				 "UPDATE coder_scale.run SET started_at = $2, finished_at = $3, count = $4::int "
+				 "WHERE id = $1::bigint AND (SELECT count(*) FROM f) >= 0",
+				 4, params, NULL);
+	if (r == NULL)
+		return EXIT_INTERNAL;
+	PQclear(r);
+	return db_commit(conn) ? EXIT_OK : EXIT_INTERNAL;
+}
+
+/* Start the file's run: BEGIN, the run row, the COPY of its results. */
+static int
+start_run(PGconn *conn, ingest *in, const char *sha, const ingest_opts *o, char run_id[24])
+{
+	const char *tags = json_object_to_json_string_ext(o->tags, JSON_C_TO_STRING_PLAIN);
+	const char *params[5] = {o->label, tags, in->path, sha, "coder-scale " CODER_SCALE_VERSION};
+	char		state[6];
+	PGresult   *r;
+
 	if (!db_begin(conn))
 		return EXIT_INTERNAL;
-	params[0] = o->label;
-	params[1] = res->nruns > 0 ? count : NULL;
-	params[2] = tags;
-	params[3] = path;
-	params[4] = sha;
-	params[5] = "coder-scale " CODER_SCALE_VERSION;
-	params[6] = started;
-	params[7] = finished;
+	/* started_at is a placeholder until the runs are read */
 	r = db_query(conn,
-				 "INSERT INTO coder_scale.run (label, kind, status, count, tags, source_file, source_sha256, "
-				 "driver_version, started_at, finished_at) "
-				 "VALUES ($1, 'ingest', 'completed', $2::int, $3::jsonb, $4, $5, $6, $7, $8) RETURNING id",
-				 8, params, state);
+				 "INSERT INTO coder_scale.run (label, kind, status, tags, source_file, source_sha256, driver_version) "
+				 "VALUES ($1, 'ingest', 'completed', $2::jsonb, $3, $4, $5) RETURNING id",
+				 5, params, state);
 	if (r == NULL)
 	{
 		db_rollback(conn);
@@ -645,39 +794,77 @@ store(PGconn *conn, const char *path, const char *sha, time_t mtime, const resul
 		{
 			char	   *id = stored_as(conn, sha);
 
-			printf("%s: already ingested as run %s\n", path, id ? id : "?");
+			printf("%s: already ingested as run %s\n", in->path, id ? id : "?");
 			free(id);
-			return EXIT_OK;
+			return -1;
 		}
 		return EXIT_INTERNAL;
 	}
-	snprintf(run_id, sizeof(run_id), "%s", PQgetvalue(r, 0, 0));
+	snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (!copy_results(conn, run_id, res))
-	{
-		db_rollback(conn);
-		cli_error("%s: nothing of it was stored", path);
-		return EXIT_USAGE;
-	}
-	/* classification lives in SQL: set the real category of every failure */
-	params[0] = run_id;
-	r = db_query(conn,
-				 "UPDATE coder_scale.run_result "
-				 "SET failure_category = coalesce(coder_scale.classify_failure(error, logs), 'other') "
-				 "WHERE run_id = $1::bigint AND outcome = 'fail'",
-				 1, params, NULL);
-	if (r == NULL)
+	in->run_id = run_id;
+	if (!db_copy_begin(&in->copy, conn,
+					   "COPY coder_scale.run_result (run_id, full_id, workspace_name, user_name, started_at, "
+					   "finished_at, duration, create_user, create_workspace, queue_wait, build, agents_connect, "
+					   "outcome, failure_category, error, logs) FROM STDIN"))
 	{
 		db_rollback(conn);
 		return EXIT_INTERNAL;
 	}
-	PQclear(r);
-	if (!db_commit(conn))
-		return EXIT_INTERNAL;
-	r = db_query(conn, "SELECT summary FROM coder_scale.run_summary WHERE run_id = $1::bigint", 1, params, NULL);
-	printf("%s: ingested as run %s: %s\n", path, run_id, r && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
 	return EXIT_OK;
+}
+
+static int
+store(PGconn *conn, const char *path, const char *buf, size_t len, const char *sha, time_t mtime,
+	  const ingest_opts *o)
+{
+	ingest		in;
+	char		run_id[24];
+	int64_t		elapsed_ns = 0;
+	int			rc;
+
+	memset(&in, 0, sizeof(in));
+	in.path = path;
+	in.buf = buf;
+	in.len = len;
+	in.tok = json_tokener_new_ex(64);
+	in.top = json_object_new_object();
+	/* strict inside each value; what follows a value is checked here */
+	json_tokener_set_flags(in.tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
+	rc = start_run(conn, &in, sha, o, run_id);
+	if (rc == EXIT_OK)
+	{
+		rc = stream_document(&in);
+		if (rc == EXIT_OK)
+			rc = check_totals(&in, &elapsed_ns);
+		if (rc != EXIT_OK)
+			db_copy_abort(&in.copy, "the input file is bad");
+		else if (!db_copy_end(&in.copy))
+			/* a value the server refused (class 22 data, 23 integrity) is bad input */
+			rc = (in.copy.sqlstate[0] == '2' && (in.copy.sqlstate[1] == '2' || in.copy.sqlstate[1] == '3'))
+				? EXIT_USAGE : EXIT_INTERNAL;
+		if (rc == EXIT_OK)
+			rc = finish_run(conn, &in, mtime, elapsed_ns);
+		if (rc != EXIT_OK)
+		{
+			db_rollback(conn);
+			cli_error("%s: nothing of it was stored", path);
+		}
+		else
+		{
+			const char *params[1] = {run_id};
+			PGresult   *r = db_query(conn, "SELECT summary FROM coder_scale.run_summary WHERE run_id = $1::bigint",
+									 1, params, NULL);
+
+			printf("%s: ingested as run %s: %s\n", path, run_id, r && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+			PQclear(r);
+		}
+	}
+	else if (rc < 0)
+		rc = EXIT_OK;			/* already stored (found by the insert) */
+	json_tokener_free(in.tok);
+	json_object_put(in.top);
+	return rc;
 }
 
 static int
@@ -689,24 +876,14 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 	char		sha[65];
 	char	   *buf = read_file(path, &len, &mtime, &rc);
 	char	   *id;
-	json_object *root;
-	results		res;
 
 	if (buf == NULL)
 		return rc;
-	if (!sha256_hex(buf, len, sha))
-	{
-		free(buf);
-		return bad(path, "cannot compute its SHA-256");
-	}
-	root = parse_json(path, buf, len, &rc);
-	if (root == NULL)
-	{
-		free(buf);
-		return rc;
-	}
-	rc = validate(path, root, &res);
-	if (rc == EXIT_OK)
+	if (len > INT_MAX)
+		rc = bad(path, "file too large (%zu bytes, at most %d)", len, INT_MAX);
+	else if (!sha256_hex(buf, len, sha))
+		rc = bad(path, "cannot compute its SHA-256");
+	else
 	{
 		if (*conn == NULL)
 		{
@@ -719,10 +896,8 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 			free(id);
 		}
 		else
-			rc = store(*conn, path, sha, mtime, &res, o);
+			rc = store(*conn, path, buf, len, sha, mtime, o);
 	}
-	free(res.runs);
-	json_object_put(root);
 	free(buf);
 	return rc;
 }

@@ -105,7 +105,7 @@ bad truncated "malformed JSON: the file ends in the middle of the document (trun
 : >"$T/empty.json"
 bad empty "malformed JSON: the file ends in the middle of the document (truncated?)"
 mk trailing 's/\}\}$/}} {}/'
-bad trailing "malformed JSON at line 1, column 8451"
+bad trailing "malformed JSON: unexpected data after the document at line 1, column"
 mk toplevel_array 's/^/[/; s/$/]/'
 bad toplevel_array "expected a JSON object at the top level, found an array"
 mk wrong_type_total 's/"total_runs":3/"total_runs":"3"/'
