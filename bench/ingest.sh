@@ -46,6 +46,8 @@ done
 say "generating a result file of $RUNS runs (1 in $FAIL_EVERY fails)"
 perl "$ROOT/test/client/data/gen-results.pl" "$RUNS" "$FAIL_EVERY" > "$WORK/results.json"
 size=$(du -m "$WORK/results.json" | cut -f1)
+sync                    # no writeback of the new file during the timings
+psql -X -q -d ingest -c "CHECKPOINT"
 
 now() { date +%s.%N; }
 
@@ -61,6 +63,7 @@ psql -X -q -d ingest -c "\\copy (SELECT $cols FROM coder_scale.run_result) TO '$
 # both databases are fresh: the ingested run and this one are run 1
 psql -X -q -d plain -c "INSERT INTO coder_scale.run (kind, status) VALUES ('scrape', 'running')"
 psql -X -q -d plain -c "CHECKPOINT"
+sync
 
 say "plain COPY of the same rows from CSV"
 t2=$(now)

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# gen-results.pl N [FAIL_EVERY]: write a result file in the format of
+# gen-results.pl N [FAIL_EVERY [SLOWER_PCT]]: write a result file in the format of
 # `coder exp scaletest create-workspaces --output json:FILE` to stdout, with
 # N runs whose logs look like Coder's createworkspaces runner writes them
 # (timestamped "sdk request"/"sdk response" lines of its API client and the
@@ -14,11 +14,13 @@
 #   duration         = 5 + all of the above + 10 ms, plus 123 ns
 # With FAIL_EVERY = K (> 0), run i with i % K == 1 fails; the failures cycle
 # through the ten categories of coder_scale.failure_category in order.
+# SLOWER_PCT (default 100) scales queue_wait and build, e.g. 130 = 30 % slower.
 use strict;
 use warnings;
 
 my $n = shift // 3;
 my $fail_every = shift // 0;
+my $slower = shift // 100;
 my $url = 'http://127.0.0.1:3000';
 my $org = '3f1c1a8e-0000-4000-8000-000000000001';
 
@@ -84,8 +86,9 @@ my $end = $base;
 binmode STDOUT, ':utf8';
 for my $i (0 .. $n - 1) {
     my $start = $base + 50 * $i;
-    my ($cu, $cw, $qw, $bd, $ag) = (80 + ($i % 7) * 10, 120 + ($i % 5) * 20, 30 + ($i % 4) * 500,
-                                    4000 + ($i % 10) * 100, 1015 + ($i % 3) * 1000);
+    my ($cu, $cw, $qw, $bd, $ag) = (80 + ($i % 7) * 10, 120 + ($i % 5) * 20,
+                                    int((30 + ($i % 4) * 500) * $slower / 100),
+                                    int((4000 + ($i % 10) * 100) * $slower / 100), 1015 + ($i % 3) * 1000);
     my $user = "scaletest-q7x2kd9a-$i";
     my $bid = sprintf('b0000000-0000-4000-8000-%012d', $i);
     my $fails = $fail_every > 0 && $i % $fail_every == 1;
