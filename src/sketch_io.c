@@ -1,0 +1,270 @@
+/*
+ * sketch_io.c: text and binary input/output of coder_scale.sketch.
+ *
+ * Text form, one line, fields in this order:
+ *   v=1 alpha=0.01 count=4 zeros=1 sum=2.5 min=-2 max=3.5 pos=0:1,63:1 neg=35:1
+ * pos= and neg= list index:count for every nonempty bucket (indexes
+ * ascending); an empty store is written as nothing ("neg=").
+ * Binary form: the stored bytes (see sketch.h).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+
+#include "sketch.h"
+
+PG_FUNCTION_INFO_V1(sketch_in);
+PG_FUNCTION_INFO_V1(sketch_out);
+PG_FUNCTION_INFO_V1(sketch_recv);
+PG_FUNCTION_INFO_V1(sketch_send);
+PG_FUNCTION_INFO_V1(sketch_from_bytes);
+
+typedef struct TextReader
+{
+	const char *p;
+	const char *orig;
+} TextReader;
+
+static void
+syntax_error(TextReader *t, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type coder_scale.sketch: \"%.200s\"", t->orig),
+			 errdetail("Expected %s at character %d.", expected, (int) (t->p - t->orig) + 1),
+			 errhint("Write it as the output of a sketch is written, e.g. "
+					 "\"v=1 alpha=0.01 count=1 zeros=1 sum=0 min=0 max=0 pos= neg=\".")));
+}
+
+static void
+expect(TextReader *t, const char *lit)
+{
+	size_t		n = strlen(lit);
+
+	if (strncmp(t->p, lit, n) != 0)
+		syntax_error(t, lit);
+	t->p += n;
+}
+
+static bool
+at_field_end(const char *p)
+{
+	return *p == ' ' || *p == '\0';
+}
+
+static double
+read_double(TextReader *t)
+{
+	char	   *end;
+	double		d;
+
+	if (!(*t->p == '-' || *t->p == '.' || (*t->p >= '0' && *t->p <= '9')))
+		syntax_error(t, "a number");
+	errno = 0;
+	d = strtod(t->p, &end);
+	if (end == t->p || !at_field_end(end) ||
+		(errno == ERANGE && (d == 0.0 || isinf(d))))
+		syntax_error(t, "a finite number");
+	t->p = end;
+	return d;
+}
+
+static int64
+read_int(TextReader *t, bool allow_negative)
+{
+	bool		neg = false;
+	uint64		v = 0;
+
+	if (allow_negative && *t->p == '-')
+	{
+		neg = true;
+		t->p++;
+	}
+	if (*t->p < '0' || *t->p > '9')
+		syntax_error(t, "an integer");
+	while (*t->p >= '0' && *t->p <= '9')
+	{
+		uint64		d = (uint64) (*t->p - '0');
+
+		if (v > ((uint64) PG_INT64_MAX - d) / 10)
+			syntax_error(t, "an integer below 2^63");
+		v = v * 10 + d;
+		t->p++;
+	}
+	return neg ? -(int64) v : (int64) v;
+}
+
+/*
+ * "k:c,k:c,..." (bucket index:count, indexes ascending, counts >= 1) or
+ * nothing; spanning at most SKETCH_MAX_BUCKETS buckets.
+ */
+static void
+read_store(TextReader *t, Sketch *sk, SketchStore *st)
+{
+	int64		idx[SKETCH_MAX_BUCKETS];
+	int64		cnt[SKETCH_MAX_BUCKETS];
+	int			n = 0;
+	int			i;
+
+	if (at_field_end(t->p))
+		return;
+	for (;;)
+	{
+		if (n == SKETCH_MAX_BUCKETS)
+			syntax_error(t, "at most 4096 buckets");
+		idx[n] = read_int(t, true);
+		if (idx[n] < PG_INT32_MIN || idx[n] > PG_INT32_MAX)
+			syntax_error(t, "a bucket index within the int4 range");
+		if (n > 0 && idx[n] <= idx[n - 1])
+			syntax_error(t, "bucket indexes in ascending order");
+		if (idx[n] - idx[0] >= SKETCH_MAX_BUCKETS)
+			syntax_error(t, "buckets spanning at most 4096 indexes");
+		expect(t, ":");
+		cnt[n] = read_int(t, false);
+		if (cnt[n] == 0)
+			syntax_error(t, "a count of at least 1");
+		n++;
+		if (*t->p != ',')
+			break;
+		t->p++;
+	}
+	st->base = st->lo = (int32) idx[0];
+	st->hi = (int32) idx[n - 1];
+	st->cap = st->hi - st->lo + 1;
+	st->counts = MemoryContextAllocZero(sk->cxt, sizeof(int64) * st->cap);
+	for (i = 0; i < n; i++)
+		st->counts[idx[i] - st->base] = cnt[i];
+}
+
+/* text -> sketch */
+Datum
+sketch_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	TextReader	t = {str, str};
+	Sketch	   *sk;
+	int64		version;
+	double		alpha;
+
+	expect(&t, "v=");
+	version = read_int(&t, false);
+	if (version != SKETCH_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unsupported coder_scale.sketch version " INT64_FORMAT, version),
+				 errdetail("This build of coder_scale reads version %d.", SKETCH_VERSION)));
+	expect(&t, " alpha=");
+	alpha = read_double(&t);
+	if (isnan(alpha) || alpha < SKETCH_MIN_ALPHA || alpha > SKETCH_MAX_ALPHA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid coder_scale.sketch value: alpha is out of range"),
+				 errhint("alpha must be between %g and %g.", SKETCH_MIN_ALPHA, SKETCH_MAX_ALPHA)));
+	sk = sketch_create(CurrentMemoryContext, alpha);
+	expect(&t, " count=");
+	sk->count = read_int(&t, false);
+	expect(&t, " zeros=");
+	sk->zero_count = read_int(&t, false);
+	expect(&t, " sum=");
+	sk->sum = read_double(&t);
+	expect(&t, " min=");
+	sk->min = read_double(&t);
+	expect(&t, " max=");
+	sk->max = read_double(&t);
+	expect(&t, " pos=");
+	read_store(&t, sk, &sk->pos);
+	expect(&t, " neg=");
+	read_store(&t, sk, &sk->neg);
+	if (*t.p != '\0')
+		syntax_error(&t, "the end of the value");
+	sketch_validate(sk, SKETCH_FROM_TEXT);
+	PG_RETURN_BYTEA_P(sketch_encode(sk));
+}
+
+static void
+append_double(StringInfo buf, double d)
+{
+	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	double_to_shortest_decimal_buf(d, s);
+	appendStringInfoString(buf, s);
+}
+
+static void
+append_store(StringInfo buf, const SketchStore *st)
+{
+	int32		k;
+
+	if (st->total == 0)
+		return;
+	for (k = st->lo; k <= st->hi; k++)
+		if (st->counts[k - st->base] > 0)
+			appendStringInfo(buf, k == st->lo ? "%d:" INT64_FORMAT : ",%d:" INT64_FORMAT,
+							 k, st->counts[k - st->base]);
+}
+
+/* sketch -> text */
+Datum
+sketch_out(PG_FUNCTION_ARGS)
+{
+	Sketch	   *sk = sketch_from_datum(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "v=%d alpha=", SKETCH_VERSION);
+	append_double(&buf, sk->alpha);
+	appendStringInfo(&buf, " count=" INT64_FORMAT " zeros=" INT64_FORMAT " sum=",
+					 sk->count, sk->zero_count);
+	append_double(&buf, sk->sum);
+	appendStringInfoString(&buf, " min=");
+	append_double(&buf, sk->min);
+	appendStringInfoString(&buf, " max=");
+	append_double(&buf, sk->max);
+	appendStringInfoString(&buf, " pos=");
+	append_store(&buf, &sk->pos);
+	appendStringInfoString(&buf, " neg=");
+	append_store(&buf, &sk->neg);
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* binary -> sketch: the stored bytes, fully checked, re-encoded canonically */
+Datum
+sketch_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	Sketch	   *sk;
+
+	sk = sketch_decode(buf->data + buf->cursor, buf->len - buf->cursor,
+					   SKETCH_FROM_BINARY, CurrentMemoryContext);
+	buf->cursor = buf->len;
+	PG_RETURN_BYTEA_P(sketch_encode(sk));
+}
+
+/* sketch -> binary: the stored bytes */
+Datum
+sketch_send(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbytes(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* bytea (as from sketch_send) -> sketch, checked as sketch_recv checks */
+Datum
+sketch_from_bytes(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	Sketch	   *sk;
+
+	sk = sketch_decode(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), SKETCH_FROM_BINARY,
+					   CurrentMemoryContext);
+	PG_RETURN_BYTEA_P(sketch_encode(sk));
+}
