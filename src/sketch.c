@@ -62,13 +62,6 @@ sketch_create(MemoryContext cxt, double alpha)
 	return sk;
 }
 
-/* Bucket of a finite magnitude > 0; always inside int32 for alpha >= 1e-4. */
-int32
-sketch_index(const Sketch *sk, double magnitude)
-{
-	return (int32) ceil(log(magnitude) * sk->inv_log_gamma);
-}
-
 /* The value a bucket reports: 2 gamma^k / (gamma + 1), as a magnitude. */
 double
 sketch_bucket_value(const Sketch *sk, int32 k)

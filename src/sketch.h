@@ -29,6 +29,8 @@
 
 #include "postgres.h"
 
+#include <math.h>
+
 #define SKETCH_VERSION			1
 #define SKETCH_MAX_BUCKETS		4096
 #define SKETCH_DEFAULT_ALPHA	0.01
@@ -73,7 +75,14 @@ typedef enum SketchSource
 /* core (sketch.c) */
 extern void sketch_check_alpha(double alpha);
 extern Sketch *sketch_create(MemoryContext cxt, double alpha);
-extern int32 sketch_index(const Sketch *sk, double magnitude);
+
+/* Bucket of a finite magnitude > 0; always inside int32 for alpha >= 1e-4. */
+static inline int32
+sketch_index(const Sketch *sk, double magnitude)
+{
+	return (int32) ceil(log(magnitude) * sk->inv_log_gamma);
+}
+
 extern double sketch_bucket_value(const Sketch *sk, int32 k);
 extern void sketch_add(Sketch *sk, double value);
 extern void sketch_add_count(Sketch *sk, double value, int64 n);

@@ -62,7 +62,6 @@ check_value(double v)
 Datum
 sketch_agg_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = agg_context(fcinfo, "sketch_agg");
 	Sketch	   *sk = PG_ARGISNULL(0) ? NULL : (Sketch *) PG_GETARG_POINTER(0);
 	double		alpha = SKETCH_DEFAULT_ALPHA;
 
@@ -82,6 +81,9 @@ sketch_agg_trans(PG_FUNCTION_ARGS)
 		check_value(v);
 		if (sk == NULL)
 		{
+			/* a non-NULL state only ever comes from the aggregate machinery */
+			MemoryContext cxt = agg_context(fcinfo, "sketch_agg");
+
 			sketch_check_alpha(alpha);
 			sk = sketch_create(cxt, alpha);
 		}
