@@ -23,8 +23,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-# 9>&-: the server must not inherit (and keep) the build lock.
-cluster_start "$WORK/data" "$WORK" "$PORT" 9>&-
+cluster_start "$WORK/data" "$WORK" "$PORT"
 
 export PGHOST=$WORK PGPORT=$PORT PGUSER=postgres
 say "machine: $(nproc) cores, $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1)"

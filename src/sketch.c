@@ -80,8 +80,9 @@ store_reserve(Sketch *sk, SketchStore *st, int32 lo, int32 hi)
 
 	if (st->counts != NULL && lo >= st->base && (int64) hi < (int64) st->base + st->cap)
 		return;
-	cap = Max(32, st->cap * 2);
-	while (cap < span + span / 4)
+	/* sized by the span only: a window sliding up (folding) must not grow it */
+	cap = 32;
+	while (cap < span + span / 2)
 		cap *= 2;
 	base = lo - (int32) ((cap - span) / 2);
 	counts = MemoryContextAllocZero(sk->cxt, sizeof(int64) * cap);
