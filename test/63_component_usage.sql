@@ -35,6 +35,8 @@ INSERT INTO v VALUES
   -- coderd replica b: +10 over 20 s
   (2, 5, 0), (2, 25, 10),
   (3, 0, 100), (3, 10, 200), (3, 20, 300), (3, 30, 400), (3, 40, 500),
+  -- NaN samples (a broken exporter) are skipped
+  (1, 45, 'NaN'), (3, 45, 'NaN'),
   (4, 0, 10), (4, 20, 20), (5, 0, 0), (5, 20, 100), (6, 0, 0), (6, 20, 4),
   (7, 0, 1000), (7, 20, 1000), (8, 0, 600), (8, 20, 400),
   (9, 0, 3), (10, 0, 5), (11, 0, 50),
@@ -49,9 +51,11 @@ JOIN s ON s.run = r.label AND s.component = ins.component AND s.target = ins.tar
 INSERT INTO coder_scale.metric_sample (series_id, time, value)
 SELECT ids.id, '2026-05-01 10:00:00Z'::timestamptz + v.sec * interval '1 second', v.value FROM v JOIN ids USING (k);
 
+-- CPU per series and bucket: increase from the bucket's first to last sample (from 0 after a reset) / seconds.
 -- 30-second buckets (the view):
---   coderd [00,30): a: (5 + 10) / 20 s = 0.75, b: 10 / 20 s = 0.5 -> 1.25 cores; memory mean(100, 200, 300) = 200
---   coderd [30,60): a: reset -> 2, then +4: 6 / 20 s = 0.3 cores;                memory mean(400, 500) = 450
+--   coderd [00,30): a: 100 -> 105 -> 115 = 15 / 20 s = 0.75, b: 0 -> 10 = 10 / 20 s = 0.5 -> 1.25 cores
+--   coderd [30,60): a: 2 -> 6 = 4 / 10 s = 0.4 cores
+--   memory mean(100, 200, 300) = 200, mean(400, 500) = 450
 --   runner [00,30): user 10 / 20 s + system 4 / 20 s = 0.7 (idle excluded); memory 1000 - mean(600, 400) = 500
 --   database: connections 3 + 5 = 8, no CPU or memory series
 SELECT results_eq(
@@ -59,30 +63,31 @@ SELECT results_eq(
            peak_memory_bytes, avg_memory_bytes, peak_connections
     FROM coder_scale.component_usage u JOIN coder_scale.run r ON r.id = u.run_id
     WHERE r.label = 'U' ORDER BY component$$,
-  $$VALUES ('coderd', 1.25, 0.775, 450::float8, 325::float8, NULL::float8),
+  $$VALUES ('coderd', 1.25, 0.825, 450::float8, 325::float8, NULL::float8),
            ('database', NULL, NULL, NULL, NULL, 8),
            ('runner', 0.7, 0.7, 500, 500, NULL)$$,
-  'component_usage: peak and average cores (resets handled), memory and connections, computed by hand');
+  'component_usage: peak and average cores, memory and connections, computed by hand');
 
 -- 20-second buckets:
---   coderd [00,20): a: 5 / 10 s = 0.5;  [20,40): a: (10 + 2) / 20 s = 0.6, b: 10 / 20 s = 0.5 -> 1.1;  [40,60): a: 4 / 10 s = 0.4
+--   coderd [00,20): a: 100 -> 105 = 5 / 10 s = 0.5 (b has one sample);
+--          [20,40): a: 115 -> 2 is a reset: 2 / 10 s = 0.2 (b has one sample); [40,60): one sample, no rate
 --   memory: mean(100, 200) = 150, mean(300, 400) = 350, 500
 SELECT results_eq(
   $$SELECT time, round(cpu_cores::numeric, 6), memory_bytes
     FROM coder_scale.component_usage_over_time((SELECT id FROM coder_scale.run WHERE label = 'U'), '20 seconds')
     WHERE component = 'coderd'$$,
   $$VALUES ('2026-05-01 10:00:00Z'::timestamptz, 0.5, 150::float8),
-           ('2026-05-01 10:00:20Z', 1.1, 350),
-           ('2026-05-01 10:00:40Z', 0.4, 500)$$,
-  'component_usage_over_time for coderd in 20-second buckets');
---   runner [00,20): memory 1000 - 600 = 400, no CPU pair ends there; [20,40): 0.7 cores, 1000 - 400 = 600
+           ('2026-05-01 10:00:20Z', 0.2, 350),
+           ('2026-05-01 10:00:40Z', NULL, 500)$$,
+  'component_usage_over_time for coderd in 20-second buckets: a counter reset counts from 0');
+--   runner: one sample per bucket, so memory only: 1000 - 600 = 400, 1000 - 400 = 600
 SELECT results_eq(
   $$SELECT time, round(cpu_cores::numeric, 6), memory_bytes
     FROM coder_scale.component_usage_over_time((SELECT id FROM coder_scale.run WHERE label = 'U'), '20 seconds')
     WHERE component = 'runner'$$,
   $$VALUES ('2026-05-01 10:00:00Z'::timestamptz, NULL::numeric, 400::float8),
-           ('2026-05-01 10:00:20Z', 0.7, 600)$$,
-  'component_usage_over_time for the runner: MemTotal - MemAvailable, non-idle CPU');
+           ('2026-05-01 10:00:20Z', NULL, 600)$$,
+  'component_usage_over_time for the runner: MemTotal - MemAvailable');
 SELECT is((SELECT round(peak_cpu_cores::numeric, 6) FROM coder_scale.component_usage u JOIN coder_scale.run r ON r.id = u.run_id
            WHERE r.label = 'V'), 10.0, 'another run''s series stay in that run (100 s of CPU in 10 s)');
 SELECT has_column('coder_scale', 'component_usage', 'peak_cpu_cores', 'component_usage has peak_cpu_cores');

@@ -183,12 +183,12 @@ COMMENT ON FUNCTION coder_scale.throughput(bigint, interval) IS
 -- ---------------------------------------------------------------------------
 -- Component usage from samples
 -- ---------------------------------------------------------------------------
--- CPU: every pair of consecutive samples of a counter series gives an
--- increase (after a counter reset, the new value itself, as Prometheus'
--- rate()); the pair counts for the bucket its later sample falls in.  Per
--- series and bucket, cores = sum(increase) / sum(seconds between the
--- samples); a component's cores = the sum over its series.  Memory and
--- connections: per series the mean in the bucket, times scale, summed.
+-- CPU, per counter series and bucket: the increase from the bucket's first
+-- to its last sample, counting from 0 after a reset (a decrease), over the
+-- seconds between them; the same numbers as coder_scale.counter_agg() with
+-- rate() per bucket (a bucket needs two samples of a series).  A
+-- component's cores = the sum over its series.  Memory and connections: per
+-- series the mean in the bucket, times scale, summed.  NaN samples are skipped.
 CREATE FUNCTION coder_scale.component_usage_over_time(run_id bigint, bucket interval DEFAULT '30 seconds')
 RETURNS TABLE ("time" timestamptz, component text, cpu_cores float8, memory_bytes float8, connections float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -203,17 +203,21 @@ BEGIN
   RETURN QUERY
   WITH cs AS (
     SELECT * FROM coder_scale.component_series c WHERE c.run_id = component_usage_over_time.run_id
-  ), pairs AS (
+  ), counter AS (
     SELECT cs.component, cs.series_id, cs.scale, ms.time, ms.value,
-           lag(ms.value) OVER w AS prev_value,
-           lag(ms.time) OVER w AS prev_time
+           date_bin(component_usage_over_time.bucket, ms.time, origin) AS t
     FROM cs JOIN coder_scale.metric_sample ms ON ms.series_id = cs.series_id
-    WHERE cs.kind = 'cpu_seconds_counter'
-    WINDOW w AS (PARTITION BY ms.series_id ORDER BY ms.time)
+    WHERE cs.kind = 'cpu_seconds_counter' AND ms.value <> 'NaN'
+  ), pairs AS (
+    SELECT c.component, c.series_id, c.scale, c.t, c.time, c.value,
+           lag(c.value) OVER w AS prev_value,
+           lag(c.time) OVER w AS prev_time
+    FROM counter c
+    WINDOW w AS (PARTITION BY c.series_id, c.t ORDER BY c.time)
   ), cpu_series AS (
-    SELECT p.component, p.series_id, date_bin(component_usage_over_time.bucket, p.time, origin) AS t,
-           sum(CASE WHEN p.value >= p.prev_value THEN p.value - p.prev_value ELSE p.value END * p.scale) AS increase,
-           sum(extract(epoch FROM p.time - p.prev_time)) AS seconds
+    SELECT p.component, p.series_id, p.t,
+           sum(CASE WHEN p.value >= p.prev_value THEN p.value - p.prev_value ELSE p.value END) * min(p.scale) AS increase,
+           extract(epoch FROM max(p.time) - min(p.prev_time)) AS seconds
     FROM pairs p
     WHERE p.prev_time IS NOT NULL
     GROUP BY 1, 2, 3
@@ -225,7 +229,7 @@ BEGIN
     SELECT cs.component, cs.kind, cs.series_id, date_bin(component_usage_over_time.bucket, ms.time, origin) AS t,
            avg(ms.value) * cs.scale AS v
     FROM cs JOIN coder_scale.metric_sample ms ON ms.series_id = cs.series_id
-    WHERE cs.kind IN ('memory_bytes_gauge', 'connections_gauge')
+    WHERE cs.kind IN ('memory_bytes_gauge', 'connections_gauge') AND ms.value <> 'NaN'
     GROUP BY cs.component, cs.kind, cs.series_id, cs.scale, 4
   ), gauge AS (
     SELECT g.component, g.t,
@@ -240,7 +244,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION coder_scale.component_usage_over_time(bigint, interval) IS
-  'CPU cores (counter rate, resets handled), memory bytes and connections per component and time bucket of a run, from the series component_metric maps (Grafana time series)';
+  'CPU cores (counter rate within each bucket, resets handled), memory bytes and connections per component and time bucket of a run, from the series component_metric maps (Grafana time series)';
 
 CREATE VIEW coder_scale.component_usage AS
 SELECT r.id AS run_id,
