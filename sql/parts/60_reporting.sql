@@ -183,12 +183,12 @@ COMMENT ON FUNCTION coder_scale.throughput(bigint, interval) IS
 -- ---------------------------------------------------------------------------
 -- Component usage from samples
 -- ---------------------------------------------------------------------------
--- CPU, per counter series and bucket: the increase from the bucket's first
--- to its last sample, counting from 0 after a reset (a decrease), over the
--- seconds between them; the same numbers as coder_scale.counter_agg() with
--- rate() per bucket (a bucket needs two samples of a series).  A
--- component's cores = the sum over its series.  Memory and connections: per
--- series the mean in the bucket, times scale, summed.  NaN samples are skipped.
+-- CPU, per counter series and bucket: coder_scale.rate(coder_scale.counter_agg())
+-- = the increase from the bucket's first to its last sample, counting from 0
+-- after a reset (a decrease), over the seconds between them (a bucket needs
+-- two samples of a series).  A component's cores = the sum over its series.
+-- Memory and connections: per series the mean in the bucket, times scale,
+-- summed.  NaN samples are skipped.
 CREATE FUNCTION coder_scale.component_usage_over_time(run_id bigint, bucket interval DEFAULT '30 seconds')
 RETURNS TABLE ("time" timestamptz, component text, cpu_cores float8, memory_bytes float8, connections float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -203,27 +203,14 @@ BEGIN
   RETURN QUERY
   WITH cs AS (
     SELECT * FROM coder_scale.component_series c WHERE c.run_id = component_usage_over_time.run_id
-  ), counter AS (
-    SELECT cs.component, cs.series_id, cs.scale, ms.time, ms.value,
-           date_bin(component_usage_over_time.bucket, ms.time, origin) AS t
-    FROM cs JOIN coder_scale.metric_sample ms ON ms.series_id = cs.series_id
-    WHERE cs.kind = 'cpu_seconds_counter' AND ms.value <> 'NaN'
-  ), pairs AS (
-    SELECT c.component, c.series_id, c.scale, c.t, c.time, c.value,
-           lag(c.value) OVER w AS prev_value,
-           lag(c.time) OVER w AS prev_time
-    FROM counter c
-    WINDOW w AS (PARTITION BY c.series_id, c.t ORDER BY c.time)
-  ), cpu_series AS (
-    SELECT p.component, p.series_id, p.t,
-           sum(CASE WHEN p.value >= p.prev_value THEN p.value - p.prev_value ELSE p.value END) * min(p.scale) AS increase,
-           extract(epoch FROM max(p.time) - min(p.prev_time)) AS seconds
-    FROM pairs p
-    WHERE p.prev_time IS NOT NULL
-    GROUP BY 1, 2, 3
   ), cpu AS (
-    SELECT c.component, c.t, sum(c.increase / c.seconds::float8) AS cores
-    FROM cpu_series c WHERE c.seconds > 0
+    SELECT c.component, c.t, sum(c.cores) AS cores
+    FROM (SELECT cs.component, cs.series_id, date_bin(component_usage_over_time.bucket, ms.time, origin) AS t,
+                 coder_scale.rate(coder_scale.counter_agg(ms.time, ms.value)) * min(cs.scale) AS cores
+          FROM cs JOIN coder_scale.metric_sample ms ON ms.series_id = cs.series_id
+          WHERE cs.kind = 'cpu_seconds_counter'
+          GROUP BY cs.component, cs.series_id, 3) c
+    WHERE c.cores IS NOT NULL
     GROUP BY 1, 2
   ), gauge_series AS (
     SELECT cs.component, cs.kind, cs.series_id, date_bin(component_usage_over_time.bucket, ms.time, origin) AS t,
