@@ -11,6 +11,7 @@ DB=coder_scale
 
 install_packages
 build_and_install
+release_lock
 cluster_start "$DATA" "$SOCK" "$PORT"
 
 export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
