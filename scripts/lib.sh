@@ -79,7 +79,7 @@ cluster_start() {
   if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     say "starting it (socket $sock, port $port)"
     # 9>&-: the server must not inherit the build lock (take_lock), or it holds it while it runs
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start 9>&- \
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
       -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=off" >/dev/null 9>&- \
       || { tail -n 20 "$data/server.log" >&2; die "the private cluster did not start"; }
   fi
