@@ -480,7 +480,51 @@ typedef struct ingest
 	int32_t		first_nsec;
 	const char *run_id;
 	db_copy		copy;
+	char	  **seen;			/* run ids read so far: open addressing */
+	size_t		seen_cap;
 } ingest;
+
+/* FNV-1a */
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t	h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
+/* Remember a run id; false if it was seen before (Coder's runs object cannot repeat a key). */
+static bool
+first_time(ingest *in, const char *key)
+{
+	size_t		i;
+
+	if (2 * ((size_t) in->nruns + 1) > in->seen_cap)
+	{
+		size_t		cap = in->seen_cap ? in->seen_cap * 2 : 1024;
+		char	  **grown = calloc(cap, sizeof(char *));
+
+		if (grown == NULL)
+			return true;		/* the primary key still catches a repeat */
+		for (size_t k = 0; k < in->seen_cap; k++)
+			if (in->seen[k])
+			{
+				for (i = hash_str(in->seen[k]) & (cap - 1); grown[i]; i = (i + 1) & (cap - 1))
+					;
+				grown[i] = in->seen[k];
+			}
+		free(in->seen);
+		in->seen = grown;
+		in->seen_cap = cap;
+	}
+	for (i = hash_str(key) & (in->seen_cap - 1); in->seen[i]; i = (i + 1) & (in->seen_cap - 1))
+		if (strcmp(in->seen[i], key) == 0)
+			return false;
+	in->seen[i] = strdup(key);
+	return true;
+}
 
 static int
 syntax(ingest *in, size_t at, const char *what)
@@ -629,7 +673,9 @@ stream_runs(ingest *in)
 
 		if ((rc = field_name(in, &key)) != EXIT_OK)
 			return rc;
-		if ((rc = value(in, &o)) == EXIT_OK && (rc = validate_run(in->path, key, o, &r)) == EXIT_OK)
+		if (!first_time(in, key))
+			rc = bad(in->path, "runs: the run id \"%s\" appears twice", key);
+		else if ((rc = value(in, &o)) == EXIT_OK && (rc = validate_run(in->path, key, o, &r)) == EXIT_OK)
 		{
 			copy_run(in, &r);
 			in->nruns++;
@@ -864,6 +910,9 @@ store(PGconn *conn, const char *path, const char *buf, size_t len, const char *s
 		rc = EXIT_OK;			/* already stored (found by the insert) */
 	json_tokener_free(in.tok);
 	json_object_put(in.top);
+	for (size_t k = 0; k < in.seen_cap; k++)
+		free(in.seen[k]);
+	free(in.seen);
 	return rc;
 }
 

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(48);
+SELECT plan(49);
 
 -- The contract with the load driver: these tables and columns, these types.
 SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
@@ -27,6 +27,13 @@ SELECT col_is_pk('coder_scale', 'run_result', ARRAY['run_id', 'full_id'], 'run_r
 SELECT col_is_pk('coder_scale', 'metric_sample', ARRAY['series_id', 'time'], 'sample key is (series_id, time)');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'coder_scale.metric_sample'::regclass), 'p',
   'metric_sample is partitioned');
+
+SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'coder_scale' AND obj_description(c.oid, 'pg_class') IS NULL
+             AND c.relname IN ('failure_category', 'run', 'run_result', 'metric_series', 'metric_sample',
+                               'metric_sample_default', 'component_metric', 'component_series', 'run_summary',
+                               'phase_latency', 'component_usage')),
+          NULL, 'every table and view of the results schema has a comment');
 
 -- Seeds.
 SELECT results_eq(

@@ -180,6 +180,37 @@ $$;
 COMMENT ON FUNCTION coder_scale.throughput(bigint, interval) IS
   'Workspace runs started, finished (passed or failed) and failed per time bucket of a run, buckets aligned on the run''s start, empty buckets included (Grafana time series)';
 
+-- Latency per phase over time (Grafana: one series per phase).
+CREATE FUNCTION coder_scale.phase_latency_over_time(run_id bigint, bucket interval DEFAULT '10 seconds')
+RETURNS TABLE ("time" timestamptz, phase text, count bigint, p50 float8, p95 float8, max float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+#variable_conflict use_column
+DECLARE
+  origin timestamptz;
+BEGIN
+  PERFORM coder_scale.require_run(phase_latency_over_time.run_id);
+  PERFORM coder_scale.require_bucket(phase_latency_over_time.bucket);
+  SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = phase_latency_over_time.run_id;
+  RETURN QUERY
+  SELECT date_bin(phase_latency_over_time.bucket, rr.finished_at, origin), p.phase, count(*),
+         percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
+         percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
+         max(extract(epoch FROM p.took)::float8)
+  FROM coder_scale.run_result rr
+  CROSS JOIN LATERAL (VALUES
+    (1, 'create_user', rr.create_user), (2, 'create_workspace', rr.create_workspace),
+    (3, 'queue_wait', rr.queue_wait), (4, 'build', rr.build), (5, 'agents_connect', rr.agents_connect),
+    (6, 'command', rr.command), (7, 'cleanup', rr.cleanup), (8, 'total', rr.duration)
+  ) AS p (phase_order, phase, took)
+  WHERE rr.run_id = phase_latency_over_time.run_id AND rr.finished_at IS NOT NULL AND p.took IS NOT NULL
+  GROUP BY 1, p.phase_order, p.phase
+  ORDER BY 1, p.phase_order;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.phase_latency_over_time(bigint, interval) IS
+  'Per time bucket (by when each workspace run finished) and phase: count, exact p50 and p95 and max in seconds (Grafana time series, one per phase)';
+
 -- ---------------------------------------------------------------------------
 -- Component usage from samples
 -- ---------------------------------------------------------------------------
