@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(49);
+SELECT plan(50);
 
 -- The contract with the load driver: these tables and columns, these types.
 SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
@@ -127,6 +127,16 @@ SELECT throws_ok($$SELECT coder_scale.add_sample_partitions('2026-01-09', '2026-
 SELECT is(coder_scale.drop_sample_partitions('2026-01-07 00:00Z'), 2, 'drop_sample_partitions drops whole old days');
 SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample), 1, '... and their samples with them');
 SELECT throws_ok($$INSERT INTO coder_scale.metric_sample VALUES (999999, now(), 1)$$, '23503', NULL, 'a sample needs its series');
+
+-- A role that may only write runs still gets the partitions of a new day.
+CREATE ROLE coder_scale_test_writer;
+GRANT USAGE ON SCHEMA coder_scale TO coder_scale_test_writer;
+GRANT INSERT, SELECT ON coder_scale.run TO coder_scale_test_writer;
+SET LOCAL ROLE coder_scale_test_writer;
+INSERT INTO coder_scale.run (kind, status, started_at) VALUES ('scrape', 'running', '2026-01-20 08:00Z');
+RESET ROLE;
+SELECT ok(to_regclass('coder_scale.metric_sample_p20260121') IS NOT NULL,
+  'a role without DDL rights inserting a run still gets the day partitions');
 
 -- Deleting a run deletes everything of it.
 DELETE FROM coder_scale.run WHERE label = 'r1';

@@ -251,9 +251,11 @@ $$;
 COMMENT ON FUNCTION coder_scale.drop_sample_partitions(timestamptz) IS
   'Drop every day partition of metric_sample that ends at or before older_than (cheap deletion of old samples); returns how many';
 
+-- SECURITY DEFINER: a role that may only insert runs (the load driver's)
+-- still gets the day partitions, which need the owner of metric_sample.
 CREATE FUNCTION coder_scale.run_sample_partitions()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -262,7 +264,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION coder_scale.run_sample_partitions() IS
-  'Trigger on run: create the metric_sample partitions of the run''s first two days';
+  'Trigger on run: create the metric_sample partitions of the run''s first two days (as the extension owner)';
 CREATE TRIGGER run_sample_partitions AFTER INSERT ON coder_scale.run
   FOR EACH ROW WHEN (NEW.kind <> 'ingest') EXECUTE FUNCTION coder_scale.run_sample_partitions();
 
