@@ -14,6 +14,7 @@ DEB_PACKAGES=(
   postgresql-15-tdigest
   libjson-c-dev libcurl4-openssl-dev libwebsockets-dev libssl-dev
   prometheus-node-exporter prometheus-postgres-exporter
+  python3 curl
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
