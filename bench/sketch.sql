@@ -34,6 +34,20 @@ BEGIN
   INSERT INTO bench_result (label, plan, ms, qs) VALUES (label, plan, best, r);
 END $$;
 
+-- The same without an answer to keep (the floor: scanning the table at all).
+CREATE FUNCTION pg_temp.timed_only(label text, plan text, q text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  t0 timestamptz;
+  best float8 := 'Infinity';
+BEGIN
+  FOR i IN 1 .. 2 LOOP
+    t0 := clock_timestamp();
+    EXECUTE q;
+    best := least(best, 1000 * extract(epoch FROM clock_timestamp() - t0));
+  END LOOP;
+  INSERT INTO bench_result (label, plan, ms) VALUES (label, plan, best);
+END $$;
+
 \set qs '''{0.5,0.95,0.99}''::float8[]'
 \set q_exact 'SELECT percentile_cont(' :qs ') WITHIN GROUP (ORDER BY v) FROM lat'
 \set q_tdigest 'SELECT tdigest_percentile(v, 100, ' :qs ') FROM lat'
@@ -49,6 +63,7 @@ SELECT pg_temp.timed('percentile_cont (work_mem 1GB)', 'serial', :'q_exact');
 RESET work_mem;
 SELECT pg_temp.timed('tdigest_percentile (100)', 'serial', :'q_tdigest');
 SELECT pg_temp.timed('approx_percentiles(sketch_agg)', 'serial', :'q_sketch');
+SELECT pg_temp.timed_only('sum(v): the scan alone, for scale', 'serial', 'SELECT sum(v) FROM lat');
 
 \echo '==> 2 parallel workers'
 SET max_parallel_workers_per_gather = 2;
@@ -56,6 +71,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SELECT pg_temp.timed('tdigest_percentile (100)', '2 workers', :'q_tdigest');
 SELECT pg_temp.timed('approx_percentiles(sketch_agg)', '2 workers', :'q_sketch');
+SELECT pg_temp.timed_only('sum(v): the scan alone, for scale', '2 workers', 'SELECT sum(v) FROM lat');
 
 \echo '==> per-minute sketches and their rollup'
 SET max_parallel_workers_per_gather = 0;
@@ -105,7 +121,8 @@ WITH exact AS (
 SELECT label AS "method", plan AS "plan", round(r.ms::numeric) AS "ms",
        CASE WHEN label LIKE 'p99 per hour%'
             THEN round((h.ms / r.ms)::numeric, 1)
-            WHEN r.qs IS NOT NULL THEN round((base.ms / r.ms)::numeric, 1) END AS "x faster than percentile_cont",
+            WHEN r.qs IS NOT NULL OR label LIKE 'sum(v)%' THEN round((base.ms / r.ms)::numeric, 1)
+       END AS "x faster than percentile_cont",
        CASE WHEN r.qs IS NULL THEN NULL
             ELSE to_char(100 * (SELECT max(abs(a / e - 1))
                                 FROM unnest(r.qs, CASE WHEN label LIKE 'p99 per hour%' THEN h.qs ELSE exact.qs END) u(a, e)),
