@@ -150,6 +150,25 @@ mk bad_utf8 's/Generating user/Generating \xff\xfe user/'
 bad bad_utf8 'malformed JSON at line 1'
 mkdir "$T/dir.json"
 bad dir "not a regular file"
+# Go durations other than Go's own String() form parse too, and strictly: run 0 lasts 5330 ms + 123 ns
+for d in "0h0m5.330000123s" "5330000.123us" "5330000.123µs" "5330000.123μs" "5330000123ns" "1.5s3830.000123ms" "+5.330000123s"; do
+  perl -pe "s/\"duration\":\"5.330000123s\"/\"duration\":\"$d\"/" "$T/three.json" >"$T/dur.json"
+  if run 0 "$T/dur" "$CS" ingest "$T/dur.json" && \
+     [ "$(sql "SELECT duration FROM coder_scale.run_result WHERE full_id = 'workspacebuild/0' AND run_id = (SELECT max(id) FROM coder_scale.run)")" = "00:00:05.33" ]; then
+    ok "Go duration \"$d\" is 5.330000123 s"
+  else
+    not_ok "Go duration \"$d\" is 5.330000123 s"
+  fi
+  sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run)" >/dev/null
+done
+for d in "1..5s" ".s" "5s3" "-5.33s" "1e3s" "5 s" "99999999999h" "5S"; do
+  perl -pe "s/\"duration\":\"5.330000123s\"/\"duration\":\"$d\"/" "$T/three.json" >"$T/baddur.json"
+  if run 2 "$T/baddur" "$CS" ingest "$T/baddur.json" && grep -Fq "duration: \"$d\" is " "$T/baddur.err"; then
+    ok "bad Go duration \"$d\" is refused"
+  else
+    not_ok "bad Go duration \"$d\" is refused" "$(head -c 300 "$T/baddur.err")"
+  fi
+done
 check "nothing of a bad file is stored" test "$(runs)" = "$before"
 
 # one good and one bad file: the good one is stored, the exit code says a file was bad
