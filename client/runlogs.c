@@ -5,6 +5,7 @@
  * writes into the run's logs, one line per request and response:
  *   2024-02-28 10:00:01.234 [debu]  sdk request  method=POST  url=https://c/api/v2/users  body="{...}"
  *   2024-02-28 10:00:01.301 [debu]  sdk response  method=POST  url=https://c/api/v2/users  status=201 ...
+ * (2023 releases: the fields as JSON, {"method": "POST", "url": "..."})
  * and plain progress lines without a time ("Build started! Streaming logs
  * below:", "Build succeeded!", "Agents connected!").  A plain line happens
  * right after the last timestamped line before it, so:
@@ -101,7 +102,10 @@ line_time(line l)
 	return ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t) s * 1000 + ms;
 }
 
-/* Does the url= field's path (query dropped) end with suffix? */
+/*
+ * Does the url field's path (query dropped) end with suffix?  slog writes
+ * fields as url=... (current releases) or as JSON, "url": "..." (2023).
+ */
 static bool
 url_ends(line l, const char *suffix)
 {
@@ -110,9 +114,12 @@ url_ends(line l, const char *suffix)
 	const char *e;
 	size_t		n = strlen(suffix);
 
-	if (u == NULL)
+	if (u)
+		u += 4;
+	else if ((u = memmem(l.p, l.n, "\"url\": \"", 8)) != NULL)
+		u += 8;
+	else
 		return false;
-	u += 4;
 	for (e = u; e < end && *e != ' ' && *e != '?' && *e != '"'; e++)
 		;
 	return (size_t) (e - u) >= n && memcmp(e - n, suffix, n) == 0 && memmem(u, (size_t) (e - u), "/api/v2/", 8);
@@ -157,7 +164,7 @@ runlog_phases(const char *logs, size_t len, run_phases *out)
 		p = nl ? nl + 1 : end;
 		if (t != NONE)
 		{
-			bool		post = has(l, "method=POST");
+			bool		post = has(l, "method=POST") || has(l, "\"method\": \"POST\"");
 			bool		req = has(l, "sdk request"),
 						resp = has(l, "sdk response");
 

@@ -86,6 +86,16 @@ check "tab and newline in errors survive" test \
   "$(sql "SELECT error FROM coder_scale.run_result WHERE run_id = 2 AND full_id = 'workspacebuild/1'" | tail -1)" = \
   "	Error: pq: deadlock detected"
 
+# Coder releases of 2023 logged the API client's fields as JSON: {"method": "POST", "url": "..."}
+perl "$GEN" 2 0 | perl -pe 's/(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[debu\]  sdk (request|response)  method=(\w+)  url=(\S+?)  /$1 [DEBUG]\\t<.\/codersdk\/client.go:229>\\t(*Client).Request\\tsdk $2\\t{\\"method\\": \\"$3\\", \\"url\\": \\"$4\\"}  /g' >"$T/old-slog.json"
+check "logs in 2023's slog format are read" run 0 "$T/old" "$CS" ingest "$T/old-slog.json"
+check "... phases of run 0 from them (80, 120, 30, 4000, 1015 ms)" test \
+  "$(sql "SELECT concat_ws(' ', create_user, create_workspace, queue_wait, build, agents_connect) FROM coder_scale.run_result
+          WHERE full_id = 'workspacebuild/0' AND run_id = (SELECT max(id) FROM coder_scale.run)")" = \
+  "00:00:00.08 00:00:00.12 00:00:00.03 00:00:04 00:00:01.015"
+check "... and the old lines really are JSON-style" grep -Fq '[DEBUG]\t<./codersdk/client.go:229>\t(*Client).Request\tsdk request\t{\"method\": \"POST\", \"url\": \"http://127.0.0.1:3000/api/v2/users\"}' "$T/old-slog.json"
+sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run)" >/dev/null
+
 # ---------------------------------------------------------------- bad files
 perl "$GEN" 3 2 >"$T/three.json"        # runs 0, 2 pass; run 1 fails (create_user)
 mk() { perl -pe "$2" "$T/three.json" >"$T/$1.json"; }
