@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -90,45 +93,50 @@ usage(FILE *out)
  * Reading and hashing
  * ------------------------------------------------------------------------- */
 
-static char *
-read_file(const char *path, size_t *len, time_t *mtime, int *rc)
+/* Map the file read-only (no copy of a file of hundreds of MB); NULL after a message. */
+static const char *
+map_file(const char *path, size_t *len, time_t *mtime, int *rc)
 {
-	FILE	   *f = fopen(path, "rb");
+	int			fd = open(path, O_RDONLY);
 	struct stat st;
-	char	   *buf;
+	void	   *p;
 
-	if (f == NULL || fstat(fileno(f), &st) != 0)
+	if (fd < 0 || fstat(fd, &st) != 0)
 	{
 		*rc = bad(path, "cannot read: %s", strerror(errno));
-		if (f)
-			fclose(f);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
-		fclose(f);
+		close(fd);
 		*rc = bad(path, "not a regular file");
 		return NULL;
 	}
-	buf = malloc((size_t) st.st_size + 1);
-	if (buf == NULL)
-	{
-		fclose(f);
-		*rc = bad(path, "out of memory reading %lld bytes", (long long) st.st_size);
-		return NULL;
-	}
-	*len = fread(buf, 1, (size_t) st.st_size, f);
-	if (ferror(f) || *len != (size_t) st.st_size)
-	{
-		fclose(f);
-		free(buf);
-		*rc = bad(path, "read error");
-		return NULL;
-	}
-	fclose(f);
-	buf[*len] = '\0';
+	*len = (size_t) st.st_size;
 	*mtime = st.st_mtime;
-	return buf;
+	if (*len == 0)
+	{
+		close(fd);
+		return "";
+	}
+	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+	{
+		*rc = bad(path, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	madvise(p, *len, MADV_SEQUENTIAL);
+	return p;
+}
+
+static void
+unmap_file(const char *buf, size_t len)
+{
+	if (len > 0)
+		munmap((void *) buf, len);
 }
 
 static bool
@@ -569,7 +577,9 @@ value(ingest *in, json_object **out)
 	if (in->pos >= in->len)
 		return syntax(in, in->len, "");
 	json_tokener_reset(in->tok);
-	*out = json_tokener_parse_ex(in->tok, in->buf + in->pos, (int) (in->len - in->pos));
+	/* json-c takes an int length; one value is never near 2 GB, the file may be */
+	*out = json_tokener_parse_ex(in->tok, in->buf + in->pos,
+								 (int) (in->len - in->pos > INT_MAX ? INT_MAX : in->len - in->pos));
 	err = json_tokener_get_error(in->tok);
 	if (err == json_tokener_continue)
 		return syntax(in, in->len, "");
@@ -923,14 +933,12 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 	time_t		mtime = 0;
 	int			rc = EXIT_OK;
 	char		sha[65];
-	char	   *buf = read_file(path, &len, &mtime, &rc);
+	const char *buf = map_file(path, &len, &mtime, &rc);
 	char	   *id;
 
 	if (buf == NULL)
 		return rc;
-	if (len > INT_MAX)
-		rc = bad(path, "file too large (%zu bytes, at most %d)", len, INT_MAX);
-	else if (!sha256_hex(buf, len, sha))
+	if (!sha256_hex(buf, len, sha))
 		rc = bad(path, "cannot compute its SHA-256");
 	else
 	{
@@ -947,7 +955,7 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 		else
 			rc = store(*conn, path, buf, len, sha, mtime, o);
 	}
-	free(buf);
+	unmap_file(buf, len);
 	return rc;
 }
 
