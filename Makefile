@@ -61,6 +61,15 @@ clean: clean-client
 clean-client:
 	$(MAKE) -C client clean
 
+# the local coderd stand-in (standin/coder-standin); not installed, scripts run it in place
+all: standin
+standin:
+	$(MAKE) -C standin
+clean: clean-standin
+clean-standin:
+	$(MAKE) -C standin clean
+.PHONY: standin clean-standin
+
 install: install-client
 install-client: client
 	$(MAKE) -C client install

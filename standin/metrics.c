@@ -1,0 +1,287 @@
+/*
+ * metrics.c: Prometheus text format with coderd's metric names, fed by the
+ * stand-in's real state (queue, running jobs, requests, websockets) and its
+ * real process figures (getrusage, /proc/self).  No go_* series: this is
+ * not a Go program.
+ */
+#include "server.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static const double api_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 10, 30};
+#define N_API_B 11
+static const double job_buckets[] = {1, 10, 30, 60, 300, 600, 1800, 3600};
+#define N_JOB_B 8
+static const double wait_buckets[] = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800};
+#define N_WAIT_B 12
+
+struct hist
+{
+	long		b[16];
+	long		count;
+	double		sum;
+};
+
+struct series
+{
+	struct series *next;
+	char	   *labels;
+	long		count;			/* counters */
+	struct hist h;				/* histograms */
+};
+
+struct family
+{
+	hmap		map;
+	struct series *head,
+			   *tail;
+};
+
+static struct family requests;	/* code, method, path */
+static struct family latencies; /* method, path */
+static struct family builds;	/* workspace_builds_total labels */
+static struct family job_timings;	/* provisioner, status */
+static struct family queue_wait;	/* build_reason, job_type, provisioner_type, transition */
+static long inflight;
+static long websockets;
+
+static struct series *
+series_get(struct family *f, const char *labels)
+{
+	struct series *s = hmap_get(&f->map, labels);
+
+	if (s)
+		return s;
+	s = xcalloc(1, sizeof(*s));
+	s->labels = xstrdup(labels);
+	hmap_put(&f->map, labels, s);
+	if (f->tail)
+		f->tail->next = s;
+	else
+		f->head = s;
+	f->tail = s;
+	return s;
+}
+
+static void
+observe(struct hist *h, const double *bounds, int nb, double v)
+{
+	for (int i = 0; i < nb; i++)
+		if (v <= bounds[i])
+			h->b[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+void
+metrics_request(int route, enum method m, int status, double seconds)
+{
+	char		l[400];
+
+	snprintf(l, sizeof(l), "code=\"%d\",method=\"%s\",path=\"%s\"", status, method_name(m), route_label(route));
+	series_get(&requests, l)->count++;
+	snprintf(l, sizeof(l), "method=\"%s\",path=\"%s\"", method_name(m), route_label(route));
+	observe(&series_get(&latencies, l)->h, api_buckets, N_API_B, seconds);
+}
+
+void
+metrics_inflight(int delta)
+{
+	inflight += delta;
+}
+
+void
+metrics_websocket(int delta)
+{
+	websockets += delta;
+}
+
+void
+metrics_job_wait(struct build *b, double seconds)
+{
+	char		l[300];
+
+	snprintf(l, sizeof(l), "build_reason=\"initiator\",job_type=\"workspace_build\",provisioner_type=\"terraform\",transition=\"%s\"",
+			 transition_name(b->tr));
+	observe(&series_get(&queue_wait, l)->h, wait_buckets, N_WAIT_B, seconds);
+}
+
+/* Label values: escape backslash, quote and newline. */
+static void
+esc(char *out, size_t n, const char *in)
+{
+	size_t		j = 0;
+
+	for (; *in && j + 2 < n; in++)
+	{
+		if (*in == '\\' || *in == '"')
+			out[j++] = '\\', out[j++] = *in;
+		else if (*in == '\n')
+			out[j++] = '\\', out[j++] = 'n';
+		else
+			out[j++] = *in;
+	}
+	out[j] = '\0';
+}
+
+void
+metrics_job_done(struct build *b)
+{
+	char		l[800],
+				e[3][200];
+	static const char *action[] = {"START", "STOP", "DELETE"};
+	const char *st = b->status == JOB_SUCCEEDED ? "success" : "failed";
+
+	esc(e[0], sizeof(e[0]), b->ws->owner->email);
+	esc(e[1], sizeof(e[1]), b->ws->tpl->name);
+	esc(e[2], sizeof(e[2]), b->ws->name);
+	snprintf(l, sizeof(l), "action=\"%s\",owner_email=\"%s\",status=\"%s\",template_name=\"%s\",template_version=\"%s\",workspace_name=\"%s\"",
+			 action[b->tr], e[0], st, e[1], b->ws->tpl->version_name, e[2]);
+	series_get(&builds, l)->count++;
+	if (b->started)
+	{
+		snprintf(l, sizeof(l), "provisioner=\"terraform\",status=\"%s\"", st);
+		observe(&series_get(&job_timings, l)->h, job_buckets, N_JOB_B,
+				(b->completed - b->started) / 1e6);
+	}
+}
+
+/* ---------------- rendering ---------------- */
+
+struct sbuf
+{
+	char	   *p;
+	size_t		len,
+				cap;
+};
+
+static void
+sb_printf(struct sbuf *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *s, const char *fmt, ...)
+{
+	va_list		ap;
+	int			n;
+
+	for (;;)
+	{
+		size_t		room = s->cap - s->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(s->p + s->len, room, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t) n < room)
+		{
+			s->len += (size_t) n;
+			return;
+		}
+		s->cap = s->cap * 2 + (size_t) n + 64;
+		s->p = xrealloc(s->p, s->cap);
+	}
+}
+
+static void
+head(struct sbuf *s, const char *name, const char *type, const char *help)
+{
+	sb_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+hist_out(struct sbuf *s, const char *name, const struct family *f, const double *bounds, int nb)
+{
+	for (const struct series *x = f->head; x; x = x->next)
+	{
+		for (int i = 0; i < nb; i++)
+			sb_printf(s, "%s_bucket{%s,le=\"%g\"} %ld\n", name, x->labels, bounds[i], x->h.b[i]);
+		sb_printf(s, "%s_bucket{%s,le=\"+Inf\"} %ld\n", name, x->labels, x->h.count);
+		sb_printf(s, "%s_sum{%s} %.9g\n", name, x->labels, x->h.sum);
+		sb_printf(s, "%s_count{%s} %ld\n", name, x->labels, x->h.count);
+	}
+}
+
+static void
+counter_out(struct sbuf *s, const char *name, const struct family *f)
+{
+	for (const struct series *x = f->head; x; x = x->next)
+		sb_printf(s, "%s{%s} %ld\n", name, x->labels, x->count);
+}
+
+static void
+process_out(struct sbuf *s)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	long		pages = 0,
+				rss = 0;
+	long		fds = 0;
+	FILE	   *f;
+	DIR		   *d;
+
+	getrusage(RUSAGE_SELF, &ru);
+	head(s, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+	sb_printf(s, "process_cpu_seconds_total %.6f\n",
+			  ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	head(s, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+	sb_printf(s, "process_max_fds %llu\n", (unsigned long long) rl.rlim_cur);
+	if ((d = opendir("/proc/self/fd")) != NULL)
+	{
+		while (readdir(d))
+			fds++;
+		closedir(d);
+		fds -= 3;				/* ".", ".." and the directory's own descriptor */
+	}
+	head(s, "process_open_fds", "gauge", "Number of open file descriptors.");
+	sb_printf(s, "process_open_fds %ld\n", fds);
+	if ((f = fopen("/proc/self/statm", "r")) != NULL)
+	{
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			pages = rss = 0;
+		fclose(f);
+	}
+	head(s, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	sb_printf(s, "process_resident_memory_bytes %ld\n", rss * sysconf(_SC_PAGESIZE));
+	head(s, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+	sb_printf(s, "process_start_time_seconds %.3f\n", S.started / 1e6);
+	head(s, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	sb_printf(s, "process_virtual_memory_bytes %ld\n", pages * sysconf(_SC_PAGESIZE));
+}
+
+char *
+metrics_render(size_t *len)
+{
+	struct sbuf s = {xmalloc(65536), 0, 65536};
+
+	head(&s, "coderd_api_concurrent_requests", "gauge", "The number of concurrent API requests.");
+	/* this scrape itself is one of them when served on the API port */
+	sb_printf(&s, "coderd_api_concurrent_requests %ld\n", inflight);
+	head(&s, "coderd_api_concurrent_websockets", "gauge", "The total number of concurrent API websockets.");
+	sb_printf(&s, "coderd_api_concurrent_websockets %ld\n", websockets);
+	head(&s, "coderd_api_request_latencies_seconds", "histogram", "Latency distribution of requests in seconds.");
+	hist_out(&s, "coderd_api_request_latencies_seconds", &latencies, api_buckets, N_API_B);
+	head(&s, "coderd_api_requests_processed_total", "counter", "The total number of processed API requests");
+	counter_out(&s, "coderd_api_requests_processed_total", &requests);
+	head(&s, "coderd_provisioner_job_queue_wait_seconds", "histogram", "Time from job creation to acquiral by a provisioner daemon.");
+	hist_out(&s, "coderd_provisioner_job_queue_wait_seconds", &queue_wait, wait_buckets, N_WAIT_B);
+	head(&s, "coderd_provisionerd_job_timings_seconds", "histogram", "The provisioner job time duration in seconds.");
+	hist_out(&s, "coderd_provisionerd_job_timings_seconds", &job_timings, job_buckets, N_JOB_B);
+	head(&s, "coderd_provisionerd_jobs_current", "gauge", "The number of currently running provisioner jobs.");
+	sb_printf(&s, "coderd_provisionerd_jobs_current{provisioner=\"terraform\"} %d\n", S.running);
+	head(&s, "coderd_provisionerd_num_daemons", "gauge", "The number of provisioner daemons.");
+	sb_printf(&s, "coderd_provisionerd_num_daemons %d\n", S.cfg.replicas * S.cfg.daemons);
+	head(&s, "standin_provisioner_jobs_pending", "gauge", "Stand-in only (not a coderd metric): provisioner jobs waiting in the queue.");
+	sb_printf(&s, "standin_provisioner_jobs_pending %ld\n", S.q_len);
+	head(&s, "coderd_workspace_builds_total", "counter", "The number of workspaces started, updated, or deleted.");
+	counter_out(&s, "coderd_workspace_builds_total", &builds);
+	process_out(&s);
+	*len = s.len;
+	return s.p;
+}

@@ -1,0 +1,228 @@
+/*
+ * pty.c: the web terminal.  Each PTY websocket runs its command in a real
+ * shell on a pseudo-terminal (forkpty); the master side is adopted into the
+ * libwebsockets loop as a raw file, so reading it never blocks.  Output goes
+ * out as binary websocket messages; client messages {"data","height","width"}
+ * are written to the terminal and resize it.  When the command exits the
+ * websocket closes normally.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define PAUSE_BYTES (256 * 1024)
+
+struct pty
+{
+	int			fd;
+	pid_t		pid;
+	struct lws *fdwsi;
+	struct conn *ws;
+	int			paused;
+};
+
+int
+pty_open(struct conn *c, const char *command, int width, int height)
+{
+	struct winsize ws = {.ws_row = (unsigned short) height, .ws_col = (unsigned short) width};
+	struct pty *p;
+	pid_t		pid;
+	int			fd;
+	lws_adopt_desc_t ad;
+
+	pid = forkpty(&fd, NULL, NULL, &ws);
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+	{
+		const char *shell = "/bin/sh";
+
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		setenv("TERM", "xterm-256color", 1);
+		setenv("CODER", "true", 1);
+		unsetenv("CODER_SESSION_TOKEN");
+		if (command && *command)
+			execl(shell, shell, "-c", command, (char *) NULL);
+		else
+			execl(shell, shell, (char *) NULL);
+		_exit(127);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	p = xcalloc(1, sizeof(*p));
+	p->fd = fd;
+	p->pid = pid;
+	p->ws = c;
+	c->pty = p;
+	memset(&ad, 0, sizeof(ad));
+	ad.vh = main_vhost;
+	ad.type = LWS_ADOPT_RAW_FILE_DESC;
+	ad.fd.filefd = fd;
+	ad.opaque = p;
+	p->fdwsi = lws_adopt_descriptor_vhost_via_info(&ad);
+	if (!p->fdwsi)
+	{
+		/* lws closed the descriptor */
+		kill(pid, SIGKILL);
+		c->pty = NULL;
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* A client message: {"data": "...", "height": H, "width": W}. */
+void
+pty_input(struct conn *c, const char *in, size_t len)
+{
+	struct pty *p = c->pty;
+	json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, in, (int) len),
+			   *v;
+
+	json_tokener_free(tok);
+	if (!o || !json_object_is_type(o, json_type_object))
+	{
+		if (o)
+			json_object_put(o);
+		ws_close_after(c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "decode request: not a JSON object");
+		return;
+	}
+	if (p && p->fd >= 0)
+	{
+		int			h = 0,
+					w = 0;
+
+		if (json_object_object_get_ex(o, "height", &v))
+			h = json_object_get_int(v);
+		if (json_object_object_get_ex(o, "width", &v))
+			w = json_object_get_int(v);
+		if (h > 0 && w > 0)
+		{
+			struct winsize ws = {.ws_row = (unsigned short) h, .ws_col = (unsigned short) w};
+
+			ioctl(p->fd, TIOCSWINSZ, &ws);
+		}
+		if (json_object_object_get_ex(o, "data", &v) && json_object_is_type(v, json_type_string))
+		{
+			const char *d = json_object_get_string(v);
+			size_t		n = (size_t) json_object_get_string_len(v);
+
+			while (n > 0)
+			{
+				ssize_t		k = write(p->fd, d, n);
+
+				if (k <= 0)
+					break;		/* a full terminal drops input, as a slow one would */
+				d += k;
+				n -= (size_t) k;
+			}
+		}
+	}
+	json_object_put(o);
+}
+
+static void
+pty_detach_fd(struct pty *p)
+{
+	if (p->fdwsi)
+	{
+		struct lws *w = p->fdwsi;
+
+		p->fdwsi = NULL;
+		lws_set_timeout(w, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
+}
+
+void
+pty_ws_closed(struct conn *c)
+{
+	struct pty *p = c->pty;
+
+	c->pty = NULL;
+	if (!p)
+		return;
+	p->ws = NULL;
+	if (p->pid > 0)
+		kill(-p->pid, SIGHUP);
+	if (p->fdwsi)
+		pty_detach_fd(p);
+	else
+		free(p);
+}
+
+void
+pty_ws_drained(struct conn *c)
+{
+	struct pty *p = c->pty;
+
+	if (p && p->paused && c->oq_bytes < PAUSE_BYTES / 2 && p->fdwsi)
+	{
+		p->paused = 0;
+		lws_rx_flow_control(p->fdwsi, 1);
+	}
+}
+
+/* The master side of a terminal; its state hangs off the wsi's opaque pointer. */
+int
+pty_fd_callback(struct lws *wsi, enum lws_callback_reasons reason,
+				struct conn *c, void *in, size_t len)
+{
+	struct pty *p;
+	char		buf[16384];
+	ssize_t		n;
+
+	(void) c;
+	(void) in;
+	(void) len;
+	switch (reason)
+	{
+		case LWS_CALLBACK_RAW_ADOPT_FILE:
+			return 0;
+		case LWS_CALLBACK_RAW_RX_FILE:
+			p = lws_get_opaque_user_data(wsi);
+			if (!p || !p->ws)
+				return -1;
+			n = read(p->fd, buf, sizeof(buf));
+			if (n > 0)
+			{
+				ws_send(p->ws, buf, (size_t) n, 1);
+				if (p->ws->oq_bytes > PAUSE_BYTES)
+				{
+					p->paused = 1;
+					lws_rx_flow_control(wsi, 0);
+				}
+				return 0;
+			}
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return 0;
+			/* EOF or EIO: the command has exited */
+			ws_close_after(p->ws, LWS_CLOSE_STATUS_NORMAL, "");
+			return -1;
+		case LWS_CALLBACK_RAW_CLOSE_FILE:
+			p = lws_get_opaque_user_data(wsi);
+			lws_set_opaque_user_data(wsi, NULL);
+			if (!p)
+				return 0;
+			p->fdwsi = NULL;
+			p->fd = -1;
+			if (p->ws)
+			{
+				p->ws->pty = NULL;
+				ws_close_after(p->ws, LWS_CLOSE_STATUS_NORMAL, "");
+			}
+			free(p);
+			return 0;
+		default:
+			return 0;
+	}
+}

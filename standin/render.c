@@ -1,0 +1,522 @@
+/*
+ * render.c: the stand-in's objects as codersdk JSON (field names and types
+ * from swagger.json).  Absent optional times are left out, as coderd's
+ * `omitempty` pointers are; nullable times are JSON null.
+ */
+#include "server.h"
+
+#include <string.h>
+
+#define ADD(o, k, v) json_object_object_add((o), (k), (v))
+
+static json_object *
+jstr(const char *s)
+{
+	return json_object_new_string(s ? s : "");
+}
+
+static json_object *
+jtime(int64_t t)
+{
+	char		buf[40];
+
+	if (!t)
+		return NULL;
+	fmt_time(t, buf);
+	return json_object_new_string(buf);
+}
+
+static void
+add_time_opt(json_object *o, const char *k, int64_t t)
+{
+	if (t)
+		ADD(o, k, jtime(t));
+}
+
+static json_object *
+null_uuid(void)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "uuid", jstr(""));
+	ADD(o, "valid", json_object_new_boolean(0));
+	return o;
+}
+
+json_object *
+j_buildinfo(void)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "agent_api_version", jstr("2.0"));
+	ADD(o, "dashboard_url", jstr(listen_url));
+	ADD(o, "deployment_id", jstr(S.org_id));
+	ADD(o, "external_url", jstr("https://github.com/coder/coder"));
+	ADD(o, "provisioner_api_version", jstr("1.4"));
+	ADD(o, "telemetry", json_object_new_boolean(0));
+	ADD(o, "upgrade_message", jstr(""));
+	ADD(o, "version", jstr("v0.1.0-coder-standin"));
+	ADD(o, "webpush_public_key", jstr(""));
+	ADD(o, "workspace_proxy", json_object_new_boolean(0));
+	return o;
+}
+
+json_object *
+j_user(const struct user *u)
+{
+	json_object *o = json_object_new_object();
+	json_object *orgs = json_object_new_array();
+	json_object *roles = json_object_new_array();
+
+	ADD(o, "avatar_url", jstr(""));
+	ADD(o, "created_at", jtime(u->created));
+	ADD(o, "email", jstr(u->email));
+	ADD(o, "id", jstr(u->id));
+	ADD(o, "last_seen_at", jtime(u->last_seen));
+	ADD(o, "login_type", jstr(u->password || u->is_owner ? "password" : "none"));
+	ADD(o, "name", jstr(u->name));
+	json_object_array_add(orgs, jstr(S.org_id));
+	ADD(o, "organization_ids", orgs);
+	if (u->is_owner)
+	{
+		json_object *r = json_object_new_object();
+
+		ADD(r, "display_name", jstr("Owner"));
+		ADD(r, "name", jstr("owner"));
+		ADD(r, "organization_id", jstr(""));
+		json_object_array_add(roles, r);
+	}
+	ADD(o, "roles", roles);
+	ADD(o, "status", jstr("active"));
+	ADD(o, "theme_preference", jstr(""));
+	ADD(o, "updated_at", jtime(u->updated));
+	ADD(o, "username", jstr(u->username));
+	return o;
+}
+
+json_object *
+j_org(void)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "created_at", jtime(S.started));
+	ADD(o, "description", jstr("The stand-in's only organization."));
+	ADD(o, "display_name", jstr("Coder"));
+	ADD(o, "icon", jstr(""));
+	ADD(o, "id", jstr(S.org_id));
+	ADD(o, "is_default", json_object_new_boolean(1));
+	ADD(o, "name", jstr("coder"));
+	ADD(o, "updated_at", jtime(S.started));
+	return o;
+}
+
+static json_object *
+days(int all)
+{
+	static const char *d[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; all && i < 7; i++)
+		json_object_array_add(a, jstr(d[i]));
+	return a;
+}
+
+json_object *
+j_template(const struct template *t)
+{
+	json_object *o = json_object_new_object();
+	json_object *x;
+	static const char *tr[] = {"start", "stop", "delete"};
+
+	ADD(o, "active_user_count", json_object_new_int(0));
+	ADD(o, "active_version_id", jstr(t->version_id));
+	ADD(o, "activity_bump_ms", json_object_new_int64(3600000));
+	ADD(o, "allow_user_autostart", json_object_new_boolean(1));
+	ADD(o, "allow_user_autostop", json_object_new_boolean(1));
+	ADD(o, "allow_user_cancel_workspace_jobs", json_object_new_boolean(1));
+	x = json_object_new_object();
+	ADD(x, "days_of_week", days(1));
+	ADD(o, "autostart_requirement", x);
+	x = json_object_new_object();
+	ADD(x, "days_of_week", days(0));
+	ADD(x, "weeks", json_object_new_int(1));
+	ADD(o, "autostop_requirement", x);
+	x = json_object_new_object();
+	for (int i = 0; i < 3; i++)
+	{
+		json_object *st = json_object_new_object();
+
+		ADD(st, "p50", NULL);
+		ADD(st, "p95", NULL);
+		ADD(x, tr[i], st);
+	}
+	ADD(o, "build_time_stats", x);
+	ADD(o, "cors_behavior", jstr("simple"));
+	ADD(o, "created_at", jtime(t->created));
+	ADD(o, "created_by_id", jstr(S.owner->id));
+	ADD(o, "created_by_name", jstr(S.owner->username));
+	ADD(o, "default_ttl_ms", json_object_new_int64(0));
+	ADD(o, "deprecated", json_object_new_boolean(0));
+	ADD(o, "deprecation_message", jstr(""));
+	ADD(o, "description", jstr("Stand-in template: builds take --build-time, nothing is provisioned."));
+	ADD(o, "display_name", jstr(t->name));
+	ADD(o, "failure_ttl_ms", json_object_new_int64(0));
+	ADD(o, "icon", jstr("/icon/docker.png"));
+	ADD(o, "id", jstr(t->id));
+	ADD(o, "max_port_share_level", jstr("owner"));
+	ADD(o, "name", jstr(t->name));
+	ADD(o, "organization_display_name", jstr("Coder"));
+	ADD(o, "organization_icon", jstr(""));
+	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_name", jstr("coder"));
+	ADD(o, "provisioner", jstr("terraform"));
+	ADD(o, "require_active_version", json_object_new_boolean(0));
+	ADD(o, "time_til_dormant_autodelete_ms", json_object_new_int64(0));
+	ADD(o, "time_til_dormant_ms", json_object_new_int64(0));
+	ADD(o, "updated_at", jtime(t->created));
+	ADD(o, "use_classic_parameter_flow", json_object_new_boolean(1));
+	return o;
+}
+
+static json_object *
+minimal_owner(void)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "avatar_url", jstr(""));
+	ADD(o, "id", jstr(S.owner->id));
+	ADD(o, "name", jstr(S.owner->name));
+	ADD(o, "username", jstr(S.owner->username));
+	return o;
+}
+
+json_object *
+j_template_version(const struct template *t)
+{
+	json_object *o = json_object_new_object();
+	json_object *job = json_object_new_object();
+	json_object *x;
+
+	ADD(o, "archived", json_object_new_boolean(0));
+	ADD(o, "created_at", jtime(t->created));
+	ADD(o, "created_by", minimal_owner());
+	ADD(o, "has_external_agent", json_object_new_boolean(0));
+	ADD(o, "id", jstr(t->version_id));
+	ADD(job, "created_at", jtime(t->created));
+	ADD(job, "started_at", jtime(t->created));
+	ADD(job, "completed_at", jtime(t->created));
+	ADD(job, "file_id", jstr(t->file_id));
+	ADD(job, "id", jstr(t->job_id));
+	ADD(job, "initiator_id", jstr(S.owner->id));
+	x = json_object_new_object();
+	ADD(x, "template_version_id", jstr(t->version_id));
+	ADD(job, "input", x);
+	ADD(job, "logs_overflowed", json_object_new_boolean(0));
+	ADD(job, "organization_id", jstr(S.org_id));
+	ADD(job, "queue_position", json_object_new_int(0));
+	ADD(job, "queue_size", json_object_new_int(0));
+	ADD(job, "status", jstr("succeeded"));
+	x = json_object_new_object();
+	ADD(x, "scope", jstr("organization"));
+	ADD(x, "owner", jstr(""));
+	ADD(job, "tags", x);
+	ADD(job, "type", jstr("template_version_import"));
+	ADD(o, "job", job);
+	x = json_object_new_object();
+	ADD(x, "available", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "count", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "most_recently_seen", jtime(wall_us()));
+	ADD(o, "matched_provisioners", x);
+	ADD(o, "message", jstr("stand-in template version"));
+	ADD(o, "name", jstr(t->version_name));
+	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "readme", jstr(""));
+	ADD(o, "template_id", jstr(t->id));
+	ADD(o, "updated_at", jtime(t->created));
+	ADD(o, "warnings", json_object_new_array());
+	return o;
+}
+
+json_object *
+j_param(const struct param *p)
+{
+	json_object *o = json_object_new_object();
+	json_object *opts = json_object_new_array();
+
+	ADD(o, "default_value", jstr(p->default_value));
+	ADD(o, "description", jstr(p->description));
+	ADD(o, "description_plaintext", jstr(p->description));
+	ADD(o, "display_name", jstr(p->display_name));
+	ADD(o, "ephemeral", json_object_new_boolean(0));
+	ADD(o, "form_type", jstr(p->form_type));
+	ADD(o, "icon", jstr(""));
+	ADD(o, "mutable", json_object_new_boolean(p->mutable_));
+	ADD(o, "name", jstr(p->name));
+	if (p->options)
+	{
+		char		buf[256];
+		char	   *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", p->options);
+		for (char *v = strtok_r(buf, ",", &save); v; v = strtok_r(NULL, ",", &save))
+		{
+			json_object *op = json_object_new_object();
+
+			ADD(op, "description", jstr(""));
+			ADD(op, "icon", jstr(""));
+			ADD(op, "name", jstr(v));
+			ADD(op, "value", jstr(v));
+			json_object_array_add(opts, op);
+		}
+	}
+	ADD(o, "options", opts);
+	ADD(o, "required", json_object_new_boolean(p->required));
+	ADD(o, "type", jstr(p->type));
+	ADD(o, "validation_error", jstr(""));
+	if (p->has_range)
+	{
+		ADD(o, "validation_max", json_object_new_int(p->vmax));
+		ADD(o, "validation_min", json_object_new_int(p->vmin));
+	}
+	ADD(o, "validation_regex", jstr(""));
+	return o;
+}
+
+static json_object *
+j_job(const struct build *b)
+{
+	json_object *o = json_object_new_object();
+	json_object *x;
+	const struct workspace *w = b->ws;
+	int			pending = b->status == JOB_PENDING;
+
+	ADD(o, "available_workers", json_object_new_array());
+	add_time_opt(o, "canceled_at", b->canceled);
+	add_time_opt(o, "completed_at", b->completed);
+	ADD(o, "created_at", jtime(b->created));
+	if (b->error)
+		ADD(o, "error", jstr(b->error));
+	ADD(o, "file_id", jstr(w->tpl->file_id));
+	ADD(o, "id", jstr(b->job_id));
+	ADD(o, "initiator_id", jstr(b->initiator->id));
+	x = json_object_new_object();
+	ADD(x, "template_version_id", jstr(w->tpl->version_id));
+	ADD(x, "workspace_build_id", jstr(b->id));
+	ADD(o, "input", x);
+	ADD(o, "logs_overflowed", json_object_new_boolean(0));
+	x = json_object_new_object();
+	ADD(x, "template_display_name", jstr(w->tpl->name));
+	ADD(x, "template_icon", jstr("/icon/docker.png"));
+	ADD(x, "template_id", jstr(w->tpl->id));
+	ADD(x, "template_name", jstr(w->tpl->name));
+	ADD(x, "template_version_name", jstr(w->tpl->version_name));
+	ADD(x, "workspace_id", jstr(w->id));
+	ADD(x, "workspace_name", jstr(w->name));
+	ADD(o, "metadata", x);
+	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "queue_position", json_object_new_int64(build_queue_position(b)));
+	ADD(o, "queue_size", json_object_new_int64(pending ? S.q_len : 0));
+	add_time_opt(o, "started_at", b->started);
+	ADD(o, "status", jstr(job_status_name(b->status)));
+	x = json_object_new_object();
+	ADD(x, "owner", jstr(""));
+	ADD(x, "scope", jstr("organization"));
+	ADD(o, "tags", x);
+	ADD(o, "type", jstr("workspace_build"));
+	if (b->started)
+	{
+		ADD(o, "worker_id", jstr(b->worker_id));
+		ADD(o, "worker_name", jstr(b->worker_name));
+	}
+	return o;
+}
+
+json_object *
+j_agent(const struct agent *a)
+{
+	json_object *o = json_object_new_object();
+	json_object *x;
+	const char *reason = "";
+	int			connected = a->status == AG_CONNECTED;
+	static const char *apps[] = {"vscode", "web_terminal", "ssh_helper", "port_forwarding_helper"};
+
+	ADD(o, "api_version", jstr("2.0"));
+	ADD(o, "apps", json_object_new_array());
+	ADD(o, "architecture", jstr("amd64"));
+	ADD(o, "connection_timeout_seconds", json_object_new_int64(S.cfg.agent_timeout / 1000000));
+	ADD(o, "created_at", jtime(a->created));
+	ADD(o, "directory", jstr(""));
+	if (a->status == AG_DISCONNECTED)
+		ADD(o, "disconnected_at", jtime(a->build->ws->updated));
+	x = json_object_new_array();
+	for (int i = 0; i < 4; i++)
+		json_object_array_add(x, jstr(apps[i]));
+	ADD(o, "display_apps", x);
+	ADD(o, "environment_variables", json_object_new_object());
+	ADD(o, "expanded_directory", jstr(""));
+	add_time_opt(o, "first_connected_at", a->first_connected);
+	if (a->status == AG_CONNECTING)
+		reason = "agent has not yet connected";
+	else if (a->status == AG_TIMEOUT)
+		reason = "agent is taking too long to connect";
+	else if (a->status == AG_DISCONNECTED)
+		reason = "agent has lost connection";
+	x = json_object_new_object();
+	ADD(x, "healthy", json_object_new_boolean(connected));
+	ADD(x, "reason", jstr(reason));
+	ADD(o, "health", x);
+	ADD(o, "id", jstr(a->id));
+	ADD(o, "instance_id", jstr(""));
+	add_time_opt(o, "last_connected_at", a->first_connected);
+	ADD(o, "latency", json_object_new_object());
+	ADD(o, "lifecycle_state", jstr(connected ? "ready" : a->status == AG_DISCONNECTED ? "off" : "created"));
+	ADD(o, "log_sources", json_object_new_array());
+	ADD(o, "logs_length", json_object_new_int(0));
+	ADD(o, "logs_overflowed", json_object_new_boolean(0));
+	ADD(o, "name", jstr("main"));
+	ADD(o, "operating_system", jstr("linux"));
+	ADD(o, "parent_id", null_uuid());
+	add_time_opt(o, "ready_at", a->first_connected);
+	ADD(o, "resource_id", jstr(a->resource_id));
+	ADD(o, "scripts", json_object_new_array());
+	add_time_opt(o, "started_at", a->first_connected);
+	ADD(o, "startup_script_behavior", jstr("non-blocking"));
+	ADD(o, "status", jstr(agent_status_name(a->status)));
+	ADD(o, "subsystems", json_object_new_array());
+	ADD(o, "troubleshooting_url", jstr(""));
+	ADD(o, "updated_at", jtime(a->first_connected ? a->first_connected : a->created));
+	ADD(o, "version", jstr("v0.1.0-coder-standin"));
+	return o;
+}
+
+static json_object *
+j_resources(const struct build *b)
+{
+	json_object *arr = json_object_new_array();
+	json_object *r,
+			   *agents;
+	const struct agent *a = b->agent;
+
+	if (!a)
+		return arr;
+	r = json_object_new_object();
+	agents = json_object_new_array();
+	json_object_array_add(agents, j_agent(a));
+	ADD(r, "agents", agents);
+	ADD(r, "created_at", jtime(a->created));
+	ADD(r, "daily_cost", json_object_new_int(0));
+	ADD(r, "hide", json_object_new_boolean(0));
+	ADD(r, "icon", jstr("/icon/docker.png"));
+	ADD(r, "id", jstr(a->resource_id));
+	ADD(r, "job_id", jstr(b->job_id));
+	ADD(r, "metadata", json_object_new_array());
+	ADD(r, "name", jstr("workspace"));
+	ADD(r, "type", jstr("docker_container"));
+	ADD(r, "workspace_transition", jstr("start"));
+	json_object_array_add(arr, r);
+	return arr;
+}
+
+json_object *
+j_build(const struct build *b)
+{
+	json_object *o = json_object_new_object();
+	json_object *x;
+	const struct workspace *w = b->ws;
+
+	ADD(o, "build_number", json_object_new_int(b->number));
+	ADD(o, "created_at", jtime(b->created));
+	ADD(o, "daily_cost", json_object_new_int(0));
+	ADD(o, "deadline", NULL);
+	ADD(o, "has_ai_task", json_object_new_boolean(0));
+	ADD(o, "has_external_agent", json_object_new_boolean(0));
+	ADD(o, "id", jstr(b->id));
+	ADD(o, "initiator_id", jstr(b->initiator->id));
+	ADD(o, "initiator_name", jstr(b->initiator->username));
+	ADD(o, "job", j_job(b));
+	x = json_object_new_object();
+	ADD(x, "available", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "count", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "most_recently_seen", jtime(wall_us()));
+	ADD(o, "matched_provisioners", x);
+	ADD(o, "max_deadline", NULL);
+	ADD(o, "reason", jstr("initiator"));
+	ADD(o, "resources", j_resources(b));
+	ADD(o, "status", jstr(build_status_name(b)));
+	ADD(o, "template_version_id", jstr(w->tpl->version_id));
+	ADD(o, "template_version_name", jstr(w->tpl->version_name));
+	ADD(o, "template_version_preset_id", NULL);
+	ADD(o, "transition", jstr(transition_name(b->tr)));
+	ADD(o, "updated_at", jtime(b->updated));
+	ADD(o, "workspace_id", jstr(w->id));
+	ADD(o, "workspace_name", jstr(w->name));
+	ADD(o, "workspace_owner_avatar_url", jstr(""));
+	ADD(o, "workspace_owner_id", jstr(w->owner->id));
+	ADD(o, "workspace_owner_name", jstr(w->owner->username));
+	return o;
+}
+
+json_object *
+j_workspace(const struct workspace *w)
+{
+	json_object *o = json_object_new_object();
+	json_object *x,
+			   *failing;
+	const struct agent *a = w->latest->agent;
+	int			healthy = !a || a->status == AG_CONNECTED;
+
+	ADD(o, "allow_renames", json_object_new_boolean(0));
+	ADD(o, "automatic_updates", jstr("never"));
+	ADD(o, "autostart_schedule", jstr(""));
+	ADD(o, "created_at", jtime(w->created));
+	ADD(o, "deleting_at", NULL);
+	ADD(o, "dormant_at", NULL);
+	ADD(o, "favorite", json_object_new_boolean(0));
+	x = json_object_new_object();
+	failing = json_object_new_array();
+	if (!healthy)
+		json_object_array_add(failing, jstr(a->id));
+	ADD(x, "failing_agents", failing);
+	ADD(x, "healthy", json_object_new_boolean(healthy));
+	ADD(o, "health", x);
+	ADD(o, "id", jstr(w->id));
+	ADD(o, "is_prebuild", json_object_new_boolean(0));
+	ADD(o, "last_used_at", jtime(w->updated));
+	ADD(o, "latest_app_status", NULL);
+	ADD(o, "latest_build", j_build(w->latest));
+	ADD(o, "name", jstr(w->name));
+	ADD(o, "next_start_at", NULL);
+	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_name", jstr("coder"));
+	ADD(o, "outdated", json_object_new_boolean(0));
+	ADD(o, "owner_avatar_url", jstr(""));
+	ADD(o, "owner_id", jstr(w->owner->id));
+	ADD(o, "owner_name", jstr(w->owner->username));
+	ADD(o, "shared_with", json_object_new_array());
+	ADD(o, "task_id", null_uuid());
+	ADD(o, "template_active_version_id", jstr(w->tpl->version_id));
+	ADD(o, "template_allow_user_cancel_workspace_jobs", json_object_new_boolean(1));
+	ADD(o, "template_display_name", jstr(w->tpl->name));
+	ADD(o, "template_icon", jstr("/icon/docker.png"));
+	ADD(o, "template_id", jstr(w->tpl->id));
+	ADD(o, "template_name", jstr(w->tpl->name));
+	ADD(o, "template_require_active_version", json_object_new_boolean(0));
+	ADD(o, "template_use_classic_parameter_flow", json_object_new_boolean(1));
+	ADD(o, "ttl_ms", NULL);
+	ADD(o, "updated_at", jtime(w->updated));
+	return o;
+}
+
+json_object *
+j_log(const struct logline *l)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "created_at", jtime(l->at));
+	ADD(o, "id", json_object_new_int64(l->id));
+	ADD(o, "log_level", jstr(l->level));
+	ADD(o, "log_source", jstr("provisioner"));
+	ADD(o, "output", jstr(l->output));
+	ADD(o, "stage", jstr(l->stage));
+	return o;
+}

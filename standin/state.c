@@ -1,0 +1,540 @@
+/*
+ * state.c: the stand-in's deployment model and its provisioner queue.
+ *
+ * Jobs wait in one FIFO; at most replicas x daemons run at a time.  A job's
+ * queue position is its rank among pending jobs, read from a Fenwick tree over
+ * enqueue sequence numbers, so it costs O(log n) however long the queue is.
+ * Every delayed event (a job finishing, an agent connecting) is a timer in a
+ * binary heap; stale timers are recognised by a generation number.
+ */
+#include "state.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct state S;
+
+/* The rich parameters of every template the stand-in serves. */
+const struct param docker_params[] = {
+	{"cpu", "CPU cores", "Number of CPU cores for the workspace container.",
+		"number", "input", "2", NULL, 1, 0, 1, 1, 16},
+	{"memory", "Memory (GB)", "Memory limit of the workspace container in GB.",
+		"number", "input", "4", NULL, 1, 0, 1, 1, 64},
+	{"region", "Region", "Where the workspace runs.",
+		"string", "radio", "eu", "eu,us,ap", 0, 0, 0, 0, 0},
+	{"dotfiles_uri", "Dotfiles URI", "Optional dotfiles repository to install.",
+		"string", "input", "", NULL, 1, 0, 0, 0, 0},
+};
+const int	n_docker_params = sizeof(docker_params) / sizeof(docker_params[0]);
+
+static void dispatch(void);
+
+void
+state_init(const struct config *cfg, const char *owner_token)
+{
+	char		seedbuf[40];
+	uint64_t	idseed = 0;
+
+	memset(&S, 0, sizeof(S));
+	S.cfg = *cfg;
+	token_new(seedbuf);
+	for (const char *p = seedbuf; *p; p++)
+		idseed = idseed * 131 + (unsigned char) *p;
+	rng_seed(&S.ids, idseed ^ (uint64_t) wall_us());
+	rng_seed(&S.chance, cfg->seed);
+	S.started = wall_us();
+	uuid_new(&S.ids, S.org_id);
+	S.owner = user_add("admin", "admin@coder.com", "Stand-in Owner", NULL, 1);
+	hmap_put(&S.tokens, owner_token, S.owner);
+}
+
+struct template *
+template_add(const char *name)
+{
+	struct template *t = xcalloc(1, sizeof(*t));
+	static const char *adjectives[] = {"gallant", "eager", "quirky", "serene"};
+	static const char *names[] = {"wright", "hopper", "turing", "lovelace"};
+	char		vname[64];
+	int			k = (int) (rng_next(&S.ids) % 4);
+
+	uuid_new(&S.ids, t->id);
+	uuid_new(&S.ids, t->version_id);
+	uuid_new(&S.ids, t->job_id);
+	uuid_new(&S.ids, t->file_id);
+	t->name = xstrdup(name);
+	snprintf(vname, sizeof(vname), "%s_%s0", adjectives[k], names[(k + 1) % 4]);
+	t->version_name = xstrdup(vname);
+	t->created = wall_us();
+	/* keep creation order in the list */
+	if (!S.templates)
+		S.templates = t;
+	else
+	{
+		struct template *x = S.templates;
+
+		while (x->next)
+			x = x->next;
+		x->next = t;
+	}
+	hmap_put(&S.templates_by_id, t->id, t);
+	hmap_put(&S.templates_by_name, t->name, t);
+	hmap_put(&S.versions_by_id, t->version_id, t);
+	return t;
+}
+
+struct user *
+user_add(const char *username, const char *email, const char *name,
+		 const char *password, int is_owner)
+{
+	struct user *u = xcalloc(1, sizeof(*u));
+
+	uuid_new(&S.ids, u->id);
+	u->username = xstrdup(username);
+	u->email = xstrdup(email);
+	u->name = xstrdup(name ? name : "");
+	u->password = password ? xstrdup(password) : NULL;
+	u->created = u->updated = u->last_seen = wall_us();
+	u->is_owner = is_owner;
+	hmap_put(&S.users_by_id, u->id, u);
+	hmap_put(&S.users_by_name, u->username, u);
+	hmap_put(&S.users_by_email, u->email, u);
+	u->prev = S.users_tail;
+	if (S.users_tail)
+		S.users_tail->next = u;
+	else
+		S.users_head = u;
+	S.users_tail = u;
+	S.nusers++;
+	return u;
+}
+
+/* Soft delete, as coderd does: the id stays known, name and email are freed. */
+void
+user_delete(struct user *u)
+{
+	u->deleted = 1;
+	hmap_del(&S.users_by_name, u->username);
+	hmap_del(&S.users_by_email, u->email);
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		S.users_head = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	else
+		S.users_tail = u->prev;
+	u->prev = u->next = NULL;
+	S.nusers--;
+}
+
+struct user *
+user_lookup(const char *key, struct user *me)
+{
+	struct user *u;
+
+	if (strcmp(key, "me") == 0)
+		return me;
+	u = hmap_get(&S.users_by_id, key);
+	if (u && !u->deleted)
+		return u;
+	return hmap_get(&S.users_by_name, key);
+}
+
+const char *
+session_new(struct user *u)
+{
+	static char tok[40];
+
+	token_new(tok);
+	hmap_put(&S.tokens, tok, u);
+	return tok;
+}
+
+/* ---------------- jobs ---------------- */
+
+int
+job_active(enum jstatus s)
+{
+	return s == JOB_PENDING || s == JOB_RUNNING || s == JOB_CANCELING;
+}
+
+const char *
+job_status_name(enum jstatus s)
+{
+	static const char *n[] = {"pending", "running", "succeeded", "canceling", "canceled", "failed"};
+
+	return n[s];
+}
+
+const char *
+transition_name(enum transition t)
+{
+	static const char *n[] = {"start", "stop", "delete"};
+
+	return n[t];
+}
+
+const char *
+agent_status_name(enum agent_status s)
+{
+	static const char *n[] = {"connecting", "connected", "disconnected", "timeout"};
+
+	return n[s];
+}
+
+/* codersdk.WorkspaceStatus from the job status and the transition. */
+const char *
+build_status_name(const struct build *b)
+{
+	switch (b->status)
+	{
+		case JOB_PENDING:
+			return "pending";
+		case JOB_RUNNING:
+			return b->tr == TR_START ? "starting" : b->tr == TR_STOP ? "stopping" : "deleting";
+		case JOB_SUCCEEDED:
+			return b->tr == TR_START ? "running" : b->tr == TR_STOP ? "stopped" : "deleted";
+		case JOB_CANCELING:
+			return "canceling";
+		case JOB_CANCELED:
+			return "canceled";
+		case JOB_FAILED:
+			return "failed";
+	}
+	return "pending";
+}
+
+long
+build_queue_position(const struct build *b)
+{
+	if (b->status != JOB_PENDING || !b->qseq)
+		return 0;
+	return fenwick_prefix(&S.q_pos, b->qseq);
+}
+
+static void
+add_log(struct build *b, const char *level, const char *stage, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+add_log(struct build *b, const char *level, const char *stage, const char *fmt, ...)
+{
+	struct logline *l;
+	char		buf[512];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	b->logs = xrealloc(b->logs, (b->nlogs + 1) * sizeof(*b->logs));
+	l = &b->logs[b->nlogs++];
+	l->id = ++S.log_seq;
+	l->at = wall_us();
+	l->level = level;
+	l->stage = stage;
+	l->output = xstrdup(buf);
+}
+
+static void
+notify(struct build *b)
+{
+	b->updated = wall_us();
+	if (S.on_build_change)
+		S.on_build_change(b);
+}
+
+static void
+queue_unlink(struct build *b)
+{
+	fenwick_add(&S.q_pos, b->qseq, -1);
+	if (b->qprev)
+		b->qprev->qnext = b->qnext;
+	else
+		S.q_head = b->qnext;
+	if (b->qnext)
+		b->qnext->qprev = b->qprev;
+	else
+		S.q_tail = b->qprev;
+	b->qprev = b->qnext = NULL;
+	b->qseq = 0;
+	S.q_len--;
+}
+
+static void job_finish(void *obj, uint32_t gen);
+static void agent_connect(void *obj, uint32_t gen);
+static void agent_timeout(void *obj, uint32_t gen);
+
+static const char *
+stage_name(enum transition tr)
+{
+	return tr == TR_START ? "Starting workspace" : tr == TR_STOP ? "Stopping workspace" : "Destroying workspace";
+}
+
+/* A daemon picks the job: it runs for its drawn duration. */
+static void
+job_begin(struct build *b)
+{
+	int			slot = S.running++;
+	int			replica = slot / (S.cfg.daemons > 0 ? S.cfg.daemons : 1);
+
+	queue_unlink(b);
+	b->status = JOB_RUNNING;
+	b->started = wall_us();
+	uuid_new(&S.ids, b->worker_id);
+	snprintf(b->worker_name, sizeof(b->worker_name), "standin-%d-%d", replica,
+			 slot % (S.cfg.daemons > 0 ? S.cfg.daemons : 1));
+	add_log(b, "info", "Setting up", "Acquired by provisioner %s", b->worker_name);
+	add_log(b, "info", "Planning infrastructure", "Terraform 1.9.8 (stand-in: nothing is provisioned)");
+	if (S.on_job_wait)
+		S.on_job_wait(b, (mono_us() - b->enqueued_mono) / 1e6);
+	theap_push(&S.timers, mono_us() + b->duration, job_finish, b, b->gen);
+	notify(b);
+}
+
+static void
+dispatch(void)
+{
+	while (S.q_head && S.running < S.cfg.replicas * S.cfg.daemons)
+		job_begin(S.q_head);
+}
+
+static void
+agent_create(struct build *b)
+{
+	struct agent *a = xcalloc(1, sizeof(*a));
+
+	uuid_new(&S.ids, a->id);
+	uuid_new(&S.ids, a->resource_id);
+	a->status = AG_CONNECTING;
+	a->created = wall_us();
+	a->build = b;
+	a->will_fail = rng_hit(&S.chance, S.cfg.fail_agent);
+	a->pty_fail = rng_hit(&S.chance, S.cfg.fail_pty);
+	b->agent = a;
+	hmap_put(&S.agents_by_id, a->id, a);
+	if (a->will_fail)
+		theap_push(&S.timers, mono_us() + S.cfg.agent_timeout, agent_timeout, a, a->gen);
+	else
+		theap_push(&S.timers, mono_us() + S.cfg.agent_delay, agent_connect, a, a->gen);
+}
+
+static void
+agent_stop(struct agent *a)
+{
+	if (!a)
+		return;
+	a->gen++;
+	a->status = AG_DISCONNECTED;
+}
+
+static void
+workspace_gone(struct workspace *w)
+{
+	char		key[300];
+
+	w->deleted = 1;
+	snprintf(key, sizeof(key), "%s/%s", w->owner->id, w->name);
+	hmap_del(&S.workspaces_by_owner_name, key);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		S.ws_head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		S.ws_tail = w->prev;
+	w->prev = w->next = NULL;
+	S.nworkspaces--;
+	w->owner->live_workspaces--;
+}
+
+static void
+job_complete(struct build *b, enum jstatus st)
+{
+	S.running--;
+	b->status = st;
+	b->completed = wall_us();
+	if (st == JOB_FAILED)
+	{
+		add_log(b, "error", stage_name(b->tr), "%s", b->error);
+	}
+	else if (st == JOB_SUCCEEDED)
+	{
+		add_log(b, "info", stage_name(b->tr), "%s: complete after %.3fs",
+				b->tr == TR_START ? "docker_container.workspace[0]: Creation"
+				: "docker_container.workspace[0]: Destruction",
+				(b->completed - b->started) / 1e6);
+		if (b->tr == TR_START)
+		{
+			agent_create(b);
+			b->ws->agent = b->agent;
+		}
+		else if (b->tr == TR_DELETE)
+			workspace_gone(b->ws);
+	}
+	add_log(b, "info", "Cleaning Up", "%s", "");
+	if (S.on_job_done)
+		S.on_job_done(b);
+	notify(b);
+	dispatch();
+}
+
+static void
+job_finish(void *obj, uint32_t gen)
+{
+	struct build *b = obj;
+
+	if (gen != b->gen || b->status != JOB_RUNNING)
+		return;
+	if (b->will_fail)
+	{
+		b->error = xstrdup(b->tr == TR_DELETE
+						   ? "terraform destroy: injected failure (--fail-delete)"
+						   : "terraform apply: injected failure (--fail-build)");
+		job_complete(b, JOB_FAILED);
+		return;
+	}
+	job_complete(b, JOB_SUCCEEDED);
+}
+
+static void
+cancel_finish(void *obj, uint32_t gen)
+{
+	struct build *b = obj;
+
+	if (gen != b->gen || b->status != JOB_CANCELING)
+		return;
+	b->error = xstrdup("canceled");
+	job_complete(b, JOB_CANCELED);
+}
+
+static void
+agent_connect(void *obj, uint32_t gen)
+{
+	struct agent *a = obj;
+
+	if (gen != a->gen || a->status != AG_CONNECTING)
+		return;
+	a->status = AG_CONNECTED;
+	a->first_connected = wall_us();
+	a->build->updated = wall_us();
+}
+
+static void
+agent_timeout(void *obj, uint32_t gen)
+{
+	struct agent *a = obj;
+
+	if (gen != a->gen || a->status != AG_CONNECTING)
+		return;
+	a->status = AG_TIMEOUT;
+}
+
+struct build *
+build_start(struct workspace *w, enum transition tr, struct user *by)
+{
+	struct build *b = xcalloc(1, sizeof(*b));
+
+	uuid_new(&S.ids, b->id);
+	uuid_new(&S.ids, b->job_id);
+	b->ws = w;
+	b->initiator = by;
+	b->number = ++w->nbuilds;
+	b->tr = tr;
+	b->status = JOB_PENDING;
+	b->created = b->updated = wall_us();
+	b->enqueued_mono = mono_us();
+	b->duration = dist_sample(&S.cfg.build_time, &S.chance);
+	b->will_fail = rng_hit(&S.chance, tr == TR_DELETE ? S.cfg.fail_delete : S.cfg.fail_build);
+	/* any new build replaces the workspace's agent */
+	agent_stop(w->agent);
+	w->agent = NULL;
+	w->latest = b;
+	w->updated = b->created;
+	hmap_put(&S.builds_by_id, b->id, b);
+	b->qseq = ++S.q_seq;
+	fenwick_add(&S.q_pos, b->qseq, 1);
+	b->qprev = S.q_tail;
+	if (S.q_tail)
+		S.q_tail->qnext = b;
+	else
+		S.q_head = b;
+	S.q_tail = b;
+	S.q_len++;
+	dispatch();
+	return b;
+}
+
+/* Pending jobs are canceled at once; running ones go through "canceling". */
+int
+build_cancel(struct build *b)
+{
+	if (b->status == JOB_PENDING)
+	{
+		queue_unlink(b);
+		b->status = JOB_CANCELED;
+		b->canceled = b->completed = wall_us();
+		b->error = xstrdup("canceled");
+		add_log(b, "info", "Cleaning Up", "%s", "Job canceled before a provisioner picked it up");
+		if (S.on_job_done)
+			S.on_job_done(b);
+		notify(b);
+		return 0;
+	}
+	if (b->status == JOB_RUNNING)
+	{
+		int64_t		left = b->started + b->duration - wall_us();
+
+		b->status = JOB_CANCELING;
+		b->canceled = wall_us();
+		b->gen++;
+		if (left > 100000)
+			left = 100000;
+		if (left < 0)
+			left = 0;
+		theap_push(&S.timers, mono_us() + left, cancel_finish, b, b->gen);
+		notify(b);
+		return 0;
+	}
+	return -1;
+}
+
+struct workspace *
+workspace_add(struct user *owner, struct template *t, const char *name,
+			  const char *params_json)
+{
+	struct workspace *w = xcalloc(1, sizeof(*w));
+	char		key[300];
+	struct build *b;
+
+	uuid_new(&S.ids, w->id);
+	w->name = xstrdup(name);
+	w->owner = owner;
+	w->tpl = t;
+	w->created = w->updated = wall_us();
+	snprintf(key, sizeof(key), "%s/%s", owner->id, name);
+	hmap_put(&S.workspaces_by_owner_name, key, w);
+	hmap_put(&S.workspaces_by_id, w->id, w);
+	w->prev = S.ws_tail;
+	if (S.ws_tail)
+		S.ws_tail->next = w;
+	else
+		S.ws_head = w;
+	S.ws_tail = w;
+	S.nworkspaces++;
+	owner->live_workspaces++;
+	b = build_start(w, TR_START, owner);
+	b->params = xstrdup(params_json ? params_json : "[]");
+	return w;
+}
+
+void
+timers_run(int64_t now)
+{
+	timer		t;
+
+	while (theap_pop_due(&S.timers, now, &t))
+		t.fn(t.obj, t.gen);
+}

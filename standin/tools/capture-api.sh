@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Regenerates standin/API.md: starts the stand-in on a free loopback port,
+# calls every endpoint it implements with curl (and the two websockets with
+# test/client/standin/wsclient.py), and writes each real request and its
+# real response (long arrays trimmed) as Markdown.
+#   bash standin/tools/capture-api.sh > standin/API.md
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=$ROOT/standin/coder-standin
+WSC=$ROOT/test/client/standin/wsclient.py
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+TOKEN=doc-owner-token-0001
+URL=http://127.0.0.1:$PORT
+"$BIN" --listen 127.0.0.1:$PORT --token $TOKEN --replicas 1 --daemons 1 \
+  --build-time 1s --agent-delay 500ms --seed 7 >/dev/null &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "$URL/api/v2/buildinfo" && break; sleep 0.05; done
+
+# show TITLE METHOD PATH [BODY] [TOKEN|-]: print the request and the trimmed response
+show() {
+  local title=$1 method=$2 path=$3 body=${4:-} tok=${5:-$TOKEN}
+  local shown_tok='$CODER_SESSION_TOKEN' args=(-s -i -X "$method")
+  [ "$tok" != "$TOKEN" ] && shown_tok='$USER_TOKEN'
+  [ "$tok" != - ] && args+=(-H "Coder-Session-Token: $tok")
+  printf '\n### %s\n\n```\n$ curl -s -i -X %s "$CODER_URL%s"' "$title" "$method" "$path"
+  [ "$tok" != - ] && printf " \\\\\n    -H \"Coder-Session-Token: %s\"" "$shown_tok"
+  [ -n "$body" ] && printf " \\\\\n    -d '%s'" "$body"
+  printf '\n'
+  [ -n "$body" ] && args+=(-d "$body")
+  curl "${args[@]}" "$URL$path" | python3 "$HERE/trim.py" 1
+  printf '```\n'
+}
+jget() { curl -s -H "Coder-Session-Token: ${3:-$TOKEN}" "$URL$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$2"; }
+
+cat <<'HDR'
+# The stand-in's API, request by request
+
+Every block below is a real request to `standin/coder-standin` and its real
+response, captured by `bash standin/tools/capture-api.sh > standin/API.md`
+(arrays longer than one item are cut to the first item plus a `"... N more"`
+marker; everything else is verbatim). The server ran with
+`--replicas 1 --daemons 1 --build-time 1s --agent-delay 500ms`.
+
+What to rely on (all from `../shared/coder-api/swagger.json`, base path `/api/v2`):
+
+- Auth: header `Coder-Session-Token: <token>`; the cookie `coder_session_token`
+  and the query parameter `coder_session_token` are accepted too (websockets).
+  Missing or unknown token: **401** with `{"message", "detail"}`.
+- Errors are always `{"message": ..., "detail": ...}` (detail may be absent) and,
+  for field problems, `"validations": [{"field", "detail"}]` (codersdk.Response).
+  Unknown id: **404** `Resource not found or you do not have access to this resource`;
+  malformed UUID in the path: **400** `Invalid UUID "..."`; body not JSON: **400**
+  `Request body must be valid JSON.`; missing required field: **400** `Validation failed.`
+- Status codes: `POST /users` 201, `POST /users/login` 201, **`POST /users/{user}/workspaces`
+  201 and `POST /workspaces/{workspace}/builds` 201**: swagger.json says 200 for
+  these two, but coderd answers 201 Created and Coder's Go SDK (codersdk) insists on
+  201; a client should accept any 2xx. `DELETE /users/{user}` 200.
+  A build while another is active: 409. Deleting a user who still has workspaces: 417.
+- Job status: `pending` -> `running` -> `succeeded` | `failed`; cancel: `pending` ->
+  `canceled` at once, `running` -> `canceling` -> `canceled` (within 100 ms).
+  `queue_position` is 1-based among pending jobs (0 once picked up), `queue_size` is
+  the number of pending jobs (0 once picked up). At most replicas x daemons jobs run.
+- Times are RFC 3339 UTC with up to microseconds. `started_at`, `completed_at`,
+  `canceled_at`, `error`, `worker_id`, `first_connected_at` are left out until they
+  exist (coderd's `omitempty`); `deadline`, `max_deadline` and friends are `null`.
+- Resources and agents appear in `latest_build.resources[].agents[]` when a start
+  build succeeds; agent `status` is `connecting`, then `connected` after
+  `--agent-delay` (or `timeout` after `--agent-timeout` with `--fail-agent`).
+- The reconnecting PTY: `GET /workspaceagents/{agent}/pty?reconnect=UUID&width=80&height=24&command=CMD`
+  as a websocket; the server sends raw terminal bytes as **binary** messages; the
+  client sends JSON `{"data": "...", "height": H, "width": W}` (text or binary
+  frames); the server closes with 1000 when the command exits. An agent that is
+  not connected: 400 before the upgrade. `--fail-pty`: the upgrade succeeds and
+  the server closes at once with 1011 `dial workspace agent: ...`, as coderd does
+  when it cannot reach the agent. Each connection runs a fresh command (the
+  reconnect id is accepted but nothing is replayed).
+- Build logs: `GET /workspacebuilds/{id}/logs` is a JSON array; with `?follow` as a
+  websocket it sends one JSON `ProvisionerJobLog` per text message and closes with
+  1000 when the job is done.
+HDR
+
+echo
+echo '## General'
+show 'GET /buildinfo (no auth needed)' GET /api/v2/buildinfo '' -
+show 'GET /users/me' GET /api/v2/users/me
+show 'GET /organizations' GET /api/v2/organizations
+show 'GET /organizations/{organization} (id, name, or "default")' GET /api/v2/organizations/default
+
+echo
+echo '## Templates'
+show 'GET /organizations/{organization}/templates/{templatename}' GET /api/v2/organizations/default/templates/docker
+TID=$(jget /api/v2/organizations/default/templates/docker '["id"]')
+TVID=$(jget /api/v2/organizations/default/templates/docker '["active_version_id"]')
+show 'GET /templates' GET /api/v2/templates
+show 'GET /templates/{template}' GET "/api/v2/templates/$TID"
+show 'GET /templateversions/{templateversion}' GET "/api/v2/templateversions/$TVID"
+show 'GET /templateversions/{templateversion}/rich-parameters' GET "/api/v2/templateversions/$TVID/rich-parameters"
+
+echo
+echo '## Users'
+show 'POST /users (CreateUserRequestWithOrgs -> User, 201)' POST /api/v2/users \
+  '{"email":"k3x9q2ab-0@scaletest.local","username":"scaletest-k3x9q2ab-0","password":"Sc4le-test-pass!","login_type":"password"}'
+UID1=$(jget '/api/v2/users?q=scaletest-k3x9q2ab-0' '["users"][0]["id"]')
+show 'POST /users/login (LoginWithPasswordRequest -> LoginWithPasswordResponse, 201)' POST /api/v2/users/login \
+  '{"email":"k3x9q2ab-0@scaletest.local","password":"Sc4le-test-pass!"}' -
+UT=$(curl -s -X POST "$URL/api/v2/users/login" -d '{"email":"k3x9q2ab-0@scaletest.local","password":"Sc4le-test-pass!"}' \
+  | python3 -c 'import json,sys;print(json.load(sys.stdin)["session_token"])')
+show 'GET /users?q=... (cleanup search: bare words match username or email)' GET '/api/v2/users?q=scaletest.local&limit=50'
+show 'GET /users/{user}' GET "/api/v2/users/$UID1"
+
+echo
+echo '## Workspaces and builds'
+show 'POST /users/{user}/workspaces (CreateWorkspaceRequest -> Workspace, 201), as the new user' POST /api/v2/users/me/workspaces \
+  "{\"template_id\":\"$TID\",\"name\":\"scaletest-k3x9q2ab-0\",\"rich_parameter_values\":[{\"name\":\"cpu\",\"value\":\"4\"}]}" "$UT"
+WID=$(jget '/api/v2/workspaces?q=name:scaletest-k3x9q2ab-0' '["workspaces"][0]["id"]')
+B1=$(jget "/api/v2/workspaces/$WID" '["latest_build"]["id"]')
+show 'POST /organizations/{organization}/members/{user}/workspaces (deprecated twin; same answer) - a second build waits in the queue' \
+  POST "/api/v2/organizations/default/members/me/workspaces" "{\"template_id\":\"$TID\",\"name\":\"scaletest-k3x9q2ab-1\"}" "$UT"
+W2=$(jget '/api/v2/workspaces?q=name:scaletest-k3x9q2ab-1' '["workspaces"][0]["id"]')
+B2=$(jget "/api/v2/workspaces/$W2" '["latest_build"]["id"]')
+show 'GET /workspacebuilds/{workspacebuild} while pending (queue_position 1 of 1)' GET "/api/v2/workspacebuilds/$B2" '' "$UT"
+sleep 1.7
+show 'GET /workspacebuilds/{workspacebuild} once succeeded (agent connected)' GET "/api/v2/workspacebuilds/$B1" '' "$UT"
+show 'GET /workspaces/{workspace}' GET "/api/v2/workspaces/$W2" '' "$UT"
+show 'GET /workspaces?q=name:scaletest- (WorkspacesResponse)' GET '/api/v2/workspaces?q=name:scaletest-&limit=100'
+show 'GET /users/{user}/workspace/{workspacename}' GET "/api/v2/users/scaletest-k3x9q2ab-0/workspace/scaletest-k3x9q2ab-0"
+show 'GET /workspacebuilds/{workspacebuild}/logs' GET "/api/v2/workspacebuilds/$B1/logs" '' "$UT"
+AG=$(jget "/api/v2/workspaces/$WID" '["latest_build"]["resources"][0]["agents"][0]["id"]')
+show 'GET /workspaceagents/{workspaceagent}' GET "/api/v2/workspaceagents/$AG" '' "$UT"
+
+echo
+echo '### Websocket: GET /workspaceagents/{workspaceagent}/pty'
+echo
+echo '```'
+echo '$ python3 test/client/standin/wsclient.py "ws://${CODER_URL#http://}/api/v2/workspaceagents/'"$AG"'/pty?reconnect=0f7c9b8e-3d2a-4c1b-9e8f-7a6b5c4d3e2f&width=80&height=24&command=echo%20hello" --token "$USER_TOKEN" | od -c'
+python3 "$WSC" "ws://127.0.0.1:$PORT/api/v2/workspaceagents/$AG/pty?reconnect=0f7c9b8e-3d2a-4c1b-9e8f-7a6b5c4d3e2f&width=80&height=24&command=echo%20hello" --token "$UT" 2>/tmp/wsc.$$ | od -c
+sed 's/^/(stderr) /' /tmp/wsc.$$
+echo '```'
+echo
+echo '### Websocket: GET /workspacebuilds/{workspacebuild}/logs?follow'
+echo
+echo '```'
+echo '$ python3 test/client/standin/wsclient.py "ws://${CODER_URL#http://}/api/v2/workspacebuilds/'"$B1"'/logs?follow" --token "$USER_TOKEN"'
+python3 "$WSC" "ws://127.0.0.1:$PORT/api/v2/workspacebuilds/$B1/logs?follow" --token "$UT" 2>/tmp/wsc.$$
+sed 's/^/(stderr) /' /tmp/wsc.$$
+rm -f /tmp/wsc.$$
+echo '```'
+
+echo
+echo '## Cleanup'
+show 'POST /workspaces/{workspace}/builds {"transition":"delete"} (-> WorkspaceBuild, 201)' POST "/api/v2/workspaces/$WID/builds" '{"transition":"delete"}' "$UT"
+DB=$(jget "/api/v2/workspaces/$WID" '["latest_build"]["id"]' "$UT")
+show 'POST /workspaces/{workspace}/builds again while the delete is active (409)' POST "/api/v2/workspaces/$WID/builds" '{"transition":"delete"}' "$UT"
+show 'PATCH /workspacebuilds/{workspacebuild}/cancel (running -> canceling)' PATCH "/api/v2/workspacebuilds/$DB/cancel" '' "$UT"
+sleep 0.3
+show 'PATCH /workspacebuilds/{workspacebuild}/cancel on a finished job (400)' PATCH "/api/v2/workspacebuilds/$DB/cancel" '' "$UT"
+curl -s -o /dev/null -H "Coder-Session-Token: $UT" -X POST "$URL/api/v2/workspaces/$WID/builds" -d '{"transition":"delete"}'
+show 'DELETE /users/{user} while the user still has workspaces (417)' DELETE "/api/v2/users/$UID1"
+sleep 1.3
+curl -s -o /dev/null -H "Coder-Session-Token: $UT" -X POST "$URL/api/v2/workspaces/$W2/builds" -d '{"transition":"delete"}'
+show 'GET /workspaces/{workspace} after the delete build succeeded (404)' GET "/api/v2/workspaces/$WID" '' "$UT"
+sleep 1.2
+show 'DELETE /users/{user}' DELETE "/api/v2/users/$UID1"
+
+echo
+echo '## Errors'
+show 'No token (401)' GET /api/v2/users/me '' -
+show 'Unknown token (401)' GET /api/v2/users/me '' not-a-valid-token
+show 'Unknown id (404)' GET /api/v2/workspacebuilds/00000000-0000-4000-8000-000000000000
+show 'Malformed UUID (400)' GET /api/v2/workspaces/nope
+show 'Body that is not JSON (400)' POST /api/v2/users '{"email":'
+show 'Missing required field (400)' POST /api/v2/users '{"email":"a@scaletest.local"}'
+show 'Wrong type (400)' POST /api/v2/users '{"email":"a@scaletest.local","username":5}'
+show 'Unknown rich parameter (400)' POST /api/v2/users/me/workspaces "{\"template_id\":\"$TID\",\"name\":\"x1\",\"rich_parameter_values\":[{\"name\":\"gpu\",\"value\":\"1\"}]}"
+show 'Unknown route (404)' GET /api/v2/nothing-here
+
+echo
+echo '## Metrics'
+echo
+echo '```'
+echo '$ curl -s "$CODER_URL/metrics" | grep -E "^(coderd_provisionerd|coderd_api_concurrent|coderd_workspace_builds_total|process_)" | head -20'
+curl -s "$URL/metrics" | grep -E '^(coderd_provisionerd|coderd_api_concurrent|coderd_workspace_builds_total|process_)' | head -20
+echo '```'

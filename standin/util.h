@@ -1,0 +1,104 @@
+/*
+ * util.h: small building blocks of the stand-in: a string-keyed hash map, a
+ * seeded random source, Go-style durations and distributions, RFC 3339 times,
+ * UUIDs, a Fenwick tree (queue positions) and a timer heap.
+ */
+#ifndef STANDIN_UTIL_H
+#define STANDIN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- hash map: string key (copied) -> pointer ---- */
+struct hent;
+typedef struct hmap
+{
+	struct hent **b;
+	size_t		nb;
+	size_t		n;
+} hmap;
+
+void	   *hmap_get(const hmap *m, const char *key);
+void		hmap_put(hmap *m, const char *key, void *val);
+void	   *hmap_del(hmap *m, const char *key);
+
+/* ---- random numbers (xoshiro256**) ---- */
+typedef struct rng
+{
+	uint64_t	s[4];
+} rng;
+
+void		rng_seed(rng *r, uint64_t seed);
+uint64_t	rng_next(rng *r);
+double		rng_unit(rng *r);	/* [0, 1) */
+int			rng_hit(rng *r, double rate);	/* 1 with probability rate */
+double		rng_normal(rng *r);
+
+/* ---- durations and distributions (microseconds) ---- */
+int64_t		parse_duration(const char *s);	/* -1 when malformed */
+void		fmt_duration(int64_t us, char *out, size_t n);
+
+enum dist_kind
+{
+	DIST_CONST, DIST_NORMAL, DIST_UNIFORM, DIST_EXP
+};
+typedef struct dist
+{
+	enum dist_kind kind;
+	int64_t		a;
+	int64_t		b;
+} dist;
+
+int			parse_dist(const char *s, dist *d);	/* 0 ok, -1 malformed */
+int64_t		dist_sample(const dist *d, rng *r);
+
+/* ---- clocks ---- */
+int64_t		wall_us(void);		/* CLOCK_REALTIME */
+int64_t		mono_us(void);		/* CLOCK_MONOTONIC */
+void		fmt_time(int64_t wall, char out[40]);	/* RFC 3339, Go style */
+
+/* ---- ids ---- */
+void		uuid_new(rng *r, char out[37]);
+int			uuid_valid(const char *s);
+void		token_new(char out[40]);	/* from /dev/urandom: ID-SECRET */
+
+/* ---- Fenwick tree over sequence numbers 1.. ---- */
+typedef struct fenwick
+{
+	int		   *t;
+	size_t		n;
+} fenwick;
+
+void		fenwick_add(fenwick *f, size_t i, int d);
+long		fenwick_prefix(const fenwick *f, size_t i);
+
+/* ---- timer heap ---- */
+typedef void (*timer_fn) (void *obj, uint32_t gen);
+typedef struct timer
+{
+	int64_t		at;				/* mono_us deadline */
+	uint64_t	seq;
+	timer_fn	fn;
+	void	   *obj;
+	uint32_t	gen;
+} timer;
+typedef struct theap
+{
+	timer	   *h;
+	size_t		n;
+	size_t		cap;
+	uint64_t	seq;
+} theap;
+
+void		theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen);
+int			theap_pop_due(theap *t, int64_t now, timer *out);
+int64_t		theap_next(const theap *t);	/* -1 when empty */
+
+/* ---- misc ---- */
+void	   *xmalloc(size_t n);
+void	   *xcalloc(size_t n, size_t sz);
+void	   *xrealloc(void *p, size_t n);
+char	   *xstrdup(const char *s);
+int			contains_ci(const char *hay, const char *needle);
+
+#endif
