@@ -191,24 +191,22 @@ match_route(struct req *r, const char *path, enum method m)
 	return path_seen ? -2 : -1;
 }
 
-/* Query argument: 1 and its value in buf when present ("follow" alone gives ""). */
+/* Query argument: 1 and its value in out when present ("follow" alone gives ""). */
 static int
-qarg(struct lws *wsi, const char *name, char *buf, int len)
+qarg(struct lws *wsi, const char *name, char *out, int len)
 {
 	size_t		nl = strlen(name);
+	char		frag[4096];
 
 	for (int i = 0;; i++)
 	{
-		int			n = lws_hdr_copy_fragment(wsi, buf, len, WSI_TOKEN_HTTP_URI_ARGS, i);
+		int			n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (n < 0)
 			return 0;
-		if (strncmp(buf, name, nl) == 0 && (buf[nl] == '=' || buf[nl] == '\0'))
+		if (strncmp(frag, name, nl) == 0 && (frag[nl] == '=' || frag[nl] == '\0'))
 		{
-			if (buf[nl] == '=')
-				memmove(buf, buf + nl + 1, strlen(buf + nl + 1) + 1);
-			else
-				buf[0] = '\0';
+			snprintf(out, (size_t) len, "%s", frag[nl] == '=' ? frag + nl + 1 : "");
 			return 1;
 		}
 	}
@@ -265,18 +263,44 @@ find_token(struct lws *wsi, char *out, int len)
 
 /* ---------------- responses ---------------- */
 
+/*
+ * Write the whole response at once, from the callback that read the request:
+ * libwebsockets buffers what the socket does not take.  Finishing the
+ * transaction in the same callback keeps lws's per-thread list of header
+ * tables short, which is what keeps thousands of connections cheap.
+ */
 static void
 respond_raw(struct conn *c, int status, const char *ctype, const char *body, size_t len)
 {
-	free(c->resp);
-	c->resp = xmalloc(LWS_PRE + len + 1);
-	memcpy(c->resp + LWS_PRE, body, len);
-	c->rlen = len;
-	c->roff = 0;
+	unsigned char hb[LWS_PRE + 1024],
+			   *start = hb + LWS_PRE,
+			   *p = start,
+			   *end = hb + sizeof(hb) - 1;
+	struct lws *wsi = c->wsi;
+
+	if (c->responded)
+		return;
+	c->responded = 1;
 	c->status = status;
-	c->ctype = ctype;
-	c->hdr_done = 0;
-	lws_callback_on_writable(c->wsi);
+	if (lws_add_http_common_headers(wsi, (unsigned) status, ctype, len, &p, end) ||
+		(c->cookie[0] &&
+		 lws_add_http_header_by_name(wsi, (const unsigned char *) "set-cookie:",
+									 (const unsigned char *) c->cookie, (int) strlen(c->cookie), &p, end)) ||
+		lws_finalize_http_header(wsi, &p, end) ||
+		lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_HEADERS) < 0)
+	{
+		c->write_failed = 1;
+		return;
+	}
+	if (len)
+	{
+		unsigned char *buf = xmalloc(LWS_PRE + len);
+
+		memcpy(buf + LWS_PRE, body, len);
+		if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) < 0)
+			c->write_failed = 1;
+		free(buf);
+	}
 }
 
 static void
@@ -1421,68 +1445,30 @@ ws_receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 
 /* ---------------- HTTP plumbing ---------------- */
 
+/* After the response is written: metrics, and ready for the next request. */
 static int
-http_writeable(struct lws *wsi, struct conn *c)
+http_done(struct lws *wsi, struct conn *c)
 {
-	static unsigned char chunk[LWS_PRE + 65536];
-
-	if (!c->resp)
-		return 0;
-	if (!c->hdr_done)
-	{
-		unsigned char hb[LWS_PRE + 1024],
-				   *start = hb + LWS_PRE,
-				   *p = start,
-				   *end = hb + sizeof(hb) - 1;
-
-		if (lws_add_http_common_headers(wsi, (unsigned) c->status, c->ctype, c->rlen, &p, end))
-			return -1;
-		if (c->cookie[0] &&
-			lws_add_http_header_by_name(wsi, (const unsigned char *) "set-cookie:",
-										(const unsigned char *) c->cookie, (int) strlen(c->cookie), &p, end))
-			return -1;
-		if (lws_finalize_write_http_header(wsi, start, &p, end))
-			return -1;
-		c->hdr_done = 1;
-		if (c->rlen)
-		{
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
-	}
-	else
-	{
-		size_t		n = c->rlen - c->roff;
-		int			final;
-
-		if (n > 65536)
-			n = 65536;
-		final = c->roff + n == c->rlen;
-		memcpy(chunk + LWS_PRE, c->resp + LWS_PRE + c->roff, n);
-		if (lws_write(wsi, chunk + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
-			return -1;
-		c->roff += n;
-		if (!final)
-		{
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
-	}
-	/* the whole response is out */
+	if (!c->responded)			/* a handler without an answer is a bug: say so */
+		respond(c, 500, err_body("Internal error: the stand-in produced no response.", c->path, NULL));
 	metrics_request(c->route, c->method, c->status, (mono_us() - c->t0) / 1e6);
 	if (c->in_flight)
 	{
 		metrics_inflight(-1);
 		c->in_flight = 0;
 	}
-	free(c->resp);
-	c->resp = NULL;
 	free(c->body);
 	c->body = NULL;
 	c->blen = c->bcap = 0;
 	c->cookie[0] = '\0';
-	if (lws_http_transaction_completed(wsi))
+	c->responded = 0;
+	if (c->write_failed || lws_http_transaction_completed(wsi))
 		return -1;
+	/*
+	 * Idle keep-alive connections need no timer: lws keeps its timers in one
+	 * sorted list, so thousands of idle timers make every insert a long walk.
+	 */
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	return 0;
 }
 
@@ -1505,13 +1491,14 @@ http_begin(struct lws *wsi, struct conn *c, const char *in)
 		if (atol(cl) > MAX_BODY)
 		{
 			respond(c, 413, err_body("Request body too large.", "The stand-in accepts at most 1 MiB.", NULL));
-			return 0;
+			http_done(wsi, c);
+			return -1;			/* the body is still coming: hang up */
 		}
 		c->body_wait = 1;
 		return 0;
 	}
 	handle(c);
-	return 0;
+	return http_done(wsi, c);
 }
 
 int
@@ -1527,12 +1514,14 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			rc = http_begin(wsi, c, in);
 			break;
 		case LWS_CALLBACK_HTTP_BODY:
-			if (!c->body_wait || c->resp)
+			if (!c->body_wait)
 				break;
 			if (c->blen + len > MAX_BODY)
 			{
 				c->body_wait = 0;
 				respond(c, 413, err_body("Request body too large.", "The stand-in accepts at most 1 MiB.", NULL));
+				http_done(wsi, c);
+				rc = -1;
 				break;
 			}
 			if (c->blen + len + 1 > c->bcap)
@@ -1544,14 +1533,12 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->blen += len;
 			break;
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			if (c->body_wait && !c->resp)
+			if (c->body_wait)
 			{
 				c->body_wait = 0;
 				handle(c);
+				rc = http_done(wsi, c);
 			}
-			break;
-		case LWS_CALLBACK_HTTP_WRITEABLE:
-			rc = http_writeable(wsi, c);
 			break;
 		case LWS_CALLBACK_CLOSED_HTTP:
 			if (c && c->kind == C_HTTP)
@@ -1559,9 +1546,7 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				if (c->in_flight)
 					metrics_inflight(-1);
 				c->in_flight = 0;
-				free(c->resp);
 				free(c->body);
-				c->resp = NULL;
 				c->body = NULL;
 			}
 			break;

@@ -360,6 +360,10 @@ main(int argc, char **argv)
 	}
 
 	raise_fd_limit();
+	/* what every terminal's shell inherits */
+	setenv("TERM", "xterm-256color", 1);
+	setenv("CODER", "true", 1);
+	unsetenv("CODER_SESSION_TOKEN");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* terminal shells are reaped by the kernel */
 	signal(SIGINT, on_signal);

@@ -6,12 +6,14 @@
  * are written to the terminal and resize it.  When the command exits the
  * websocket closes normally.
  */
+#define _GNU_SOURCE				/* posix_spawn_file_actions_addclosefrom_np, POSIX_SPAWN_SETSID */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,35 +31,73 @@ struct pty
 	int			paused;
 };
 
+/*
+ * Start "sh -c COMMAND" on a new pseudo-terminal.  posix_spawn (a vfork in
+ * glibc) instead of forkpty: no copy of the server's page tables, and
+ * closefrom(3) in the child, so the shell holds none of the server's sockets.
+ * The child is a session leader and opens the terminal by name, which makes
+ * it its controlling terminal.
+ */
+static pid_t
+spawn_shell(int slave, const char *slave_name, const char *command)
+{
+	static char *const shell_only[] = {"/bin/sh", NULL};
+	char	   *argv[] = {"/bin/sh", "-c", (char *) command, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t	def,
+				none;
+	pid_t		pid = -1;
+
+	(void) slave;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, slave_name, O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&def);
+	sigaddset(&def, SIGCHLD);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGHUP);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	if (posix_spawn(&pid, "/bin/sh", &fa, &attr,
+					command && *command ? argv : shell_only, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return pid;
+}
+
 int
 pty_open(struct conn *c, const char *command, int width, int height)
 {
 	struct winsize ws = {.ws_row = (unsigned short) height, .ws_col = (unsigned short) width};
 	struct pty *p;
 	pid_t		pid;
-	int			fd;
+	int			fd,
+				slave;
+	char		name[64];
 	lws_adopt_desc_t ad;
 
-	pid = forkpty(&fd, NULL, NULL, &ws);
-	if (pid < 0)
+	if (openpty(&fd, &slave, name, NULL, &ws) != 0)
 		return -1;
-	if (pid == 0)
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	pid = spawn_shell(slave, name, command);
+	/* the child opened its own copy; ours only had to exist until then */
+	close(slave);
+	if (pid < 0)
 	{
-		const char *shell = "/bin/sh";
-
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		setenv("TERM", "xterm-256color", 1);
-		setenv("CODER", "true", 1);
-		unsetenv("CODER_SESSION_TOKEN");
-		if (command && *command)
-			execl(shell, shell, "-c", command, (char *) NULL);
-		else
-			execl(shell, shell, (char *) NULL);
-		_exit(127);
+		close(fd);
+		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	p = xcalloc(1, sizeof(*p));
 	p->fd = fd;
 	p->pid = pid;

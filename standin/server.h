@@ -47,13 +47,10 @@ struct conn
 	int64_t		t0;				/* mono_us at request start */
 	int			in_flight;
 	/* HTTP response */
-	unsigned char *resp;		/* LWS_PRE headroom + body */
-	size_t		rlen;
-	size_t		roff;
+	int			responded;
+	int			write_failed;
 	int			status;
-	int			hdr_done;
 	char		cookie[96];
-	const char *ctype;
 	/* websockets */
 	struct outbuf *oq_head,
 			   *oq_tail;

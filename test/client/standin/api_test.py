@@ -255,6 +255,10 @@ def basics(api, metrics_url):
     valid(js, "codersdk.WorkspacesResponse", "workspace list")
     st, js = api.call("GET", "/api/v2/workspaces?q=name:scaletest-&limit=1&offset=1")
     ok(st == 200 and js["count"] == 2 and len(js["workspaces"]) == 1, "limit and offset page the list; count is the total")
+    st, js = api.call("GET", "/api/v2/workspaces?limit=10")
+    ok(st == 200 and js["count"] == 2 and len(js["workspaces"]) == 2, "GET /workspaces?limit=10 (no q) lists all")
+    st, js = api.call("GET", "/api/v2/users?offset=0&limit=10")
+    ok(st == 200 and js["count"] == 2 and len(js["users"]) == 2, "GET /users?offset=0&limit=10 (no q) lists all")
     st, js = api.call("GET", "/api/v2/users/scaletest-basic01-0/workspace/scaletest-basic01-0")
     ok(st == 200 and js["id"] == w["id"], "GET /users/{user}/workspace/{name}")
 
