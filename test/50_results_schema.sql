@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(50);
+SELECT plan(54);
 
 -- The contract with the load driver: these tables and columns, these types.
 SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
@@ -126,7 +126,18 @@ SELECT throws_ok($$SELECT coder_scale.add_sample_partitions('2026-01-09', '2026-
   'from_time and to_time must be given, with to_time >= from_time', 'add_sample_partitions refuses a reversed range');
 SELECT is(coder_scale.drop_sample_partitions('2026-01-07 00:00Z'), 2, 'drop_sample_partitions drops whole old days');
 SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample), 1, '... and their samples with them');
-SELECT throws_ok($$INSERT INTO coder_scale.metric_sample VALUES (999999, now(), 1)$$, '23503', NULL, 'a sample needs its series');
+SELECT throws_ok($$INSERT INTO coder_scale.metric_sample VALUES (999999, now(), 1)$$, '23503',
+  'insert or update on table "metric_sample" violates its series reference', 'a sample needs its series');
+SELECT throws_ok('COPY coder_scale.metric_sample FROM PROGRAM ''echo "999999,2026-01-05 10:00:00+00,1"'' (FORMAT csv)',
+  '23503', NULL, '... also when written by COPY');
+SELECT throws_ok($$UPDATE coder_scale.metric_sample SET series_id = 999999$$, '23503', NULL, '... and when updated');
+-- deleting one series deletes its samples, not others'
+INSERT INTO coder_scale.metric_series (run_id, component, name)
+SELECT id, 'runner', 'node_load1' FROM coder_scale.run WHERE label = 'r1';
+INSERT INTO coder_scale.metric_sample (series_id, time, value)
+SELECT id, '2026-01-09 12:00Z', 0.5 FROM coder_scale.metric_series WHERE name = 'node_load1';
+DELETE FROM coder_scale.metric_series WHERE name = 'node_load1';
+SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample), 1, 'deleting a series deletes its samples, not the others''');
 
 -- A role that may only write runs still gets the partitions of a new day.
 CREATE ROLE coder_scale_test_writer;
@@ -142,6 +153,13 @@ SELECT ok(to_regclass('coder_scale.metric_sample_p20260121') IS NOT NULL,
 DELETE FROM coder_scale.run WHERE label = 'r1';
 SELECT is((SELECT count(*)::int FROM coder_scale.run_result) + (SELECT count(*)::int FROM coder_scale.metric_series)
           + (SELECT count(*)::int FROM coder_scale.metric_sample), 0, 'deleting a run deletes its results, series and samples');
+
+-- TRUNCATE reaches the samples too.
+INSERT INTO coder_scale.run (kind, status, label, started_at) VALUES ('scrape', 'running', 'r2', '2026-01-05 10:00Z');
+INSERT INTO coder_scale.metric_series (run_id, component, name) SELECT id, 'coderd', 'up' FROM coder_scale.run WHERE label = 'r2';
+INSERT INTO coder_scale.metric_sample SELECT id, '2026-01-05 10:00Z', 1 FROM coder_scale.metric_series WHERE name = 'up';
+TRUNCATE coder_scale.run CASCADE;
+SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample), 0, 'TRUNCATE run CASCADE empties metric_sample too');
 
 SELECT * FROM finish();
 ROLLBACK;
