@@ -26,8 +26,9 @@ trap cleanup EXIT
 
 say "private copy of PostgreSQL 15 with this checkout's extension in $PRIV"
 mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
-cp -a /usr/lib/postgresql/15 "$PRIV/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/15 "$PRIV/usr/share/postgresql/"
+# without the system's coder_scale files: another checkout may be installing them right now
+tar -C /usr/lib/postgresql --exclude='coder_scale*' -cf - 15 | tar -C "$PRIV/usr/lib/postgresql" -xf -
+tar -C /usr/share/postgresql --exclude='coder_scale*' -cf - 15 | tar -C "$PRIV/usr/share/postgresql" -xf -
 make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
 
 mkdir -p "$WORK/data" "$WORK/sock"

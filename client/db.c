@@ -2,6 +2,7 @@
  * db.c: connection, transactions and COPY for coder-scale (see db.h).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,105 @@
 #include "db.h"
 
 #define COPY_FLUSH_AT (256 * 1024)
+#define COPY_BUF_SIZE (COPY_FLUSH_AT + 64 * 1024)
+#define SENDER_SLOTS 8
+
+/* The thread that sends full COPY buffers, and the queue it takes them from. */
+struct db_sender
+{
+	PGconn	   *conn;
+	pthread_t	thread;
+	pthread_mutex_t mu;
+	pthread_cond_t changed;
+	char	   *slot[SENDER_SLOTS];
+	size_t		slot_len[SENDER_SLOTS];
+	int			head;
+	int			count;
+	bool		closing;		/* no more buffers will come */
+	bool		failed;			/* PQputCopyData failed (the message is in the connection) */
+};
+
+static void *
+sender_main(void *arg)
+{
+	struct db_sender *s = arg;
+
+	for (;;)
+	{
+		char	   *buf;
+		size_t		len;
+		bool		failed;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->count == 0 && !s->closing)
+			pthread_cond_wait(&s->changed, &s->mu);
+		if (s->count == 0)
+		{
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		buf = s->slot[s->head];
+		len = s->slot_len[s->head];
+		s->head = (s->head + 1) % SENDER_SLOTS;
+		s->count--;
+		failed = s->failed;
+		pthread_cond_broadcast(&s->changed);
+		pthread_mutex_unlock(&s->mu);
+		if (!failed && PQputCopyData(s->conn, buf, (int) len) != 1)
+		{
+			pthread_mutex_lock(&s->mu);
+			s->failed = true;
+			pthread_cond_broadcast(&s->changed);
+			pthread_mutex_unlock(&s->mu);
+		}
+		free(buf);
+	}
+}
+
+/* Hand a full buffer to the sender (waits while its queue is full); false if sending failed. */
+static bool
+sender_push(struct db_sender *s, char *buf, size_t len)
+{
+	bool		ok;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->count == SENDER_SLOTS && !s->failed)
+		pthread_cond_wait(&s->changed, &s->mu);
+	ok = !s->failed;
+	if (ok)
+	{
+		s->slot[(s->head + s->count) % SENDER_SLOTS] = buf;
+		s->slot_len[(s->head + s->count) % SENDER_SLOTS] = len;
+		s->count++;
+		pthread_cond_broadcast(&s->changed);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!ok)
+		free(buf);
+	return ok;
+}
+
+/* Let the sender send what it has, stop it; false if any send failed. */
+static bool
+sender_stop(struct db_copy *c)
+{
+	struct db_sender *s = c->sender;
+	bool		ok;
+
+	if (s == NULL)
+		return true;
+	pthread_mutex_lock(&s->mu);
+	s->closing = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	ok = !s->failed;
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+	c->sender = NULL;
+	return ok;
+}
 
 static void
 print_error(const char *what, const char *msg)
@@ -125,14 +225,28 @@ db_copy_begin(db_copy *c, PGconn *conn, const char *copy_sql)
 		return false;
 	}
 	PQclear(res);
-	c->cap = COPY_FLUSH_AT + 64 * 1024;
+	c->cap = COPY_BUF_SIZE;
 	c->buf = malloc(c->cap);
-	if (c->buf == NULL)
+	c->sender = calloc(1, sizeof(struct db_sender));
+	if (c->buf == NULL || c->sender == NULL)
 	{
 		cli_error("COPY: out of memory");
+		free(c->sender);
+		c->sender = NULL;
 		c->failed = true;
 		PQputCopyEnd(conn, "out of memory");
 		return false;
+	}
+	c->sender->conn = conn;
+	pthread_mutex_init(&c->sender->mu, NULL);
+	pthread_cond_init(&c->sender->changed, NULL);
+	if (pthread_create(&c->sender->thread, NULL, sender_main, c->sender) != 0)
+	{
+		/* no thread: send from this one */
+		pthread_mutex_destroy(&c->sender->mu);
+		pthread_cond_destroy(&c->sender->changed);
+		free(c->sender);
+		c->sender = NULL;
 	}
 	return true;
 }
@@ -228,12 +342,25 @@ db_copy_null(db_copy *c)
 static bool
 flush(db_copy *c)
 {
-	if (c->len > 0 && PQputCopyData(c->conn, c->buf, (int) c->len) != 1)
+	if (c->len == 0 || c->failed)
+		return !c->failed;
+	if (c->sender == NULL)
 	{
-		print_error("COPY", PQerrorMessage(c->conn));
+		if (PQputCopyData(c->conn, c->buf, (int) c->len) != 1)
+			c->failed = true;
+		c->len = 0;
+		return !c->failed;
+	}
+	if (!sender_push(c->sender, c->buf, c->len))
+		c->failed = true;
+	c->len = 0;
+	c->cap = COPY_BUF_SIZE;
+	c->buf = malloc(c->cap);
+	if (c->buf == NULL)
+	{
+		cli_error("COPY: out of memory");
 		c->failed = true;
 	}
-	c->len = 0;
 	return !c->failed;
 }
 
@@ -256,6 +383,10 @@ db_copy_end(db_copy *c)
 
 	if (!c->failed)
 		flush(c);
+	if (!sender_stop(c))
+		c->failed = true;
+	if (c->failed)
+		print_error("COPY", PQerrorMessage(c->conn));
 	if (PQputCopyEnd(c->conn, c->failed ? "coder-scale gave up" : NULL) != 1)
 		print_error("COPY", PQerrorMessage(c->conn));
 	res = PQgetResult(c->conn);
@@ -281,9 +412,10 @@ db_copy_abort(db_copy *c, const char *why)
 {
 	PGresult   *res;
 
-	if (c->buf == NULL)
+	if (c->buf == NULL && c->sender == NULL)
 		return;
 	c->failed = true;
+	sender_stop(c);
 	PQputCopyEnd(c->conn, why);
 	while ((res = PQgetResult(c->conn)) != NULL)
 		PQclear(res);

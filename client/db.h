@@ -46,10 +46,16 @@ bool		db_begin(PGconn *conn);
 bool		db_commit(PGconn *conn);
 void		db_rollback(PGconn *conn);
 
-/* A COPY ... FROM STDIN in text format, buffered. */
+/*
+ * A COPY ... FROM STDIN in text format, buffered; full buffers are sent by a
+ * thread of their own, so the caller keeps producing rows while the server
+ * reads.  Do not use the connection otherwise until db_copy_end/abort.
+ */
+struct db_sender;
 typedef struct db_copy
 {
 	PGconn	   *conn;
+	struct db_sender *sender;
 	char	   *buf;
 	size_t		len;
 	size_t		cap;
