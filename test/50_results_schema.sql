@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(54);
+SELECT plan(55);
 
 -- The contract with the load driver: these tables and columns, these types.
 SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
@@ -148,6 +148,13 @@ INSERT INTO coder_scale.run (kind, status, started_at) VALUES ('scrape', 'runnin
 RESET ROLE;
 SELECT ok(to_regclass('coder_scale.metric_sample_p20260121') IS NOT NULL,
   'a role without DDL rights inserting a run still gets the day partitions');
+GRANT INSERT ON coder_scale.metric_sample TO coder_scale_test_writer;
+SELECT min(id) AS sid FROM coder_scale.metric_series \gset
+SET LOCAL ROLE coder_scale_test_writer;
+SELECT lives_ok('INSERT INTO coder_scale.metric_sample (series_id, time, value) VALUES (' || :sid || ', ''2026-01-09 13:00Z'', 2)',
+  'a role that may only insert samples passes the series check (it runs as the owner, like a foreign key)');
+RESET ROLE;
+DELETE FROM coder_scale.metric_sample WHERE time = '2026-01-09 13:00Z';
 
 -- Deleting a run deletes everything of it.
 DELETE FROM coder_scale.run WHERE label = 'r1';

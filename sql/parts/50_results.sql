@@ -184,10 +184,11 @@ COMMENT ON TABLE coder_scale.metric_sample_default IS
 COMMENT ON COLUMN coder_scale.metric_sample.time IS 'Scrape time (or the sample''s own timestamp)';
 COMMENT ON COLUMN coder_scale.metric_sample.value IS 'The sample value (counters are cumulative)';
 
--- The foreign key of metric_sample.series_id, checked per statement.
+-- The foreign key of metric_sample.series_id, checked per statement (as the
+-- owner, like a foreign key: a writer needs no rights on metric_series).
 CREATE FUNCTION coder_scale.sample_series_check()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -211,10 +212,10 @@ CREATE TRIGGER sample_series_check_insert AFTER INSERT ON coder_scale.metric_sam
 CREATE TRIGGER sample_series_check_update AFTER UPDATE ON coder_scale.metric_sample
   REFERENCING NEW TABLE AS new_samples FOR EACH STATEMENT EXECUTE FUNCTION coder_scale.sample_series_check();
 
--- ON DELETE CASCADE of that reference, per statement.
+-- ON DELETE CASCADE of that reference, per statement (as the owner, too).
 CREATE FUNCTION coder_scale.series_samples_delete()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
