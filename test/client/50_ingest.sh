@@ -179,6 +179,25 @@ for d in "1..5s" ".s" "5s3" "-5.33s" "1e3s" "5 s" "99999999999h" "5S"; do
     not_ok "bad Go duration \"$d\" is refused" "$(head -c 300 "$T/baddur.err")"
   fi
 done
+# Damaged files: 60 cuts and byte changes at fixed pseudo-random places.  Each is refused (exit 2) or,
+# when the change left valid data (inside a log text), stored; never a crash, never half a file.
+size=$(stat -c %s "$T/three.json")
+crashes=0 half=0
+for k in $(seq 1 60); do
+  perl -e 'srand($ARGV[0]); local $/; my $d = <STDIN>; my $at = int(rand(length $d));
+           if ($ARGV[0] % 2) { $d = substr($d, 0, $at) } else { substr($d, $at, 1) = chr(int(rand(256))) }
+           print $d' "$k" <"$T/three.json" >"$T/damaged.json"
+  "$CS" ingest "$T/damaged.json" >"$T/damaged.out" 2>"$T/damaged.err"
+  rc=$?
+  case $rc in
+    0) n_stored=$(sql "SELECT count(*) FROM coder_scale.run_result WHERE run_id = (SELECT max(id) FROM coder_scale.run)")
+       [ "$n_stored" = 3 ] || half=$((half + 1))
+       sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run)" >/dev/null ;;
+    2) ;;
+    *) crashes=$((crashes + 1)); echo "# damaged file $k: exit $rc: $(head -c 200 "$T/damaged.err")" ;;
+  esac
+done
+check "60 damaged files ($size bytes each): refused or whole, exit 0 or 2 only" test "$crashes $half" = "0 0"
 check "nothing of a bad file is stored" test "$(runs)" = "$before"
 
 # one good and one bad file: the good one is stored, the exit code says a file was bad
