@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(52);
+SELECT plan(62);
 SET search_path = coder_scale, public;
 
 -- 5000 log-normal latencies (median 50 ms), reproducible.
@@ -153,6 +153,27 @@ SELECT throws_ok($$SELECT sketch_from_histogram('{1,2,Infinity}', '{3,1,4}')$$, 
                  'histogram bucket counts must not decrease', 'histogram counts not cumulative');
 SELECT throws_ok($$SELECT sketch_from_histogram('{1,2,Infinity}', '{0,1}')$$, '2202E',
                  'le and cumulative_counts must have the same length', 'histogram lengths differ');
+
+SELECT throws_ok($$SELECT sketch_agg(x) FROM unnest('{1,-Infinity}'::float8[]) x$$, '22003',
+                 'sketch_agg values must be finite, got -Infinity', 'infinite values are rejected');
+SELECT throws_ok($$SELECT sketch_agg(x, NULL) FROM generate_series(1, 3) x$$, '22004',
+                 'sketch_agg alpha must not be null', 'a NULL alpha is rejected');
+SELECT throws_ok($$SELECT sketch_agg(x, 0.01 + (x > 1)::int * 0.01) FROM generate_series(1, 3) x$$, '22023',
+                 'cannot merge sketches of different accuracy', 'alpha must not change within a group');
+SELECT throws_ok($$SELECT approx_percentile_rank('NaN', s) FROM s$$, '22023',
+                 'value must not be NaN', 'rank of NaN is rejected');
+SELECT throws_ok($$SELECT approx_percentiles('{{0.5},{0.9}}', s) FROM s$$, '2202E',
+                 'percentiles must be a one-dimensional array', 'a 2-D percentile array is rejected');
+SELECT throws_ok($$SELECT sketch_from_histogram('{-1,2,Infinity}', '{0,1,1}')$$, '22023',
+                 'histogram bucket bounds must not be negative', 'histogram with a negative bound');
+SELECT throws_ok($$SELECT sketch_from_histogram('{1,2,Infinity}', '{0,1.5,2}')$$, '22023',
+                 'histogram bucket counts must be whole numbers between 0 and 2^53', 'histogram with a fractional count');
+SELECT throws_ok($$SELECT sketch_from_histogram('{1,NaN,Infinity}', '{0,1,2}')$$, '22023',
+                 'histogram bucket bounds must be finite except the last (+Inf)', 'histogram with a NaN bound');
+SELECT throws_ok($$SELECT sketch_from_histogram('{1,NULL,Infinity}', '{0,1,2}')$$, '22004',
+                 'le must not contain NULL', 'histogram with a NULL bound');
+SELECT throws_ok($$SELECT sketch_from_histogram('{1,Infinity}', '{0,1}', alpha => 0.9)$$, '22023',
+                 'sketch relative accuracy alpha must be between 0.0001 and 0.5', 'histogram with a bad alpha');
 
 SELECT * FROM finish();
 ROLLBACK;
