@@ -99,3 +99,30 @@ sock_dir_for() {
   local want=$1
   if [ ${#want} -le 80 ]; then echo "$want"; else echo "/tmp/coder_scale.$(printf %s "$ROOT" | cksum | cut -d' ' -f1)"; fi
 }
+
+# daemon_start NAME READY_URL CMD...: start CMD once in the background (pid
+# and log in $RUN/), then wait until READY_URL answers. Already running: nothing.
+daemon_start() {
+  local name=$1 url=$2 i
+  shift 2
+  local pidf=$RUN/$name.pid
+  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
+  say "starting $name"
+  setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$pidf"
+  for i in $(seq 150); do
+    curl -s -o /dev/null "$url" && return 0
+    kill -0 "$(cat "$pidf")" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 5 "$RUN/$name.log" >&2
+  die "$name did not start; its log is $RUN/$name.log"
+}
+
+daemon_stop() {
+  local pidf=$RUN/$1.pid
+  if [ -f "$pidf" ]; then
+    kill "$(cat "$pidf")" 2>/dev/null || true
+    rm -f "$pidf"
+  fi
+}
