@@ -1415,8 +1415,9 @@ ws_closed(struct conn *c)
 	free(c->body);
 	c->body = NULL;
 	metrics_websocket(-1);
-	if (c->ws_t0)
-		c->ws_t0 = 0;
+	if (c->ws_t0 && c->ws_route)
+		metrics_websocket_closed(c->ws_route, (mono_us() - c->ws_t0) / 1e6);
+	c->ws_t0 = 0;
 }
 
 static void

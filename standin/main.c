@@ -188,6 +188,13 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
 
+/*
+ * No idle-validity timers: an idle keep-alive connection stays open (as with
+ * coderd's Go server) however long a client leaves it, and lws need not re-arm
+ * a per-connection timer on every packet.
+ */
+static const lws_retry_bo_t no_idle_policy = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static struct lws_vhost *
 make_vhost(const char *name, const char *iface, int port)
 {
@@ -199,9 +206,10 @@ make_vhost(const char *name, const char *iface, int port)
 	vi.port = port;
 	vi.iface = iface;
 	vi.protocols = protocols;
-	vi.keepalive_timeout = 75;
+	vi.keepalive_timeout = 3600;	/* idle keep-alive connections stay, as with coderd */
 	vi.timeout_secs = 30;
 	vi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	vi.retry_and_idle_policy = &no_idle_policy;
 	vh = lws_create_vhost(ctx, &vi);
 	if (!vh)
 	{

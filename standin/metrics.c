@@ -18,6 +18,8 @@ static const double api_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 
 #define N_API_B 11
 static const double job_buckets[] = {1, 10, 30, 60, 300, 600, 1800, 3600};
 #define N_JOB_B 8
+static const double ws_buckets[] = {0.001, 1, 60, 3600};
+#define N_WS_B 4
 static const double wait_buckets[] = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800};
 #define N_WAIT_B 12
 
@@ -48,6 +50,7 @@ static struct family latencies; /* method, path */
 static struct family builds;	/* workspace_builds_total labels */
 static struct family job_timings;	/* provisioner, status */
 static struct family queue_wait;	/* build_reason, job_type, provisioner_type, transition */
+static struct family ws_durations;	/* path */
 static long inflight;
 static long websockets;
 
@@ -100,6 +103,15 @@ void
 metrics_websocket(int delta)
 {
 	websockets += delta;
+}
+
+void
+metrics_websocket_closed(int route, double seconds)
+{
+	char		l[300];
+
+	snprintf(l, sizeof(l), "path=\"%s\"", route_label(route));
+	observe(&series_get(&ws_durations, l)->h, ws_buckets, N_WS_B, seconds);
 }
 
 void
@@ -260,6 +272,8 @@ metrics_render(size_t *len)
 {
 	struct sbuf s = {xmalloc(65536), 0, 65536};
 
+	head(&s, "coderd_api_websocket_durations_seconds", "histogram", "Websocket duration distribution of requests in seconds.");
+	hist_out(&s, "coderd_api_websocket_durations_seconds", &ws_durations, ws_buckets, N_WS_B);
 	head(&s, "coderd_api_concurrent_requests", "gauge", "The number of concurrent API requests.");
 	/* this scrape itself is one of them when served on the API port */
 	sb_printf(&s, "coderd_api_concurrent_requests %ld\n", inflight);

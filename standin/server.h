@@ -96,6 +96,7 @@ void		timers_kick(void);
 void		metrics_request(int route, enum method m, int status, double seconds);
 void		metrics_inflight(int delta);
 void		metrics_websocket(int delta);
+void		metrics_websocket_closed(int route, double seconds);
 void		metrics_job_wait(struct build *b, double seconds);
 void		metrics_job_done(struct build *b);
 char	   *metrics_render(size_t *len);

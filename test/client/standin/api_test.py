@@ -394,6 +394,9 @@ def metrics_checks(api, metrics_url):
                  "process_cpu_seconds_total", "process_resident_memory_bytes",
                  "coderd_api_request_latencies_seconds_bucket", "coderd_provisioner_job_queue_wait_seconds_bucket"):
         ok(name in series, f"metric {name} is present")
+    wsd = {l["path"]: v for l, v in series.get("coderd_api_websocket_durations_seconds_count", [])}
+    ok(wsd.get("/api/v2/workspaceagents/{workspaceagent}/pty", 0) >= 3 and wsd.get("/api/v2/workspacebuilds/{workspacebuild}/logs", 0) >= 1,
+       "websocket durations count the PTY and log websockets", repr(wsd))
     ok(series["coderd_provisionerd_num_daemons"][0][1] == 2, "num_daemons = replicas x daemons = 2")
     ok(series["process_resident_memory_bytes"][0][1] > 1e6, "resident memory is real (> 1 MB)")
     ok(series["process_cpu_seconds_total"][0][1] > 0, "cpu seconds is real (> 0)")
