@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,55 @@ respond(struct conn *c, int status, json_object *o)
 	json_object_put(o);
 }
 
+/*
+ * A paged list, {"count": N, "<key>": [...]}, serialized item by item so a
+ * long list never exists as one big tree of json-c objects.
+ */
+struct listbuf
+{
+	char	   *p;
+	size_t		len,
+				cap;
+	long		n;
+};
+
+static void
+list_add(struct listbuf *b, json_object *item)
+{
+	size_t		len;
+	const char *s = json_object_to_json_string_length(item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	if (b->len + len + 64 > b->cap)
+	{
+		b->cap = (b->len + len + 64) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	if (b->n++)
+		b->p[b->len++] = ',';
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+	json_object_put(item);
+}
+
+static void
+list_respond(struct conn *c, const char *key, long count, struct listbuf *b)
+{
+	char		head[96];
+	int			hl = snprintf(head, sizeof(head), "{\"count\":%ld,\"%s\":[", count, key);
+	char	   *out = xmalloc((size_t) hl + b->len + 3);
+
+	memcpy(out, head, (size_t) hl);
+	if (b->len)
+		memcpy(out + hl, b->p, b->len);
+	memcpy(out + hl + b->len, "]}", 2);
+	respond_raw(c, 200, "application/json", out, (size_t) hl + b->len + 2);
+	free(out);
+	free(b->p);
+	/* give a big list's memory back to the system */
+	if (b->len > (1 << 20))
+		malloc_trim(0);
+}
+
 static json_object *
 err_body(const char *msg, const char *detail, json_object *validations)
 {
@@ -464,8 +514,7 @@ h_users_list(struct req *r)
 	long		limit = 0,
 				offset = 0,
 				count = 0;
-	json_object *arr = json_object_new_array(),
-			   *o;
+	struct listbuf lb = {0};
 	int			started = 1;
 
 	qarg(r->wsi, "q", q, sizeof(q));
@@ -502,13 +551,10 @@ h_users_list(struct req *r)
 		if (!ok)
 			continue;
 		if (count >= offset && (limit <= 0 || count < offset + limit))
-			json_object_array_add(arr, j_user(u));
+			list_add(&lb, j_user(u));
 		count++;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "count", json_object_new_int64(count));
-	json_object_object_add(o, "users", arr);
-	respond(r->c, 200, o);
+	list_respond(r->c, "users", count, &lb);
 }
 
 static int
@@ -906,8 +952,7 @@ h_ws_list(struct req *r)
 	long		limit = 0,
 				offset = 0,
 				count = 0;
-	json_object *arr = json_object_new_array(),
-			   *o;
+	struct listbuf lb = {0};
 
 	qarg(r->wsi, "q", q, sizeof(q));
 	if (qarg(r->wsi, "limit", buf, sizeof(buf)))
@@ -938,13 +983,10 @@ h_ws_list(struct req *r)
 		if (!ok)
 			continue;
 		if (count >= offset && (limit <= 0 || count < offset + limit))
-			json_object_array_add(arr, j_workspace(w));
+			list_add(&lb, j_workspace(w));
 		count++;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "count", json_object_new_int64(count));
-	json_object_object_add(o, "workspaces", arr);
-	respond(r->c, 200, o);
+	list_respond(r->c, "workspaces", count, &lb);
 }
 
 static void
