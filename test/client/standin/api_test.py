@@ -282,6 +282,24 @@ def basics(api, metrics_url):
     t0 = time.time()
     status, _, data, code, _ = user.ws(pty + "&command=sleep%200.5%20%26%26%20echo%20late", token=ut)
     ok(data.endswith(b"late\r\n") and time.time() - t0 >= 0.45, "PTY streams until the command exits", repr(data))
+    status, _, data, code, _ = user.ws(pty + "&command=seq%201%20100000", token=ut, timeout=20)
+    lines = data.replace(b"\r", b"").split(b"\n")
+    ok(code == 1000 and len(lines) == 100001 and lines[-2] == b"100000", "PTY streams 100,000 lines completely",
+       f"{code} {len(lines)}")
+    marker = f"sleep 12{os.getpid() % 1000:03d}"
+    status, _, data, code, _ = user.ws(pty + "&command=" + urllib.parse.quote(marker), token=ut, timeout=0.5)
+    ok(code == -1, "a command longer than the client waits: the client gives up")
+
+    def leftover():
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if f.read().replace(b"\0", b" ").strip().endswith(marker.encode()):
+                        return True
+            except OSError:
+                pass
+        return False
+    ok(wait_for(lambda: not leftover(), 3), "the stand-in ends the command when the client hangs up")
     status, body, data, code, _ = user.ws(pty + "&command=true", token="nope-nope-nope")
     ok(" 401 " in status and "message" in body, "PTY with a bad token: 401 before the upgrade", status)
     status, body, _, _, _ = user.ws("/api/v2/workspaceagents/00000000-0000-4000-8000-000000000000/pty", token=ut)
