@@ -12,10 +12,12 @@
 
 int			cmd_ingest(int argc, char **argv);
 int			cmd_report(int argc, char **argv);
+int			cmd_scrape(int argc, char **argv);
 
 static const cli_command commands[] = {
 	{"ingest", "store result files of coder exp scaletest (--output json:FILE)", cmd_ingest},
 	{"report", "print a run's results, phase latencies and failures", cmd_report},
+	{"scrape", "scrape Prometheus endpoints for a while and store the samples", cmd_scrape},
 	{NULL, NULL, NULL}
 };
 

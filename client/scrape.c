@@ -1,0 +1,500 @@
+/*
+ * scrape.c: coder-scale scrape NAME=URL... --for DURATION: scrape
+ * Prometheus endpoints on schedule and store every sample with a run
+ * (a new run of kind 'scrape', or --run ID of an existing one).
+ *
+ * The loop is the one scraper.h describes, on a libcurl multi handle of
+ * its own; samples go to the database through samples.h's writer thread.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "db.h"
+#include "goduration.h"
+#include "samples.h"
+#include "scraper.h"
+
+#define MAX_TARGETS 64
+
+typedef struct scrape_opts
+{
+	scrape_target targets[MAX_TARGETS];
+	int			ntargets;
+	char	   *specs[MAX_TARGETS];	/* NAME=URL as given */
+	const char *for_text;
+	const char *interval_text;
+	double		for_s;
+	double		interval_s;
+	const char *run_text;
+	int64_t		run_id;
+	const char *label;
+	const char *conninfo;
+	const char *match_text;
+	regex_t		match;
+	int64_t		sample_limit;
+} scrape_opts;
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: coder-scale scrape NAME=URL... --for DURATION [--interval 5s] [--run ID]\n"
+			"                          [--label L] [--db CONNINFO] [--scrape-match REGEX]\n"
+			"                          [--scrape-sample-limit N]\n\n"
+			"Scrape Prometheus endpoints (text format) on schedule and store every sample in\n"
+			"coder_scale.metric_series / metric_sample: a baseline, or the metrics of a scale\n"
+			"test driven by Coder's own tool (then `ingest` its result file).\n\n"
+			"  NAME=URL               a target: NAME is the component (coderd, provisionerd,\n"
+			"                         database, runner, ...; see coder_scale.component_metric),\n"
+			"                         URL an http(s) URL, e.g. coderd=http://coderd:2112/metrics\n"
+			"  --for DURATION         how long to scrape (Go duration: 90s, 5m, 1h30m)\n"
+			"  --interval DURATION    time between scrapes of a target (default 5s, or --for\n"
+			"                         when shorter); each scrape times out at 80%% of it\n"
+			"                         (at most 10s); targets are scraped at the start, then\n"
+			"                         every interval up to and including the end of --for\n"
+			"  --run ID               store the samples with this existing run; without it a\n"
+			"                         run of kind 'scrape' is created (completed at the end,\n"
+			"                         aborted on Ctrl-C / SIGTERM; what was scraped is kept)\n"
+			"  --label L              label of the new run\n"
+			"  --scrape-match REGEX   keep only metrics whose name matches (POSIX extended)\n"
+			"  --scrape-sample-limit N  keep at most N samples per scrape (default %d)\n"
+			"  --db CONNINFO          libpq connection string (default: PGHOST, ... environment)\n"
+			"  -h, --help             this help\n\n"
+			"Per scrape and target it also stores up (1 or 0), scrape_duration_seconds,\n"
+			"scrape_samples_scraped, scrape_samples_post_metric_relabeling and\n"
+			"scrape_malformed_lines, like Prometheus.  A target that is down or slow is\n"
+			"recorded as up = 0 and never delays the others.\n"
+			"Exit codes: 0 done (targets may have been down: see the summary), 2 bad flags,\n"
+			"3 database unreachable, 4 database error or samples that could not be stored.\n",
+			SCRAPE_DEFAULT_SAMPLE_LIMIT);
+}
+
+/* ---------------------------------------------------------------------------
+ * Flags
+ * ------------------------------------------------------------------------- */
+
+static bool
+valid_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			  (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+static bool
+valid_url(const char *u)
+{
+	const char *rest;
+
+	if (strncasecmp(u, "http://", 7) == 0)
+		rest = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		rest = u + 8;
+	else
+		return false;
+	if (*rest == '\0' || *rest == '/')
+		return false;
+	for (const char *p = u; *p; p++)
+		if ((unsigned char) *p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int
+add_target(scrape_opts *o, char *spec)
+{
+	char	   *eq = strchr(spec, '=');
+
+	if (eq == NULL || !valid_name(spec, (size_t) (eq - spec)))
+	{
+		cli_error("scrape target \"%s\": expected NAME=URL with NAME made of letters, digits, _ - . "
+				  "(at most 63), e.g. coderd=http://127.0.0.1:2112/metrics", spec);
+		return EXIT_USAGE;
+	}
+	if (!valid_url(eq + 1))
+	{
+		cli_error("scrape target \"%s\": the URL must start with http:// or https://, name a host "
+				  "and contain no blanks", spec);
+		return EXIT_USAGE;
+	}
+	if (o->ntargets == MAX_TARGETS)
+	{
+		cli_error("scrape target \"%s\": at most %d targets", spec, MAX_TARGETS);
+		return EXIT_USAGE;
+	}
+	o->specs[o->ntargets] = spec;
+	*eq = '\0';
+	for (int i = 0; i < o->ntargets; i++)
+		if (strcmp(o->targets[i].name, spec) == 0)
+		{
+			cli_error("scrape target \"%s\": NAME given twice", spec);
+			return EXIT_USAGE;
+		}
+	o->targets[o->ntargets].name = spec;
+	o->targets[o->ntargets].url = eq + 1;
+	o->ntargets++;
+	return EXIT_OK;
+}
+
+static bool
+parse_seconds(const char *flag, const char *text, double *out)
+{
+	int64_t		ns;
+	const char *why = NULL;
+
+	if (!go_duration_parse(text, &ns, &why))
+	{
+		cli_error("%s \"%s\": %s (use a Go duration such as 500ms, 5s, 2m)", flag, text, why ? why : "invalid");
+		return false;
+	}
+	if (ns <= 0)
+	{
+		cli_error("%s \"%s\": must be positive", flag, text);
+		return false;
+	}
+	*out = ns / 1e9;
+	return true;
+}
+
+static bool
+parse_positive(const char *flag, const char *text, int64_t *out)
+{
+	char	   *end;
+	long long	v;
+
+	v = strtoll(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || v <= 0 || v > INT32_MAX)
+	{
+		cli_error("%s \"%s\": expected a positive whole number", flag, text);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static int
+parse_flags(int argc, char **argv, scrape_opts *o)
+{
+	static const struct option longopts[] = {
+		{"for", required_argument, NULL, 'f'},
+		{"interval", required_argument, NULL, 'i'},
+		{"run", required_argument, NULL, 'r'},
+		{"label", required_argument, NULL, 'l'},
+		{"db", required_argument, NULL, 'd'},
+		{"scrape-match", required_argument, NULL, 'm'},
+		{"scrape-sample-limit", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	int			c,
+				rc;
+
+	o->sample_limit = SCRAPE_DEFAULT_SAMPLE_LIMIT;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'f': o->for_text = optarg; break;
+			case 'i': o->interval_text = optarg; break;
+			case 'r': o->run_text = optarg; break;
+			case 'l': o->label = optarg; break;
+			case 'd': o->conninfo = optarg; break;
+			case 'm': o->match_text = optarg; break;
+			case 's':
+				if (!parse_positive("--scrape-sample-limit", optarg, &o->sample_limit))
+					return EXIT_USAGE;
+				break;
+			case 'h':
+				usage(stdout);
+				exit(EXIT_OK);
+			default:
+				fprintf(stderr, "Run 'coder-scale scrape --help' for the options.\n");
+				return EXIT_USAGE;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		if ((rc = add_target(o, argv[i])) != EXIT_OK)
+			return rc;
+	if (o->ntargets == 0)
+	{
+		cli_error("scrape: no target given (NAME=URL, e.g. coderd=http://127.0.0.1:2112/metrics)");
+		return EXIT_USAGE;
+	}
+	if (o->for_text == NULL)
+	{
+		cli_error("scrape: --for DURATION is required (e.g. --for 10m)");
+		return EXIT_USAGE;
+	}
+	if (!parse_seconds("--for", o->for_text, &o->for_s))
+		return EXIT_USAGE;
+	if (o->interval_text == NULL)	/* the default, or --for when shorter */
+		o->interval_text = o->for_s < 5 ? o->for_text : "5s";
+	if (!parse_seconds("--interval", o->interval_text, &o->interval_s))
+		return EXIT_USAGE;
+	if (o->interval_s > o->for_s)
+	{
+		cli_error("--interval %s: longer than --for %s", o->interval_text, o->for_text);
+		return EXIT_USAGE;
+	}
+	if (o->run_text && !parse_positive("--run", o->run_text, &o->run_id))
+		return EXIT_USAGE;
+	if (o->match_text)
+	{
+		int			err = regcomp(&o->match, o->match_text, REG_EXTENDED | REG_NOSUB);
+
+		if (err != 0)
+		{
+			char		why[256];
+
+			regerror(err, &o->match, why, sizeof(why));
+			cli_error("--scrape-match \"%s\": %s", o->match_text, why);
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * The run
+ * ------------------------------------------------------------------------- */
+
+static char *
+flags_json(const scrape_opts *o)
+{
+	json_object *f = json_object_new_object();
+	json_object *t = json_object_new_object();
+	char	   *s;
+
+	for (int i = 0; i < o->ntargets; i++)
+		json_object_object_add(t, o->targets[i].name, json_object_new_string(o->targets[i].url));
+	json_object_object_add(f, "scrape", t);
+	json_object_object_add(f, "for", json_object_new_string(o->for_text));
+	json_object_object_add(f, "interval", json_object_new_string(o->interval_text));
+	if (o->match_text)
+		json_object_object_add(f, "scrape_match", json_object_new_string(o->match_text));
+	json_object_object_add(f, "scrape_sample_limit", json_object_new_int64(o->sample_limit));
+	s = strdup(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
+	json_object_put(f);
+	return s;
+}
+
+/* The run to store into: --run (must exist) or a new 'scrape' run; exit code on failure. */
+static int
+open_run(PGconn *conn, scrape_opts *o, bool *created)
+{
+	PGresult   *res;
+
+	*created = false;
+	if (o->run_text)
+	{
+		const char *p[1] = {o->run_text};
+
+		res = db_query(conn, "SELECT 1 FROM coder_scale.run WHERE id = $1", 1, p, NULL);
+		if (res == NULL)
+			return EXIT_INTERNAL;
+		if (PQntuples(res) != 1)
+		{
+			PQclear(res);
+			cli_error("--run %s: no such run", o->run_text);
+			fprintf(stderr, "List the runs with: SELECT id, label, started_at FROM coder_scale.run ORDER BY id;\n");
+			return EXIT_USAGE;
+		}
+		PQclear(res);
+		return EXIT_OK;
+	}
+	{
+		char		host[256] = "";
+		char	   *flags = flags_json(o);
+		const char *p[3] = {o->label, host, flags};
+
+		gethostname(host, sizeof(host) - 1);
+		res = db_query(conn,
+					   "INSERT INTO coder_scale.run (kind, status, label, host, driver_version, flags) "
+					   "VALUES ('scrape', 'running', $1, $2, '" CODER_SCALE_VERSION "', $3::jsonb) RETURNING id",
+					   3, p, NULL);
+		free(flags);
+		if (res == NULL)
+			return EXIT_INTERNAL;
+		o->run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		*created = true;
+		return EXIT_OK;
+	}
+}
+
+static void
+close_run(PGconn *conn, int64_t run_id, const char *status)
+{
+	char		id[24];
+	const char *p[2] = {id, status};
+	PGresult   *res;
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	res = db_query(conn, "UPDATE coder_scale.run SET status = $2, finished_at = greatest(now(), started_at) "
+				   "WHERE id = $1", 2, p, NULL);
+	PQclear(res);
+}
+
+/* ---------------------------------------------------------------------------
+ * The loop
+ * ------------------------------------------------------------------------- */
+
+static void
+run_loop(CURLM *multi, scraper *sc, samples *sink, double end)
+{
+	bool		stopping = false;
+
+	while (!interrupted)
+	{
+		double		now = scraper_now();
+		double		deadline;
+		int			running,
+					left,
+					wait_ms;
+		CURLMsg    *msg;
+
+		scraper_tick(sc, now);
+		samples_poll(sink, now);
+		if (!stopping && now >= end)
+		{
+			scraper_stop(sc);
+			stopping = true;
+		}
+		if (stopping && scraper_in_flight(sc) == 0)
+			break;
+		deadline = fmin(scraper_next_deadline(sc), samples_next_deadline(sink));
+		if (!stopping)
+			deadline = fmin(deadline, end);
+		wait_ms = (int) fmax(0, fmin(200, ceil((deadline - now) * 1000)));
+		curl_multi_poll(multi, NULL, 0, wait_ms, NULL);
+		curl_multi_perform(multi, &running);
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+			scraper_handle_done(sc, msg);
+	}
+}
+
+static void
+print_summary(const scrape_opts *o, scraper *sc, const samples_stats *st, const char *status)
+{
+	printf("scrape run %lld: %d target(s) every %s for %s, %s\n", (long long) o->run_id, o->ntargets,
+		   o->interval_text, o->for_text, status);
+	printf("%-12s %8s %7s %9s %10s  %s\n", "NAME", "SCRAPES", "FAILED", "SAMPLES", "MALFORMED", "URL");
+	for (int i = 0; i < o->ntargets; i++)
+	{
+		const scrape_stats *s = scraper_stats(sc, i);
+
+		printf("%-12s %8lld %7lld %9lld %10lld  %s\n", o->targets[i].name, (long long) s->scrapes,
+			   (long long) s->failed, (long long) s->samples, (long long) s->malformed, o->targets[i].url);
+		if (s->failed > 0)
+			printf("  %s: last error: %s\n", o->targets[i].name, s->last_error);
+		if (s->over_limit > 0)
+			printf("  %s: %lld samples over --scrape-sample-limit %lld not stored\n", o->targets[i].name,
+				   (long long) s->over_limit, (long long) o->sample_limit);
+		if (s->filtered > 0)
+			printf("  %s: %lld samples not matching --scrape-match\n", o->targets[i].name, (long long) s->filtered);
+		if (s->cut > 0)
+			printf("  %s: %lld bodies cut at %ld bytes\n", o->targets[i].name, (long long) s->cut,
+				   SCRAPE_DEFAULT_MAX_BODY);
+		if (s->skipped > 0)
+			printf("  %s: %lld scrapes skipped (the previous one still ran)\n", o->targets[i].name,
+				   (long long) s->skipped);
+		if (s->duplicates > 0)
+			printf("  %s: %lld samples ignored (series twice in a scrape, old or impossible timestamp)\n",
+				   o->targets[i].name, (long long) s->duplicates);
+	}
+	printf("stored %lld samples of %lld series (database writing %.2f s, %lld batches",
+		   (long long) st->stored, (long long) st->series, st->write_seconds, (long long) st->batches);
+	if (st->already_stored > 0)
+		printf(", %lld already stored", (long long) st->already_stored);
+	printf(")\n");
+	if (st->lost > 0 || st->dropped_behind > 0)
+		printf("NOT stored: %lld samples (database errors), %lld (database too far behind)\n",
+			   (long long) st->lost, (long long) st->dropped_behind);
+}
+
+int
+cmd_scrape(int argc, char **argv)
+{
+	scrape_opts o;
+	PGconn	   *conn;
+	bool		created;
+	int			rc;
+	samples    *sink;
+	scraper    *sc;
+	CURLM	   *multi;
+	samples_stats st;
+	scraper_config cfg;
+	const char *status;
+	struct sigaction sa;
+	bool		all_stored;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = parse_flags(argc, argv, &o)) != EXIT_OK)
+		return rc;
+	conn = db_connect(o.conninfo);
+	db_require_extension(conn);
+	if ((rc = open_run(conn, &o, &created)) != EXIT_OK)
+	{
+		PQfinish(conn);
+		return rc;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (multi = curl_multi_init()) == NULL)
+	{
+		cli_error("scrape: cannot initialise libcurl");
+		return EXIT_INTERNAL;
+	}
+	sink = samples_new(db_connect(o.conninfo), o.run_id);
+	if (sink == NULL)
+		return EXIT_INTERNAL;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.interval = o.interval_s;
+	cfg.match = o.match_text ? &o.match : NULL;
+	cfg.sample_limit = o.sample_limit;
+	cfg.log = stderr;
+	sc = scraper_new(multi, o.targets, o.ntargets, &cfg, sink);
+	if (sc == NULL)
+		return EXIT_INTERNAL;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	run_loop(multi, sc, sink, scraper_now() + o.for_s + 0.05);
+	status = interrupted ? "aborted" : "completed";
+	if (interrupted)
+		fprintf(stderr, "coder-scale: scrape: interrupted; storing what was scraped\n");
+
+	scraper_cancel(sc);
+	all_stored = samples_finish(sink, &st);
+	if (created)
+		close_run(conn, o.run_id, status);
+	print_summary(&o, sc, &st, status);
+	scraper_free(sc);
+	curl_multi_cleanup(multi);
+	curl_global_cleanup();
+	PQfinish(conn);
+	if (o.match_text)
+		regfree(&o.match);
+	return all_stored ? EXIT_OK : EXIT_INTERNAL;
+}
