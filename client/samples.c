@@ -650,6 +650,51 @@ w_copy(samples *s, const char *copy_sql, const char *data, size_t len, char stat
 	return ok;
 }
 
+/*
+ * INSERT the new series: plainly first (a fresh run: no unique check beyond
+ * the index); if another process or an earlier session of the run stored
+ * some already, again with ON CONFLICT DO NOTHING.
+ */
+static bool
+insert_series(samples *s, const char *const *params)
+{
+	static const char insert[] =
+		"INSERT INTO coder_scale.metric_series (run_id, component, target, name, labels) "
+		"SELECT $1, component, target, name, labels FROM cs_new_series ORDER BY local";
+	char		sql[sizeof(insert) + 32];
+	PGresult   *res;
+	bool		dup;
+
+	if (!w_exec(s, "SAVEPOINT plain_insert"))
+		return false;
+	res = PQexecParams(s->conn, insert, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+	{
+		PQclear(res);
+		return true;
+	}
+	dup = PQresultErrorField(res, PG_DIAG_SQLSTATE) && strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "23505") == 0;
+	if (!dup)
+	{
+		db_failed(s, "metric_series", res);
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	if (!w_exec(s, "ROLLBACK TO SAVEPOINT plain_insert"))
+		return false;
+	snprintf(sql, sizeof(sql), "%s ON CONFLICT DO NOTHING", insert);
+	res = PQexecParams(s->conn, sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		db_failed(s, "metric_series", res);
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
 /* Give every series heard of so far its metric_series id. */
 static void
 register_series(samples *s)
@@ -668,17 +713,8 @@ register_series(samples *s)
 				"(local bigint, component text, target text, name text, labels jsonb) ON COMMIT DELETE ROWS") ||
 		!w_copy(s, "COPY cs_new_series FROM STDIN", s->unregistered.s, s->unregistered.len, state, NULL))
 		goto fail;
-	res = PQexecParams(s->conn,
-					   "INSERT INTO coder_scale.metric_series (run_id, component, target, name, labels) "
-					   "SELECT $1, component, target, name, labels FROM cs_new_series ORDER BY local "
-					   "ON CONFLICT DO NOTHING", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		db_failed(s, "metric_series", res);
-		PQclear(res);
+	if (!insert_series(s, params))
 		goto fail;
-	}
-	PQclear(res);
 	res = PQexecParams(s->conn,
 					   "SELECT n.local, m.id FROM cs_new_series n JOIN coder_scale.metric_series m "
 					   "ON m.run_id = $1 AND m.component = n.component AND m.target = n.target "
@@ -813,6 +849,7 @@ write_batch(samples *s, batch *b)
 		sb_put(&s->unregistered, b->series_rows.s, b->series_rows.len);
 	}
 	register_series(s);
+	s->st.register_seconds += mono_now() - t0;
 	if (t0 - b->queued_at > s->st.lag_max)
 		s->st.lag_max = t0 - b->queued_at;
 	if (b->samples.n > 0)

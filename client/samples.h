@@ -15,8 +15,9 @@
  * name + sorted labels -> local id, hash table), appends samples to a batch
  * and, every second or SAMPLES_BATCH samples, queues the batch.  The writer
  * thread owns the connection: it registers new series in metric_series
- * (COPY to a temporary table, INSERT ... ON CONFLICT DO NOTHING, read the
- * ids back, so a run shared with another process works), then COPYs the
+ * (COPY to a temporary table, INSERT, again with ON CONFLICT DO NOTHING if
+ * some were there, read the ids back: a run shared with another process
+ * works), then COPYs the
  * samples into metric_sample in binary, one transaction per batch.  A
  * sample whose (series, time) is already stored makes the batch go again
  * through a temporary table with ON CONFLICT DO NOTHING.
@@ -47,6 +48,7 @@ typedef struct samples_stats
 	int64_t		dropped_behind; /* not stored: the writer was too far behind */
 	int64_t		batches;
 	double		write_seconds;	/* time the writer spent writing */
+	double		register_seconds;	/* ... of it registering new series */
 	double		lag_max;		/* longest wait of a batch before it was written, s */
 } samples_stats;
 

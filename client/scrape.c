@@ -423,8 +423,9 @@ print_summary(const scrape_opts *o, scraper *sc, const samples_stats *st, const 
 			printf("  %s: %lld samples ignored (series twice in a scrape, old or impossible timestamp)\n",
 				   o->targets[i].name, (long long) s->duplicates);
 	}
-	printf("stored %lld samples of %lld series (database writing %.2f s, %lld batches",
-		   (long long) st->stored, (long long) st->series, st->write_seconds, (long long) st->batches);
+	printf("stored %lld samples of %lld series (database writing %.2f s, %.2f s of it new series; %lld batches",
+		   (long long) st->stored, (long long) st->series, st->write_seconds, st->register_seconds,
+		   (long long) st->batches);
 	if (st->already_stored > 0)
 		printf(", %lld already stored", (long long) st->already_stored);
 	printf(")\n");
