@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "scaletest.h"
 
 int			cmd_ingest(int argc, char **argv);
 int			cmd_report(int argc, char **argv);
@@ -18,6 +19,7 @@ static const cli_command commands[] = {
 	{"ingest", "store result files of coder exp scaletest (--output json:FILE)", cmd_ingest},
 	{"report", "print a run's results, phase latencies and failures", cmd_report},
 	{"scrape", "scrape Prometheus endpoints for a while and store the samples", cmd_scrape},
+	{"scaletest", "run Coder's scale test (create-workspaces, cleanup) and store the results", cmd_scaletest},
 	{NULL, NULL, NULL}
 };
 

@@ -1,0 +1,300 @@
+/*
+ * cleanup.c: coder-scale scaletest cleanup: removes every workspace whose
+ * name starts with "scaletest-" and every user of the email domain
+ * scaletest.local, as Coder's `scaletest cleanup` does: workspaces first
+ * (cancel an active build, delete build, wait), then the users, each at the
+ * cleanup concurrency, on the same event loop as create-workspaces.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "cli.h"
+#include "runner.h"
+#include "scaletest.h"
+
+#define PAGE 500
+
+static struct
+{
+	st_config	cfg;
+	uv_loop_t  *loop;
+	http_client *http;
+	char	   *url;
+	char	   *token;
+	run		   *items;
+	int			n;
+	int			next;
+	int			active;
+	int			done;
+	int			failed;
+	int			limit;			/* items of the current phase: [next, limit) */
+} C;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: coder-scale scaletest cleanup [OPTIONS]\n\n"
+			"Removes every workspace named scaletest-* and every user of the email domain\n"
+			"scaletest.local (what create-workspaces leaves with --no-cleanup or after a crash).\n\n"
+			"Options:\n"
+			"      --cleanup-concurrency N   removals at a time, 0 all at once (default 1)\n"
+			"      --cleanup-job-timeout D   deadline for one removal (default 5m)\n"
+			"      --url URL                 Coder's URL (else CODER_URL, else the coder CLI's config)\n"
+			"      --token-file PATH         session token file (else CODER_SESSION_TOKEN)\n"
+			"      --insecure                do not verify TLS certificates\n");
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static run *
+add_item(void)
+{
+	run		   *r;
+
+	C.items = realloc(C.items, sizeof(run) * (C.n + 1));
+	r = &C.items[C.n];
+	runner_init(r, C.n, "x");
+	C.n++;
+	return r;
+}
+
+/* GET a listing page by page; ARRAY_KEY holds the items. -1 on error. */
+static int
+list_all(const char *what, const char *base, const char *array_key,
+		 bool (*take) (json_object *item))
+{
+	int			found = 0;
+
+	for (int offset = 0;; offset += PAGE)
+	{
+		http_sync	s;
+		char		path[512];
+		json_object *j, *arr;
+		int			len;
+
+		snprintf(path, sizeof(path), "%s&limit=%d&offset=%d", base, PAGE, offset);
+		http_sync_call(C.http, "GET", path, C.token, NULL, &s);
+		if (s.status != 200)
+		{
+			cli_error("scaletest cleanup: list %s: %s", what, s.error ? s.error : "no answer");
+			http_sync_free(&s);
+			return -1;
+		}
+		j = json_tokener_parse(s.body);
+		http_sync_free(&s);
+		if (!j || !json_object_object_get_ex(j, array_key, &arr) ||
+			!json_object_is_type(arr, json_type_array))
+		{
+			json_object_put(j);
+			cli_error("scaletest cleanup: list %s: unexpected answer", what);
+			return -1;
+		}
+		len = (int) json_object_array_length(arr);
+		for (int i = 0; i < len; i++)
+			if (take(json_object_array_get_idx(arr, i)))
+				found++;
+		json_object_put(j);
+		if (len < PAGE)
+			return found;
+	}
+}
+
+static bool
+take_workspace(json_object *w)
+{
+	const char *name = jstr(w, "name");
+	const char *id = jstr(w, "id");
+	run		   *r;
+
+	if (!name || !id || strncmp(name, "scaletest-", 10) != 0)
+		return false;
+	r = add_item();
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->ws_id, sizeof(r->ws_id), "%s", id);
+	r->ws_attempted = true;
+	return true;
+}
+
+static bool
+take_user(json_object *u)
+{
+	const char *email = jstr(u, "email");
+	const char *id = jstr(u, "id");
+	const char *name = jstr(u, "username");
+	size_t		n;
+	run		   *r;
+
+	if (!email || !id)
+		return false;
+	n = strlen(email);
+	if (n < 16 || strcmp(email + n - 16, "@scaletest.local") != 0)
+		return false;
+	r = add_item();
+	snprintf(r->name, sizeof(r->name), "%s", name ? name : email);
+	snprintf(r->user_id, sizeof(r->user_id), "%s", id);
+	r->user_attempted = true;
+	return true;
+}
+
+static void
+pump(void)
+{
+	while (C.next < C.limit && (C.cfg.cleanup_concurrency == 0 || C.active < C.cfg.cleanup_concurrency))
+	{
+		C.active++;
+		runner_cleanup(&C.items[C.next++]);
+	}
+}
+
+static void
+item_done(run *r)
+{
+	C.active--;
+	C.done++;
+	if (r->cl_error)
+	{
+		C.failed++;
+		cli_error("scaletest cleanup: %s %s: %s", r->ws_attempted ? "workspace" : "user", r->name, r->cl_error);
+	}
+	else
+		printf("removed %s %s\n", r->ws_attempted ? "workspace" : "user", r->name);
+	pump();
+	if (C.active == 0)
+		uv_stop(C.loop);
+
+}
+
+static void
+unused_done(run *r)
+{
+	(void) r;
+}
+
+static int
+parse(int argc, char **argv, const char **token_file)
+{
+	static const struct option opts[] = {
+		{"cleanup-concurrency", required_argument, NULL, 'n'},
+		{"cleanup-job-timeout", required_argument, NULL, 'j'},
+		{"url", required_argument, NULL, 'u'},
+		{"token-file", required_argument, NULL, 'f'},
+		{"insecure", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	int			opt;
+	char	   *end;
+
+	C.cfg.cleanup_concurrency = 1;
+	C.cfg.cleanup_job_timeout_ms = 5 * 60 * 1000;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case 'h':
+				usage(stdout);
+				return -1;
+			case 'n':
+				C.cfg.cleanup_concurrency = (int) strtol(optarg, &end, 10);
+				if (*end || end == optarg || C.cfg.cleanup_concurrency < 0)
+				{
+					cli_error("scaletest cleanup: --cleanup-concurrency: must be 0 (all at once) or a positive number");
+					return EXIT_USAGE;
+				}
+				break;
+			case 'j':
+				if (!parse_go_duration(optarg, &C.cfg.cleanup_job_timeout_ms))
+				{
+					cli_error("scaletest cleanup: --cleanup-job-timeout: not a duration (examples: 30s, 5m)");
+					return EXIT_USAGE;
+				}
+				break;
+			case 'u':
+				C.url = strdup(optarg);
+				break;
+			case 'f':
+				*token_file = optarg;
+				break;
+			case 'k':
+				C.cfg.insecure = true;
+				break;
+			default:
+				cli_error("scaletest cleanup: %s: unknown flag or missing value", argv[optind - 1]);
+				return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+	{
+		cli_error("scaletest cleanup: %s: unexpected argument", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void
+cleanup_phase(int from, int to)
+{
+	C.next = from;
+	C.limit = to;
+	pump();
+	while (C.active > 0 || C.next < C.limit)
+		uv_run(C.loop, UV_RUN_ONCE);
+}
+
+int
+scaletest_cleanup(int argc, char **argv)
+{
+	const char *token_file = NULL;
+	runner_env	env;
+	char		me[64];
+	int			rc,
+				nws,
+				nusers;
+
+	if ((rc = parse(argc, argv, &token_file)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = scaletest_find_login(&C.url, &C.token, token_file)) != EXIT_OK)
+		return rc;
+	C.loop = uv_default_loop();
+	C.http = http_client_new(C.loop, C.url, C.cfg.insecure);
+	if (!C.http)
+		return EXIT_INTERNAL;
+	rc = scaletest_check_server(C.http, C.url, C.token, NULL, me, sizeof(me), NULL, 0);
+	if (rc != EXIT_OK)
+		return rc;
+	nws = list_all("workspaces", "/api/v2/workspaces?q=name:scaletest-", "workspaces", take_workspace);
+	if (nws < 0)
+		return EXIT_INTERNAL;
+	nusers = list_all("users", "/api/v2/users?q=scaletest.local", "users", take_user);
+	if (nusers < 0)
+		return EXIT_INTERNAL;
+	fprintf(stderr, "Found %d scaletest workspace%s and %d scaletest user%s.\n",
+			nws, nws == 1 ? "" : "s", nusers, nusers == 1 ? "" : "s");
+	memset(&env, 0, sizeof(env));
+	env.loop = C.loop;
+	env.http = C.http;
+	env.cfg = &C.cfg;
+	env.owner_token = C.token;
+	env.run_done = unused_done;
+	env.cleanup_done = item_done;
+	runner_setup(&env);
+	cleanup_phase(0, nws);
+	cleanup_phase(nws, C.n);
+	printf("Removed %d workspace%s and %d user%s; %d failed.\n", nws - 0, nws == 1 ? "" : "s",
+		   nusers, nusers == 1 ? "" : "s", C.failed);
+	return C.failed ? EXIT_TEST_FAILURES : EXIT_OK;
+}

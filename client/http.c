@@ -1,0 +1,546 @@
+/*
+ * http.c: the HTTP side of the driver's one event loop.
+ *
+ * libcurl's multi_socket interface on libuv: curl tells us which sockets to
+ * watch (sock_cb) and when to wake it (timer_cb); uv_poll handles report
+ * readiness back with curl_multi_socket_action. No call ever blocks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "http.h"
+
+#define MAX_BODY		(64 * 1024 * 1024)
+#define MAX_ATTEMPTS	6		/* first try + 5 retries for idempotent calls */
+
+struct http_client
+{
+	uv_loop_t  *loop;
+	CURLM	   *multi;
+	uv_timer_t	timer;
+	char	   *base;
+	bool		insecure;
+	int			in_flight;
+};
+
+typedef struct sock_ctx
+{
+	uv_poll_t	poll;
+	curl_socket_t fd;
+	http_client *c;
+} sock_ctx;
+
+struct http_call
+{
+	http_client *c;
+	CURL	   *easy;
+	struct curl_slist *hdrs;
+	char	   *url;
+	char		method[8];
+	char	   *req_body;
+	char	   *buf;
+	size_t		len;
+	size_t		cap;
+	char		err[CURL_ERROR_SIZE];
+	bool		idempotent;
+	bool		timer_ready;
+	int			attempt;
+	uv_timer_t	retry;
+	http_done_fn done;
+	void	   *arg;
+};
+
+static void check_done(http_client *c);
+
+static void
+free_sock(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+poll_cb(uv_poll_t *p, int status, int events)
+{
+	sock_ctx   *sc = p->data;
+	http_client *c = sc->c;
+	int			flags = 0;
+	int			running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(c->multi, sc->fd, flags, &running);
+	check_done(c);
+}
+
+/* curl: watch socket S for WHAT (or stop watching it). */
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	http_client *c = userp;
+	sock_ctx   *sc = socketp;
+	int			ev = 0;
+
+	(void) e;
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (sc)
+		{
+			uv_poll_stop(&sc->poll);
+			curl_multi_assign(c->multi, s, NULL);
+			uv_close((uv_handle_t *) &sc->poll, free_sock);
+		}
+		return 0;
+	}
+	if (!sc)
+	{
+		sc = calloc(1, sizeof(*sc));
+		if (!sc)
+			return -1;
+		sc->fd = s;
+		sc->c = c;
+		if (uv_poll_init_socket(c->loop, &sc->poll, s) != 0)
+		{
+			free(sc);
+			return -1;
+		}
+		sc->poll.data = sc;
+		curl_multi_assign(c->multi, s, sc);
+	}
+	if (what & CURL_POLL_IN)
+		ev |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		ev |= UV_WRITABLE;
+	uv_poll_start(&sc->poll, ev, poll_cb);
+	return 0;
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+	http_client *c = t->data;
+	int			running;
+
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(c);
+}
+
+/* curl: wake me in TIMEOUT_MS (-1: never). */
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	http_client *c = userp;
+
+	(void) m;
+	if (timeout_ms < 0)
+		uv_timer_stop(&c->timer);
+	else
+		uv_timer_start(&c->timer, on_timeout, (uint64_t) timeout_ms, 0);
+	return 0;
+}
+
+http_client *
+http_client_new(uv_loop_t *loop, const char *base_url, bool insecure)
+{
+	static bool global_done;
+	http_client *c;
+	size_t		n;
+
+	if (!global_done)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return NULL;
+		global_done = true;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->loop = loop;
+	c->insecure = insecure;
+	c->base = strdup(base_url);
+	n = strlen(c->base);
+	while (n > 0 && c->base[n - 1] == '/')
+		c->base[--n] = '\0';
+	c->multi = curl_multi_init();
+	uv_timer_init(loop, &c->timer);
+	c->timer.data = c;
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	return c;
+}
+
+void
+http_client_free(http_client *c)
+{
+	if (!c)
+		return;
+	curl_multi_cleanup(c->multi);
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *) &c->timer, NULL);
+	free(c->base);
+	/* the struct itself lives until exit: the timer handle may still close */
+}
+
+int
+http_in_flight(http_client *c)
+{
+	return c->in_flight;
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	http_call  *call = userdata;
+	size_t		n = size * nmemb;
+
+	if (call->len + n + 1 > call->cap)
+	{
+		size_t		cap = call->cap ? call->cap : 1024;
+		char	   *nb;
+
+		while (cap < call->len + n + 1)
+			cap *= 2;
+		if (cap > MAX_BODY)
+			return 0;
+		nb = realloc(call->buf, cap);
+		if (!nb)
+			return 0;
+		call->buf = nb;
+		call->cap = cap;
+	}
+	memcpy(call->buf + call->len, ptr, n);
+	call->len += n;
+	call->buf[call->len] = '\0';
+	return n;
+}
+
+static void
+free_call_mem(http_call *call)
+{
+	if (call->easy)
+		curl_easy_cleanup(call->easy);
+	curl_slist_free_all(call->hdrs);
+	free(call->url);
+	free(call->req_body);
+	free(call->buf);
+	free(call);
+}
+
+static void
+free_after_close(uv_handle_t *h)
+{
+	free_call_mem(h->data);
+}
+
+static void
+free_call(http_call *call)
+{
+	call->c->in_flight--;
+	if (call->timer_ready)
+		uv_close((uv_handle_t *) &call->retry, free_after_close);
+	else
+		free_call_mem(call);
+}
+
+/*
+ * Let curl start a new transfer on the next loop turn: its timer callback
+ * is not always called again for a handle added right after another one
+ * finished, and then nothing would wake it until an older timeout.
+ */
+static void
+kick(http_client *c)
+{
+	uv_timer_start(&c->timer, on_timeout, 0, 0);
+}
+
+static bool
+worth_retry(http_call *call, CURLcode cc, long status)
+{
+	if (!call->idempotent || call->attempt + 1 >= MAX_ATTEMPTS)
+		return false;
+	if (cc != CURLE_OK)
+		return cc == CURLE_COULDNT_CONNECT || cc == CURLE_RECV_ERROR ||
+			cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
+			cc == CURLE_PARTIAL_FILE;
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+static void
+retry_now(uv_timer_t *t)
+{
+	http_call  *call = t->data;
+
+	call->len = 0;
+	if (call->buf)
+		call->buf[0] = '\0';
+	call->err[0] = '\0';
+	curl_multi_add_handle(call->c->multi, call->easy);
+	kick(call->c);
+}
+
+static void
+schedule_retry(http_call *call)
+{
+	uint64_t	delay = 100u << call->attempt;
+
+	if (delay > 3000)
+		delay = 3000;
+	call->attempt++;
+	if (!call->timer_ready)
+	{
+		uv_timer_init(call->c->loop, &call->retry);
+		call->retry.data = call;
+		call->timer_ready = true;
+	}
+	uv_timer_start(&call->retry, retry_now, delay, 0);
+}
+
+static void
+finish(http_call *call, CURLcode cc)
+{
+	http_result res;
+	long		status = 0;
+
+	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK)
+		status = 0;
+	if (worth_retry(call, cc, status))
+	{
+		schedule_retry(call);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.body = call->buf ? call->buf : "";
+	res.len = call->len;
+	res.method = call->method;
+	res.url = call->url;
+	if (cc != CURLE_OK)
+		res.transport_error = call->err[0] ? call->err : curl_easy_strerror(cc);
+	call->done(call->arg, &res);
+	free_call(call);
+}
+
+static void
+check_done(http_client *c)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(c->multi, &left)))
+	{
+		http_call  *call;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &call);
+		CURLcode	cc = msg->data.result;
+
+		curl_multi_remove_handle(c->multi, msg->easy_handle);
+		finish(call, cc);
+	}
+}
+
+static bool
+add_header(http_call *call, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(call->hdrs, h);
+
+	if (!n)
+		return false;
+	call->hdrs = n;
+	return true;
+}
+
+static bool
+set_headers(http_call *call, const char *token, bool has_body)
+{
+	char	   *th;
+	bool		ok;
+
+	if (!add_header(call, "Accept: application/json") ||
+		!add_header(call, "X-Coder-Bypass-Ratelimit: true") ||
+		!add_header(call, "Expect:"))
+		return false;
+	if (has_body && !add_header(call, "Content-Type: application/json"))
+		return false;
+	if (!token)
+		return true;
+	if (asprintf(&th, "Coder-Session-Token: %s", token) < 0)
+		return false;
+	ok = add_header(call, th);
+	memset(th, 0, strlen(th));
+	free(th);
+	return ok;
+}
+
+static void
+set_method(http_call *call, const char *method, const char *json_body)
+{
+	CURL	   *e = call->easy;
+
+	if (json_body)
+	{
+		call->req_body = strdup(json_body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->req_body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(json_body));
+	}
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(method, "POST") == 0 && json_body)
+		;
+	else if (strcmp(method, "POST") == 0)
+	{
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	else
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+}
+
+http_call *
+http_start(http_client *c, const char *method, const char *path,
+		   const char *token, const char *json_body,
+		   http_done_fn done, void *arg)
+{
+	http_call  *call = calloc(1, sizeof(*call));
+	CURL	   *e;
+
+	if (!call)
+		return NULL;
+	call->c = c;
+	call->done = done;
+	call->arg = arg;
+	snprintf(call->method, sizeof(call->method), "%s", method);
+	call->idempotent = strcmp(method, "GET") == 0;
+	if (asprintf(&call->url, "%s%s", c->base, path) < 0)
+		call->url = NULL;
+	call->easy = e = curl_easy_init();
+	c->in_flight++;
+	if (!call->url || !e || !set_headers(call, token, json_body != NULL))
+	{
+		free_call(call);
+		return NULL;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, call->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdrs);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->err);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+	if (c->insecure)
+	{
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	set_method(call, method, json_body);
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+	{
+		free_call(call);
+		return NULL;
+	}
+	kick(c);
+	return call;
+}
+
+void
+http_cancel(http_call *call)
+{
+	if (!call)
+		return;
+	if (call->timer_ready)
+		uv_timer_stop(&call->retry);
+	curl_multi_remove_handle(call->c->multi, call->easy);
+	free_call(call);
+}
+
+json_object *
+http_json(const http_result *res)
+{
+	if (!res->body || !res->body[0])
+		return NULL;
+	return json_tokener_parse(res->body);
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+char *
+http_error_text(const http_result *res)
+{
+	char	   *out = NULL;
+	json_object *j;
+	const char *msg;
+	const char *detail;
+
+	if (res->transport_error)
+	{
+		if (asprintf(&out, "%s %s: %s", res->method, res->url, res->transport_error) < 0)
+			return strdup("transport error");
+		return out;
+	}
+	j = http_json(res);
+	msg = jstr(j, "message");
+	detail = jstr(j, "detail");
+	if (asprintf(&out, "%s %s: unexpected status code %ld: %s%s%s", res->method, res->url,
+				 res->status, msg ? msg : "", detail && detail[0] ? "\n\tError: " : "",
+				 detail && detail[0] ? detail : "") < 0)
+		out = strdup("unexpected status code");
+	json_object_put(j);
+	return out;
+}
+
+static void
+sync_done(void *arg, const http_result *res)
+{
+	http_sync  *s = arg;
+
+	s->done = true;
+	uv_stop(s->loop);			/* uv_run returns without waiting for I/O */
+	s->status = res->status;
+	s->body = strdup(res->body);
+	s->unreachable = res->transport_error != NULL;
+	if (res->status < 200 || res->status > 299)
+		s->error = http_error_text(res);
+}
+
+void
+http_sync_call(http_client *c, const char *method, const char *path,
+			   const char *token, const char *json_body, http_sync *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->loop = c->loop;
+	if (!http_start(c, method, path, token, json_body, sync_done, out))
+	{
+		out->unreachable = true;
+		out->error = strdup("cannot start the HTTP call");
+		return;
+	}
+	while (!out->done)
+		uv_run(c->loop, UV_RUN_ONCE);
+}
+
+void
+http_sync_free(http_sync *s)
+{
+	free(s->body);
+	free(s->error);
+	memset(s, 0, sizeof(*s));
+}

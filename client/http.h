@@ -1,0 +1,76 @@
+/*
+ * http.h: non-blocking HTTP calls to the Coder API on one libuv loop
+ * (libcurl multi_socket interface).
+ *
+ * Every call sends the session token in the Coder-Session-Token header and
+ * X-Coder-Bypass-Ratelimit: true. Idempotent calls (GET) are retried with
+ * backoff on 429, 502, 503, 504 and on connection failures; others are not.
+ */
+#ifndef CODER_SCALE_HTTP_H
+#define CODER_SCALE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+#include <json-c/json.h>
+
+typedef struct http_client http_client;
+typedef struct http_call http_call;
+
+/* What a finished call gives its callback; valid only during the callback. */
+typedef struct http_result
+{
+	long		status;			/* HTTP status, 0 when no answer came */
+	const char *body;			/* NUL-terminated response body ("" if none) */
+	size_t		len;
+	const char *transport_error;	/* non-NULL when no answer came */
+	const char *method;
+	const char *url;			/* full URL (never holds the token) */
+} http_result;
+
+typedef void (*http_done_fn) (void *arg, const http_result *res);
+
+/* A client for one base URL ("https://coder.example.com"); NULL on error. */
+http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecure);
+void		http_client_free(http_client *c);
+
+/* Calls in flight right now (for tests and the benchmark). */
+int			http_in_flight(http_client *c);
+
+/*
+ * Start METHOD base_url+PATH with TOKEN (may be NULL) and an optional JSON
+ * body. DONE runs once, from the loop, unless the call is cancelled first.
+ */
+http_call  *http_start(http_client *c, const char *method, const char *path,
+					   const char *token, const char *json_body,
+					   http_done_fn done, void *arg);
+
+/* Stop a call in flight; its callback never runs. */
+void		http_cancel(http_call *call);
+
+/*
+ * Coder's error text for a failed call: "POST URL: unexpected status code
+ * 500: message\n\tError: detail", or "POST URL: <transport error>".
+ * Returns a malloc'd string.
+ */
+char	   *http_error_text(const http_result *res);
+
+/* Parse the body as JSON (NULL if it is not). */
+json_object *http_json(const http_result *res);
+
+/* Run the loop until one call finishes: for the checks before a test starts. */
+typedef struct http_sync
+{
+	bool		done;
+	long		status;
+	char	   *body;
+	char	   *error;			/* http_error_text when status is not 2xx */
+	bool		unreachable;	/* no answer at all */
+	uv_loop_t  *loop;
+} http_sync;
+
+void		http_sync_call(http_client *c, const char *method, const char *path,
+						   const char *token, const char *json_body, http_sync *out);
+void		http_sync_free(http_sync *s);
+
+#endif

@@ -1,0 +1,1222 @@
+/*
+ * runner.c: one scale-test run as a state machine, Coder's sequence:
+ *   create user + log in (or GET /users/me with --use-host-login),
+ *   create the workspace, poll its build every 500 ms, poll the workspace
+ *   every 1 s until every agent is connected, run the command through the
+ *   reconnecting-PTY websocket, and later clean up: cancel an active build,
+ *   delete the workspace (a delete build) and wait, delete the user.
+ * Every step is a callback on the loop; a run never blocks.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <curl/curl.h>
+
+#include "runner.h"
+
+#define BUILD_POLL_MS	500
+#define AGENT_POLL_MS	1000
+#define MAX_LOGS		(64 * 1024)
+#define MAX_PTY_LINE	4096
+
+static runner_env env;
+
+/* Cleanup states. */
+enum
+{
+	CL_FIND_USER,
+	CL_GET_WS,
+	CL_CANCEL,
+	CL_WAIT_CANCEL,
+	CL_DELETE,
+	CL_WAIT_DELETE,
+	CL_USER,
+	CL_DONE
+};
+
+static void build_poll(uv_timer_t *t);
+static void agents_poll(uv_timer_t *t);
+static void cl_step(run *r);
+
+void
+runner_setup(const runner_env *e)
+{
+	env = *e;
+}
+
+/* ---------- small helpers ---------- */
+
+void
+random_chars(char *out, int n)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char raw[64];
+
+	if (n > (int) sizeof(raw))
+		n = sizeof(raw);
+	if (getrandom(raw, n, 0) != n)
+		for (int i = 0; i < n; i++)
+			raw[i] = (unsigned char) rand();
+	for (int i = 0; i < n; i++)
+		out[i] = alphabet[raw[i] % 36];
+	out[n] = '\0';
+}
+
+static void
+random_uuid(char *out)
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (int i = 0; i < 16; i++)
+			b[i] = (unsigned char) rand();
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+			b[12], b[13], b[14], b[15]);
+}
+
+/* Go's time.Duration.String(). */
+char *
+go_duration(int64_t ns, char *buf, size_t size)
+{
+	char		frac[16];
+	const char *sign = ns < 0 ? "-" : "";
+	uint64_t	u = ns < 0 ? (uint64_t) (-ns) : (uint64_t) ns;
+
+	if (u == 0)
+		snprintf(buf, size, "0s");
+	else if (u < 1000)
+		snprintf(buf, size, "%s%lluns", sign, (unsigned long long) u);
+	else if (u < 1000000000ULL)
+	{
+		uint64_t	unit = u < 1000000 ? 1000 : 1000000;
+		int			digits = u < 1000000 ? 3 : 6;
+		uint64_t	rem = u % unit;
+		int			n;
+
+		snprintf(frac, sizeof(frac), ".%0*llu", digits, (unsigned long long) rem);
+		n = (int) strlen(frac);
+		while (n > 1 && frac[n - 1] == '0')
+			frac[--n] = '\0';
+		if (n == 1)
+			frac[0] = '\0';
+		snprintf(buf, size, "%s%llu%s%s", sign, (unsigned long long) (u / unit), frac,
+				 u < 1000000 ? "µs" : "ms");
+	}
+	else
+	{
+		uint64_t	secs = u / 1000000000ULL;
+		uint64_t	rem = u % 1000000000ULL;
+		char		hm[48] = "";
+		int			n;
+
+		snprintf(frac, sizeof(frac), ".%09llu", (unsigned long long) rem);
+		n = (int) strlen(frac);
+		while (n > 1 && frac[n - 1] == '0')
+			frac[--n] = '\0';
+		if (n == 1)
+			frac[0] = '\0';
+		if (secs >= 3600)
+			snprintf(hm, sizeof(hm), "%lluh%llum", (unsigned long long) (secs / 3600),
+					 (unsigned long long) (secs % 3600 / 60));
+		else if (secs >= 60)
+			snprintf(hm, sizeof(hm), "%llum", (unsigned long long) (secs / 60));
+		snprintf(buf, size, "%s%s%llu%ss", sign, hm, (unsigned long long) (secs % 60), frac);
+	}
+	return buf;
+}
+
+/* RFC 3339 in UTC with nanoseconds, trailing zeros trimmed (Go's RFC3339Nano). */
+char *
+rfc3339(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm	tm;
+	char		frac[16];
+	int			n;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	snprintf(frac, sizeof(frac), ".%09ld", ts->tv_nsec);
+	n = (int) strlen(frac);
+	while (n > 1 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	if (n == 1)
+		frac[0] = '\0';
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	return buf;
+}
+
+/* Parse an RFC 3339 time ("2024-02-28T10:00:00.123Z", "+02:00") into ns since the epoch. */
+bool
+parse_rfc3339(const char *s, int64_t *ns_out)
+{
+	struct tm	tm;
+	int			y, mo, d, h, mi, sec, consumed = 0;
+	int64_t		frac_ns = 0;
+	int64_t		off = 0;
+	const char *p;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6)
+		return false;
+	p = s + consumed;
+	if (*p == '.')
+	{
+		int64_t		scale = 100000000;
+
+		for (p++; *p >= '0' && *p <= '9'; p++)
+		{
+			frac_ns += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == '+' || *p == '-')
+	{
+		int			oh, om;
+
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+			return false;
+		off = (int64_t) (oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+	}
+	else if (*p != 'Z' && *p != 'z')
+		return false;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*ns_out = ((int64_t) timegm(&tm) - off) * 1000000000LL + frac_ns;
+	return true;
+}
+
+void
+run_log(run *r, const char *fmt,...)
+{
+	char		line[1024];
+	char		stamp[40];
+	struct timespec ts;
+	struct tm	tm;
+	va_list		ap;
+	int			n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03ld [info]  ", stamp, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	n = (int) strlen(line);
+	line[n++] = '\n';
+	line[n] = '\0';
+	if (r->logs_len + n + 1 > r->logs_cap)
+	{
+		size_t		cap = r->logs_cap ? r->logs_cap * 2 : 512;
+		char	   *nl;
+
+		while (cap < r->logs_len + n + 1)
+			cap *= 2;
+		if (cap > MAX_LOGS || !(nl = realloc(r->logs, cap)))
+			return;
+		r->logs = nl;
+		r->logs_cap = cap;
+	}
+	memcpy(r->logs + r->logs_len, line, n + 1);
+	r->logs_len += n;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static json_object *
+jobj(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v))
+		return v;
+	return NULL;
+}
+
+static void
+copy_id(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static int64_t
+phase_us(run *r)
+{
+	return (int64_t) (uv_hrtime() - r->phase_ns) / 1000;
+}
+
+static void
+enter(run *r, run_phase p)
+{
+	r->phase = p;
+	r->phase_ns = uv_hrtime();
+}
+
+static const char *
+phase_prefix(run_phase p)
+{
+	switch (p)
+	{
+		case P_USER:
+			return "create user: ";
+		case P_LOGIN:
+			return "login as new user: ";
+		case P_WORKSPACE:
+			return "create workspace: ";
+		case P_BUILD:
+			return "create workspace: wait for build: ";
+		case P_AGENTS:
+			return "create workspace: wait for agent: ";
+		case P_COMMAND:
+			return "run reconnecting pty: ";
+		default:
+			return "";
+	}
+}
+
+/* ---------- end of a run ---------- */
+
+static void
+stop_io(run *r)
+{
+	if (r->call)
+		http_cancel(r->call);
+	r->call = NULL;
+	if (r->ws)
+		ws_close(r->ws);
+	r->ws = NULL;
+	if (r->timers_ready)
+	{
+		uv_timer_stop(&r->poll);
+		uv_timer_stop(&r->deadline);
+	}
+}
+
+static void
+finish(run *r, const char *error, const char *category)
+{
+	if (r->done)
+		return;
+	stop_io(r);
+	r->done = true;
+	r->duration_us = (int64_t) (uv_hrtime() - r->t0_ns) / 1000;
+	if (error)
+	{
+		r->error = strdup(error);
+		r->category = category;
+		run_log(r, "run failed: %s", error);
+	}
+	else
+		run_log(r, "run passed");
+	free(r->pty_line);
+	r->pty_line = NULL;
+	r->phase = P_FINISHED;
+	env.run_done(r);
+}
+
+/* Fail in the current step with PREFIX + TEXT. */
+static void
+fail(run *r, const char *text, const char *category)
+{
+	char	   *msg;
+
+	if (asprintf(&msg, "%s%s", phase_prefix(r->phase), text) < 0)
+		msg = NULL;
+	finish(r, msg ? msg : text, category);
+	free(msg);
+}
+
+static void
+fail_http(run *r, const http_result *res, const char *category)
+{
+	char	   *e = http_error_text(res);
+
+	fail(r, e, category);
+	free(e);
+}
+
+static bool
+ok_status(const http_result *res)
+{
+	return !res->transport_error && res->status >= 200 && res->status <= 299;
+}
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	run		   *r = t->data;
+	const char *cat = "job_timeout";
+
+	if (r->phase == P_AGENTS)
+		cat = "agent_timeout";
+	else if (r->phase == P_COMMAND)
+		cat = "command_timeout";
+	fail(r, "context deadline exceeded", cat);
+}
+
+void
+runner_stop(run *r, const char *reason, const char *category)
+{
+	if (!r->started || r->done)
+		return;
+	if (!category)
+		category = r->phase == P_AGENTS ? "agent_timeout" :
+			r->phase == P_COMMAND ? "command_timeout" : "job_timeout";
+	fail(r, reason, category);
+}
+
+void
+runner_fail_unstarted(run *r, const char *reason, const char *category)
+{
+	clock_gettime(CLOCK_REALTIME, &r->started_wall);
+	r->t0_ns = uv_hrtime();
+	r->started = true;
+	r->phase = P_USER;
+	fail(r, reason, category);
+}
+
+/* ---------- the steps ---------- */
+
+static void step_workspace(run *r);
+
+static void
+start_call(run *r, const char *method, const char *path, const char *token,
+		   const char *body, http_done_fn done)
+{
+	r->call = http_start(env.http, method, path, token, body, done, r);
+	if (!r->call)
+		fail(r, "cannot start an HTTP call (out of memory)", "other");
+}
+
+static void
+login_done(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+	const char *tok;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "create_user");
+		return;
+	}
+	j = http_json(res);
+	tok = jstr(j, "session_token");
+	if (!tok)
+	{
+		json_object_put(j);
+		fail(r, "no session_token in the answer", "create_user");
+		return;
+	}
+	r->token = strdup(tok);
+	json_object_put(j);
+	r->t_us[T_CREATE_USER] = phase_us(r);
+	run_log(r, "logged in as %s", r->name);
+	step_workspace(r);
+}
+
+static void
+user_created(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j, *body;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "create_user");
+		return;
+	}
+	j = http_json(res);
+	copy_id(r->user_id, sizeof(r->user_id), jstr(j, "id"));
+	json_object_put(j);
+	if (!r->user_id[0])
+	{
+		fail(r, "no id in the answer", "create_user");
+		return;
+	}
+	run_log(r, "created user %s (%s)", r->name, r->user_id);
+	r->phase = P_LOGIN;
+	body = json_object_new_object();
+	json_object_object_add(body, "email", json_object_new_string(r->email));
+	json_object_object_add(body, "password", json_object_new_string(r->password));
+	start_call(r, "POST", "/api/v2/users/login", NULL, json_object_to_json_string(body), login_done);
+	json_object_put(body);
+}
+
+static void
+me_done(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "create_user");
+		return;
+	}
+	j = http_json(res);
+	copy_id(r->user_id, sizeof(r->user_id), jstr(j, "id"));
+	json_object_put(j);
+	r->t_us[T_CREATE_USER] = phase_us(r);
+	step_workspace(r);
+}
+
+static void
+step_user(run *r)
+{
+	json_object *body, *orgs;
+
+	enter(r, P_USER);
+	if (env.cfg->use_host_login)
+	{
+		run_log(r, "using the host login");
+		start_call(r, "GET", "/api/v2/users/me", env.owner_token, NULL, me_done);
+		return;
+	}
+	random_chars(r->password, 24);
+	body = json_object_new_object();
+	orgs = json_object_new_array();
+	json_object_array_add(orgs, json_object_new_string(env.cfg->org_id));
+	json_object_object_add(body, "email", json_object_new_string(r->email));
+	json_object_object_add(body, "username", json_object_new_string(r->name));
+	json_object_object_add(body, "password", json_object_new_string(r->password));
+	json_object_object_add(body, "login_type", json_object_new_string("password"));
+	json_object_object_add(body, "organization_ids", orgs);
+	run_log(r, "creating user %s", r->name);
+	r->user_attempted = true;
+	start_call(r, "POST", "/api/v2/users", env.owner_token, json_object_to_json_string(body), user_created);
+	json_object_put(body);
+}
+
+static const char *
+run_token(run *r)
+{
+	return r->token ? r->token : env.owner_token;
+}
+
+/* Read the job of a build: status, timings and error. */
+static const char *
+read_job(run *r, json_object *build, const char **err)
+{
+	json_object *job = jobj(build, "job");
+	const char *status = jstr(job, "status");
+	int64_t		c, s, e;
+
+	*err = jstr(job, "error");
+	if (parse_rfc3339(jstr(job, "created_at"), &c) && parse_rfc3339(jstr(job, "started_at"), &s))
+	{
+		r->t_us[T_QUEUE_WAIT] = (s - c) / 1000;
+		if (parse_rfc3339(jstr(job, "completed_at"), &e))
+			r->t_us[T_BUILD] = (e - s) / 1000;
+	}
+	return status ? status : "";
+}
+
+/* The first agent of a build or workspace's latest build; whether all are connected. */
+static bool
+scan_agents(run *r, json_object *build, int *n_agents)
+{
+	json_object *res = jobj(build, "resources");
+	bool		all = true;
+
+	*n_agents = 0;
+	for (size_t i = 0; res && i < json_object_array_length(res); i++)
+	{
+		json_object *agents = jobj(json_object_array_get_idx(res, i), "agents");
+
+		for (size_t k = 0; agents && k < json_object_array_length(agents); k++)
+		{
+			json_object *a = json_object_array_get_idx(agents, k);
+			const char *st = jstr(a, "status");
+
+			if (!r->agent_id[0])
+				copy_id(r->agent_id, sizeof(r->agent_id), jstr(a, "id"));
+			(*n_agents)++;
+			if (!st || strcmp(st, "connected") != 0)
+				all = false;
+		}
+	}
+	return all;
+}
+
+static void step_agents(run *r);
+static void step_command(run *r);
+static void after_agents(run *r);
+
+static void
+restart_done(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "build_failed");
+		return;
+	}
+	j = http_json(res);
+	copy_id(r->build_id, sizeof(r->build_id), jstr(j, "id"));
+	json_object_put(j);
+	run_log(r, "retrying the build: %s", r->build_id);
+	uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
+}
+
+static void
+build_failed(run *r, const char *status, const char *jerr)
+{
+	char		msg[2048];
+	char		path[128];
+
+	if (strcmp(status, "failed") == 0 && r->retries_left > 0)
+	{
+		r->retries_left--;
+		run_log(r, "build failed: %s", jerr ? jerr : "");
+		snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->ws_id);
+		start_call(r, "POST", path, run_token(r), "{\"transition\":\"start\"}", restart_done);
+		return;
+	}
+	if (strcmp(status, "canceled") == 0)
+	{
+		fail(r, "build canceled", "build_canceled");
+		return;
+	}
+	snprintf(msg, sizeof(msg), "build failed with status \"%s\": %s", status, jerr ? jerr : "");
+	fail(r, msg, "build_failed");
+}
+
+static void
+build_read(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+	const char *status;
+	const char *jerr;
+	int			n;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "other");
+		return;
+	}
+	j = http_json(res);
+	status = read_job(r, j, &jerr);
+	if (strcmp(status, "succeeded") == 0)
+	{
+		scan_agents(r, j, &n);
+		json_object_put(j);
+		run_log(r, "build succeeded (queue %.3fs, build %.3fs)", r->t_us[T_QUEUE_WAIT] / 1e6,
+				r->t_us[T_BUILD] / 1e6);
+		r->t_us[T_CREATE_WORKSPACE] = phase_us(r);
+		step_agents(r);
+		return;
+	}
+	if (strcmp(status, "failed") == 0 || strcmp(status, "canceled") == 0)
+	{
+		build_failed(r, status, jerr);
+		json_object_put(j);
+		return;
+	}
+	json_object_put(j);
+	uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
+}
+
+static void
+build_poll(uv_timer_t *t)
+{
+	run		   *r = t->data;
+	char		path[128];
+
+	snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
+	start_call(r, "GET", path, run_token(r), NULL, build_read);
+}
+
+static void
+workspace_created(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "create_workspace");
+		return;
+	}
+	j = http_json(res);
+	copy_id(r->ws_id, sizeof(r->ws_id), jstr(j, "id"));
+	copy_id(r->build_id, sizeof(r->build_id), jstr(jobj(j, "latest_build"), "id"));
+	json_object_put(j);
+	if (!r->ws_id[0] || !r->build_id[0])
+	{
+		fail(r, "no workspace or build id in the answer", "create_workspace");
+		return;
+	}
+	run_log(r, "created workspace %s (%s), build %s", r->name, r->ws_id, r->build_id);
+	r->phase = P_BUILD;
+	build_poll(&r->poll);
+}
+
+static void
+step_workspace(run *r)
+{
+	json_object *body, *params;
+	char		path[160];
+
+	enter(r, P_WORKSPACE);
+	body = json_object_new_object();
+	params = json_object_new_array();
+	for (int i = 0; i < env.cfg->nparams; i++)
+	{
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "name", json_object_new_string(env.cfg->params[i].name));
+		json_object_object_add(p, "value", json_object_new_string(env.cfg->params[i].value));
+		json_object_array_add(params, p);
+	}
+	json_object_object_add(body, "template_id", json_object_new_string(env.cfg->template_id));
+	json_object_object_add(body, "name", json_object_new_string(r->name));
+	json_object_object_add(body, "rich_parameter_values", params);
+	snprintf(path, sizeof(path), "/api/v2/users/%s/workspaces",
+			 r->user_id[0] ? r->user_id : "me");
+	run_log(r, "creating workspace %s", r->name);
+	r->ws_attempted = true;
+	start_call(r, "POST", path, run_token(r), json_object_to_json_string(body), workspace_created);
+	json_object_put(body);
+}
+
+static void
+workspace_read(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+	int			n;
+	bool		all;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, "other");
+		return;
+	}
+	j = http_json(res);
+	all = scan_agents(r, jobj(j, "latest_build"), &n);
+	json_object_put(j);
+	if (all)
+	{
+		r->t_us[T_AGENTS] = phase_us(r);
+		run_log(r, "%d agent%s connected", n, n == 1 ? "" : "s");
+		after_agents(r);
+		return;
+	}
+	uv_timer_start(&r->poll, agents_poll, AGENT_POLL_MS, 0);
+}
+
+static void
+agents_poll(uv_timer_t *t)
+{
+	run		   *r = t->data;
+	char		path[128];
+
+	snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->ws_id);
+	start_call(r, "GET", path, run_token(r), NULL, workspace_read);
+}
+
+static void
+step_agents(run *r)
+{
+	enter(r, P_AGENTS);
+	if (env.cfg->no_wait_for_agents)
+	{
+		after_agents(r);
+		return;
+	}
+	agents_poll(&r->poll);
+}
+
+static void
+after_agents(run *r)
+{
+	if (env.cfg->run_command)
+		step_command(r);
+	else
+		finish(r, NULL, NULL);
+}
+
+/* ---------- the command through the web terminal ---------- */
+
+static void
+pty_line_done(run *r)
+{
+	const char *want = env.cfg->run_expect_output;
+
+	while (r->pty_len > 0 && r->pty_line[r->pty_len - 1] == '\r')
+		r->pty_len--;
+	r->pty_line[r->pty_len] = '\0';
+	if (want && strstr(r->pty_line, want))
+		r->expect_found = true;
+	if (env.cfg->run_log_output)
+		run_log(r, "%s", r->pty_line);
+	r->pty_len = 0;
+}
+
+static void
+pty_data(void *arg, const char *data, size_t len)
+{
+	run		   *r = arg;
+
+	if (!r->pty_line && !(r->pty_line = malloc(MAX_PTY_LINE + 1)))
+		return;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (data[i] == '\n' || r->pty_len >= MAX_PTY_LINE)
+			pty_line_done(r);
+		if (data[i] != '\n')
+			r->pty_line[r->pty_len++] = data[i];
+	}
+}
+
+static void
+command_result(run *r, const char *error)
+{
+	char		msg[1024];
+
+	if (r->pty_line && r->pty_len > 0)
+		pty_line_done(r);
+	r->t_us[T_COMMAND] = phase_us(r);
+	if (error)
+	{
+		fail(r, error, "command_failed");
+		return;
+	}
+	if (r->pty_timed_out && !env.cfg->run_expect_timeout)
+	{
+		snprintf(msg, sizeof(msg), "command timed out after %.3gs", env.cfg->run_timeout_ms / 1000.0);
+		fail(r, msg, "command_timeout");
+		return;
+	}
+	if (!r->pty_timed_out && env.cfg->run_expect_timeout)
+	{
+		fail(r, "expected command to time out, but it completed", "command_failed");
+		return;
+	}
+	if (env.cfg->run_expect_output && !r->expect_found)
+	{
+		snprintf(msg, sizeof(msg), "expected string \"%s\" not found in output", env.cfg->run_expect_output);
+		fail(r, msg, "command_failed");
+		return;
+	}
+	run_log(r, "command finished");
+	finish(r, NULL, NULL);
+}
+
+static void
+pty_end(void *arg, const char *error)
+{
+	run		   *r = arg;
+
+	r->ws = NULL;
+	uv_timer_stop(&r->poll);
+	command_result(r, error);
+}
+
+static void
+pty_timeout(uv_timer_t *t)
+{
+	run		   *r = t->data;
+
+	ws_close(r->ws);
+	r->ws = NULL;
+	r->pty_timed_out = true;
+	command_result(r, NULL);
+}
+
+static void
+step_command(run *r)
+{
+	char	   *cmd;
+	char	   *path;
+	char		uuid[40];
+
+	enter(r, P_COMMAND);
+	if (!r->agent_id[0])
+	{
+		fail(r, "the workspace has no agent", "command_failed");
+		return;
+	}
+	random_uuid(uuid);
+	cmd = curl_easy_escape(NULL, env.cfg->run_command, 0);
+	if (!cmd || asprintf(&path, "/api/v2/workspaceagents/%s/pty?reconnect=%s&width=80&height=24&command=%s",
+						 r->agent_id, uuid, cmd) < 0)
+	{
+		curl_free(cmd);
+		fail(r, "out of memory", "other");
+		return;
+	}
+	curl_free(cmd);
+	run_log(r, "running command: %s", env.cfg->run_command);
+	r->ws = ws_open(path, run_token(r), pty_data, pty_end, r);
+	free(path);
+	if (!r->ws)
+	{
+		fail(r, "out of memory", "other");
+		return;
+	}
+	if (env.cfg->run_timeout_ms > 0)
+		uv_timer_start(&r->poll, pty_timeout, (uint64_t) env.cfg->run_timeout_ms, 0);
+}
+
+/* ---------- start ---------- */
+
+void
+runner_init(run *r, int i, const char *rand8)
+{
+	memset(r, 0, sizeof(*r));
+	r->idx = i;
+	snprintf(r->full_id, sizeof(r->full_id), "workspacebuild/%d", i);
+	snprintf(r->name, sizeof(r->name), "scaletest-%s-%d", rand8, i);
+	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", rand8, i);
+	for (int k = 0; k < T_COUNT; k++)
+		r->t_us[k] = -1;
+}
+
+static void
+init_timers(run *r)
+{
+	if (r->timers_ready)
+		return;
+	uv_timer_init(env.loop, &r->poll);
+	uv_timer_init(env.loop, &r->deadline);
+	r->poll.data = r;
+	r->deadline.data = r;
+	r->timers_ready = true;
+}
+
+void
+runner_start(run *r)
+{
+	init_timers(r);
+	r->started = true;
+	r->retries_left = env.cfg->retry;
+	clock_gettime(CLOCK_REALTIME, &r->started_wall);
+	r->t0_ns = uv_hrtime();
+	if (env.cfg->job_timeout_ms > 0)
+		uv_timer_start(&r->deadline, on_deadline, (uint64_t) env.cfg->job_timeout_ms, 0);
+	step_user(r);
+}
+
+/* ---------- cleanup ---------- */
+
+bool
+runner_needs_cleanup(const run *r)
+{
+	if (r->cl_done)
+		return false;
+	return r->ws_attempted || (r->user_attempted && !env.cfg->use_host_login);
+}
+
+static void
+cl_finish(run *r, const char *error)
+{
+	if (r->cl_done)
+		return;
+	stop_io(r);
+	r->cl_done = true;
+	r->t_us[T_CLEANUP] = (int64_t) (uv_hrtime() - r->cl_t0_ns) / 1000;
+	if (error)
+		r->cl_error = strdup(error);
+	env.cleanup_done(r);
+}
+
+static void
+cl_fail_http(run *r, const char *what, const http_result *res)
+{
+	char	   *e = http_error_text(res);
+	char	   *msg;
+
+	if (asprintf(&msg, "%s: %s", what, e) < 0)
+		msg = NULL;
+	cl_finish(r, msg ? msg : e);
+	free(msg);
+	free(e);
+}
+
+static void
+cl_deadline(uv_timer_t *t)
+{
+	cl_finish(t->data, "cleanup: context deadline exceeded");
+}
+
+void
+runner_stop_cleanup(run *r, const char *reason)
+{
+	if (r->cl_started && !r->cl_done)
+		cl_finish(r, reason);
+}
+
+static void
+cl_call(run *r, const char *method, const char *path, const char *body, http_done_fn done)
+{
+	r->call = http_start(env.http, method, path, env.owner_token, body, done, r);
+	if (!r->call)
+		cl_finish(r, "cleanup: cannot start an HTTP call");
+}
+
+static bool
+job_active(const char *status)
+{
+	return strcmp(status, "pending") == 0 || strcmp(status, "running") == 0 ||
+		strcmp(status, "canceling") == 0;
+}
+
+static void
+cl_user_found(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+
+	r->call = NULL;
+	if (res->status == 404)
+		r->cl_state = CL_GET_WS;
+	else if (!ok_status(res))
+	{
+		cl_fail_http(r, "find user", res);
+		return;
+	}
+	else
+	{
+		j = http_json(res);
+		copy_id(r->user_id, sizeof(r->user_id), jstr(j, "id"));
+		json_object_put(j);
+		r->cl_state = CL_GET_WS;
+	}
+	cl_step(r);
+}
+
+static void
+cl_ws_read(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j, *build;
+	const char *status, *transition;
+
+	r->call = NULL;
+	if (res->status == 404 || res->status == 410)
+	{
+		r->cl_state = CL_USER;
+		cl_step(r);
+		return;
+	}
+	if (!ok_status(res))
+	{
+		cl_fail_http(r, "get workspace", res);
+		return;
+	}
+	j = http_json(res);
+	copy_id(r->ws_id, sizeof(r->ws_id), jstr(j, "id"));
+	build = jobj(j, "latest_build");
+	copy_id(r->build_id, sizeof(r->build_id), jstr(build, "id"));
+	status = jstr(jobj(build, "job"), "status");
+	transition = jstr(build, "transition");
+	if (status && job_active(status))
+		r->cl_state = strcmp(status, "canceling") == 0 ? CL_WAIT_CANCEL : CL_CANCEL;
+	else if (transition && strcmp(transition, "delete") == 0 && status &&
+			 strcmp(status, "succeeded") == 0)
+		r->cl_state = CL_USER;
+	else
+		r->cl_state = CL_DELETE;
+	json_object_put(j);
+	cl_step(r);
+}
+
+static void
+cl_poll_cb(uv_timer_t *t)
+{
+	cl_step(t->data);
+}
+
+static void
+cl_build_read(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+	const char *status;
+	char		msg[2048];
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		cl_fail_http(r, "wait for build", res);
+		return;
+	}
+	j = http_json(res);
+	status = jstr(jobj(j, "job"), "status");
+	if (!status || job_active(status))
+	{
+		json_object_put(j);
+		uv_timer_start(&r->poll, cl_poll_cb, BUILD_POLL_MS, 0);
+		return;
+	}
+	if (r->cl_state == CL_WAIT_CANCEL)
+		r->cl_state = CL_DELETE;
+	else if (strcmp(status, "succeeded") == 0)
+		r->cl_state = CL_USER;
+	else
+	{
+		snprintf(msg, sizeof(msg), "delete workspace: build failed with status \"%s\": %s",
+				 status, jstr(jobj(j, "job"), "error") ? jstr(jobj(j, "job"), "error") : "");
+		json_object_put(j);
+		cl_finish(r, msg);
+		return;
+	}
+	json_object_put(j);
+	cl_step(r);
+}
+
+static void
+cl_canceled(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+
+	r->call = NULL;
+	/* 4xx here usually means the job finished meanwhile: read it again */
+	if (res->transport_error || res->status >= 500)
+	{
+		cl_fail_http(r, "cancel build", res);
+		return;
+	}
+	r->cl_state = CL_WAIT_CANCEL;
+	cl_step(r);
+}
+
+static void
+cl_deleting(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	json_object *j;
+
+	r->call = NULL;
+	if (res->status == 404 || res->status == 410)
+	{
+		r->cl_state = CL_USER;
+		cl_step(r);
+		return;
+	}
+	if (!ok_status(res))
+	{
+		cl_fail_http(r, "delete workspace", res);
+		return;
+	}
+	j = http_json(res);
+	copy_id(r->build_id, sizeof(r->build_id), jstr(j, "id"));
+	json_object_put(j);
+	r->cl_state = CL_WAIT_DELETE;
+	cl_step(r);
+}
+
+static void
+cl_user_deleted(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+
+	r->call = NULL;
+	if (!ok_status(res) && res->status != 404)
+	{
+		cl_fail_http(r, "delete user", res);
+		return;
+	}
+	r->cl_state = CL_DONE;
+	cl_step(r);
+}
+
+static void
+cl_step(run *r)
+{
+	char		path[256];
+
+	switch (r->cl_state)
+	{
+		case CL_FIND_USER:
+			if (r->user_attempted && !r->user_id[0] && !env.cfg->use_host_login)
+			{
+				snprintf(path, sizeof(path), "/api/v2/users/%s", r->name);
+				cl_call(r, "GET", path, NULL, cl_user_found);
+				return;
+			}
+			r->cl_state = CL_GET_WS;
+			/* FALLTHROUGH */
+		case CL_GET_WS:
+			if (r->ws_id[0])
+				snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->ws_id);
+			else if (r->ws_attempted && (r->user_id[0] || env.cfg->use_host_login))
+				snprintf(path, sizeof(path), "/api/v2/users/%s/workspace/%s",
+						 r->user_id[0] && !env.cfg->use_host_login ? r->user_id : "me", r->name);
+			else
+			{
+				r->cl_state = CL_USER;
+				cl_step(r);
+				return;
+			}
+			cl_call(r, "GET", path, NULL, cl_ws_read);
+			return;
+		case CL_CANCEL:
+			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s/cancel", r->build_id);
+			cl_call(r, "PATCH", path, NULL, cl_canceled);
+			return;
+		case CL_WAIT_CANCEL:
+		case CL_WAIT_DELETE:
+			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
+			cl_call(r, "GET", path, NULL, cl_build_read);
+			return;
+		case CL_DELETE:
+			snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->ws_id);
+			cl_call(r, "POST", path, "{\"transition\":\"delete\"}", cl_deleting);
+			return;
+		case CL_USER:
+			if (r->user_id[0] && !env.cfg->use_host_login)
+			{
+				snprintf(path, sizeof(path), "/api/v2/users/%s", r->user_id);
+				r->cl_state = CL_DONE;
+				cl_call(r, "DELETE", path, NULL, cl_user_deleted);
+				return;
+			}
+			r->cl_state = CL_DONE;
+			/* FALLTHROUGH */
+		case CL_DONE:
+			cl_finish(r, NULL);
+			return;
+	}
+}
+
+void
+runner_cleanup(run *r)
+{
+	init_timers(r);
+	r->cl_started = true;
+	r->cl_t0_ns = uv_hrtime();
+	r->cl_state = CL_FIND_USER;
+	if (env.cfg->cleanup_job_timeout_ms > 0)
+		uv_timer_start(&r->deadline, cl_deadline, (uint64_t) env.cfg->cleanup_job_timeout_ms, 0);
+	cl_step(r);
+}

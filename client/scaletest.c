@@ -1,0 +1,1277 @@
+/*
+ * scaletest.c: coder-scale scaletest create-workspaces (and the dispatch to
+ * scaletest cleanup): Coder's flags and defaults, the checks before a test,
+ * the scheduler of runs and cleanups at their concurrency on one event
+ * loop, signals, and the text and json outputs in Coder's formats.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <curl/curl.h>
+
+#include "cli.h"
+#include "runner.h"
+#include "scaletest.h"
+#include "store.h"
+
+#define MAX_OUTPUTS 8
+
+typedef struct st_output
+{
+	bool		json;
+	const char *path;			/* "-" or NULL: stdout */
+} st_output;
+
+/* Everything about the test in progress. */
+static struct
+{
+	st_config	cfg;
+	st_output	outputs[MAX_OUTPUTS];
+	int			noutputs;
+	const char *db;
+	bool		no_db;
+	const char *label;
+	json_object *tags;
+	json_object *flags;
+	char	   *url;
+	char	   *token;
+	char	   *coder_version;
+	long		run_id;
+
+	uv_loop_t  *loop;
+	http_client *http;
+	run		   *runs;
+	int			next;
+	int			active;
+	int			peak;
+	int			finished;
+	bool		stopping;
+	bool		aborted;
+	bool		skip_cleanup;
+	bool		in_cleanup;
+	bool		all_done;
+	bool		leftovers_listed;
+	int			interrupts;
+	uint64_t	t0_ns;
+	int64_t		elapsed_ns;
+	uv_timer_t	phase_timer;
+	uv_signal_t sigint;
+	uv_signal_t sigterm;
+	int		   *cl_list;
+	int			cl_total;
+	int			cl_next;
+	int			cl_active;
+	int			cl_finished;
+	int			cl_failed;
+	int			cl_peak;
+} S;
+
+/* ---------- flags ---------- */
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: coder-scale scaletest create-workspaces --template NAME|UUID [OPTIONS]\n"
+			"       coder-scale scaletest cleanup [--cleanup-concurrency N] [--url URL]\n\n"
+			"Runs Coder's scale test (as `coder exp scaletest create-workspaces`): creates users and\n"
+			"workspaces, waits for builds and agents, runs a command through the web terminal, cleans\n"
+			"up, and writes every result into coder_scale.run_result as it happens.\n\n"
+			"Options (Coder's defaults):\n"
+			"  -c, --count N                 workspaces to create (default 1)\n"
+			"  -t, --template NAME|UUID      template (required)\n"
+			"      --parameter NAME=VALUE    rich parameter (repeatable)\n"
+			"      --concurrency N           runs at a time: 0 all at once, 1 one by one (default 1)\n"
+			"      --cleanup-concurrency N   cleanups at a time (default 1)\n"
+			"      --timeout D               deadline for all runs, 0 none (default 30m)\n"
+			"      --job-timeout D           deadline for one run (default 5m)\n"
+			"      --cleanup-timeout D       deadline for all cleanups (default 30m)\n"
+			"      --cleanup-job-timeout D   deadline for one cleanup (default 5m)\n"
+			"      --run-command CMD         command run through the web terminal (80x24)\n"
+			"      --run-timeout D           time allowed for the command (default 5s)\n"
+			"      --run-expect-output TEXT  pass only if an output line contains TEXT\n"
+			"      --run-expect-timeout      pass only if the command times out\n"
+			"      --run-log-output          copy the command's output into the run's logs\n"
+			"      --retry N                 extra start builds after a failed build (default 0)\n"
+			"      --no-cleanup              keep users and workspaces\n"
+			"      --no-wait-for-agents      pass once the build succeeds\n"
+			"      --use-host-login          use your own session instead of a user per run\n"
+			"      --output text|json:PATH   repeatable (default text)\n"
+			"      --url URL                 Coder's URL (else CODER_URL, else the coder CLI's config)\n"
+			"      --token-file PATH         file holding the session token (else CODER_SESSION_TOKEN,\n"
+			"                                else the coder CLI's config)\n"
+			"      --insecure                do not verify TLS certificates\n"
+			"      --label TEXT              label of the run in the database\n"
+			"      --tag KEY=VALUE           tag of the run in the database (repeatable)\n"
+			"      --db CONNINFO             results database (else the libpq environment)\n"
+			"      --no-db                   store nothing (like Coder's own tool)\n"
+			"Durations are Go durations: 300ms, 1.5s, 2m, 1h30m.\n"
+			"Exit codes: 0 all passed, 1 some run failed or was interrupted, 2 bad flags,\n"
+			"3 Coder or the database unreachable, 4 other error.\n");
+}
+
+/* Parse a Go duration ("1h2m3.5s", "300ms", "0") into milliseconds. */
+bool
+parse_go_duration(const char *s, int64_t *ms_out)
+{
+	double		total_ns = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return false;
+	if (strcmp(s, "0") == 0)
+	{
+		*ms_out = 0;
+		return true;
+	}
+	while (*p)
+	{
+		char	   *end;
+		double		v;
+		double		unit;
+
+		if (!(isdigit((unsigned char) *p) || *p == '.'))
+			return false;
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno)
+			return false;
+		p = end;
+		if (strncmp(p, "ns", 2) == 0)
+			unit = 1, p += 2;
+		else if (strncmp(p, "us", 2) == 0)
+			unit = 1e3, p += 2;
+		else if (strncmp(p, "µs", strlen("µs")) == 0)
+			unit = 1e3, p += strlen("µs");
+		else if (strncmp(p, "ms", 2) == 0)
+			unit = 1e6, p += 2;
+		else if (*p == 's')
+			unit = 1e9, p++;
+		else if (*p == 'm')
+			unit = 60e9, p++;
+		else if (*p == 'h')
+			unit = 3600e9, p++;
+		else
+			return false;
+		total_ns += v * unit;
+	}
+	if (total_ns > 1e18)
+		return false;
+	*ms_out = (int64_t) (total_ns / 1e6 + 0.5);
+	if (*ms_out == 0 && total_ns > 0)
+		*ms_out = 1;
+	return true;
+}
+
+static bool
+parse_int(const char *s, int min, int *out)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > INT_MAX)
+		return false;
+	*out = (int) v;
+	return true;
+}
+
+/* Go-style bool flag value: --flag, --flag=true, --flag=false. */
+static bool
+parse_bool(const char *arg, bool *out)
+{
+	if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
+		*out = true;
+	else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+enum
+{
+	O_PARAMETER = 256, O_CONCURRENCY, O_CLEANUP_CONCURRENCY, O_TIMEOUT, O_JOB_TIMEOUT,
+	O_CLEANUP_TIMEOUT, O_CLEANUP_JOB_TIMEOUT, O_RUN_COMMAND, O_RUN_TIMEOUT,
+	O_RUN_EXPECT_OUTPUT, O_RUN_EXPECT_TIMEOUT, O_RUN_LOG_OUTPUT, O_NO_CLEANUP,
+	O_NO_WAIT, O_RETRY, O_HOST_LOGIN, O_OUTPUT, O_URL, O_TOKEN_FILE, O_INSECURE,
+	O_LABEL, O_TAG, O_DB, O_NO_DB
+};
+
+static const struct option long_opts[] = {
+	{"count", required_argument, NULL, 'c'},
+	{"template", required_argument, NULL, 't'},
+	{"parameter", required_argument, NULL, O_PARAMETER},
+	{"concurrency", required_argument, NULL, O_CONCURRENCY},
+	{"cleanup-concurrency", required_argument, NULL, O_CLEANUP_CONCURRENCY},
+	{"timeout", required_argument, NULL, O_TIMEOUT},
+	{"job-timeout", required_argument, NULL, O_JOB_TIMEOUT},
+	{"cleanup-timeout", required_argument, NULL, O_CLEANUP_TIMEOUT},
+	{"cleanup-job-timeout", required_argument, NULL, O_CLEANUP_JOB_TIMEOUT},
+	{"run-command", required_argument, NULL, O_RUN_COMMAND},
+	{"run-timeout", required_argument, NULL, O_RUN_TIMEOUT},
+	{"run-expect-output", required_argument, NULL, O_RUN_EXPECT_OUTPUT},
+	{"run-expect-timeout", optional_argument, NULL, O_RUN_EXPECT_TIMEOUT},
+	{"run-log-output", optional_argument, NULL, O_RUN_LOG_OUTPUT},
+	{"no-cleanup", optional_argument, NULL, O_NO_CLEANUP},
+	{"no-wait-for-agents", optional_argument, NULL, O_NO_WAIT},
+	{"retry", required_argument, NULL, O_RETRY},
+	{"use-host-login", optional_argument, NULL, O_HOST_LOGIN},
+	{"output", required_argument, NULL, O_OUTPUT},
+	{"url", required_argument, NULL, O_URL},
+	{"token-file", required_argument, NULL, O_TOKEN_FILE},
+	{"insecure", optional_argument, NULL, O_INSECURE},
+	{"label", required_argument, NULL, O_LABEL},
+	{"tag", required_argument, NULL, O_TAG},
+	{"db", required_argument, NULL, O_DB},
+	{"no-db", no_argument, NULL, O_NO_DB},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
+
+static int
+bad_flag(const char *flag, const char *why)
+{
+	cli_error("scaletest: %s: %s", flag, why);
+	fprintf(stderr, "Run 'coder-scale scaletest --help' for the options.\n");
+	return EXIT_USAGE;
+}
+
+static int
+add_param(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	st_config  *c = &S.cfg;
+
+	if (!eq || eq == arg)
+		return bad_flag("--parameter", "expected NAME=VALUE, for example --parameter cpu=2");
+	c->params = realloc(c->params, sizeof(st_param) * (c->nparams + 1));
+	c->params[c->nparams].name = strndup(arg, eq - arg);
+	c->params[c->nparams].value = strdup(eq + 1);
+	c->nparams++;
+	return EXIT_OK;
+}
+
+static int
+add_output(const char *arg)
+{
+	st_output  *o;
+
+	if (S.noutputs >= MAX_OUTPUTS)
+		return bad_flag("--output", "too many outputs");
+	o = &S.outputs[S.noutputs];
+	if (strcmp(arg, "text") == 0 || strcmp(arg, "text:-") == 0)
+		o->json = false;
+	else if (strncmp(arg, "json:", 5) == 0 && arg[5])
+		o->json = true, o->path = arg + 5;
+	else if (strncmp(arg, "text:", 5) == 0 && arg[5])
+		o->json = false, o->path = arg + 5;
+	else
+		return bad_flag("--output", "expected text, text:PATH or json:PATH");
+	S.noutputs++;
+	return EXIT_OK;
+}
+
+static int
+add_tag(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char	   *k;
+
+	if (!eq || eq == arg)
+		return bad_flag("--tag", "expected KEY=VALUE, for example --tag version=2.9.0");
+	k = strndup(arg, eq - arg);
+	json_object_object_add(S.tags, k, json_object_new_string(eq + 1));
+	free(k);
+	return EXIT_OK;
+}
+
+static int
+duration_flag(const char *flag, const char *arg, int64_t *out)
+{
+	if (!parse_go_duration(arg, out))
+		return bad_flag(flag, "not a duration (examples: 300ms, 5s, 2m, 1h30m)");
+	return EXIT_OK;
+}
+
+static int
+bool_flag(const char *flag, const char *arg, bool *out)
+{
+	if (!parse_bool(arg, out))
+		return bad_flag(flag, "expected true or false");
+	return EXIT_OK;
+}
+
+/* Record a flag in run.flags, as given. */
+static void
+note_flag(const char *name, const char *arg)
+{
+	json_object_object_add(S.flags, name, json_object_new_string(arg ? arg : "true"));
+}
+
+static int
+parse_one(int opt, const char *arg, const char *tokfile_out[])
+{
+	st_config  *c = &S.cfg;
+
+	switch (opt)
+	{
+		case 'c':
+			return parse_int(arg, 1, &c->count) ? EXIT_OK : bad_flag("--count", "must be a whole number above 0");
+		case 't':
+			c->template_arg = arg;
+			return EXIT_OK;
+		case O_PARAMETER:
+			return add_param(arg);
+		case O_CONCURRENCY:
+			return parse_int(arg, 0, &c->concurrency) ? EXIT_OK :
+				bad_flag("--concurrency", "must be 0 (all at once) or a positive number");
+		case O_CLEANUP_CONCURRENCY:
+			return parse_int(arg, 0, &c->cleanup_concurrency) ? EXIT_OK :
+				bad_flag("--cleanup-concurrency", "must be 0 (all at once) or a positive number");
+		case O_TIMEOUT:
+			return duration_flag("--timeout", arg, &c->timeout_ms);
+		case O_JOB_TIMEOUT:
+			return duration_flag("--job-timeout", arg, &c->job_timeout_ms);
+		case O_CLEANUP_TIMEOUT:
+			return duration_flag("--cleanup-timeout", arg, &c->cleanup_timeout_ms);
+		case O_CLEANUP_JOB_TIMEOUT:
+			return duration_flag("--cleanup-job-timeout", arg, &c->cleanup_job_timeout_ms);
+		case O_RUN_COMMAND:
+			c->run_command = arg[0] ? arg : NULL;
+			return EXIT_OK;
+		case O_RUN_TIMEOUT:
+			return duration_flag("--run-timeout", arg, &c->run_timeout_ms);
+		case O_RUN_EXPECT_OUTPUT:
+			c->run_expect_output = arg[0] ? arg : NULL;
+			return EXIT_OK;
+		case O_RUN_EXPECT_TIMEOUT:
+			return bool_flag("--run-expect-timeout", arg, &c->run_expect_timeout);
+		case O_RUN_LOG_OUTPUT:
+			return bool_flag("--run-log-output", arg, &c->run_log_output);
+		case O_NO_CLEANUP:
+			return bool_flag("--no-cleanup", arg, &c->no_cleanup);
+		case O_NO_WAIT:
+			return bool_flag("--no-wait-for-agents", arg, &c->no_wait_for_agents);
+		case O_RETRY:
+			return parse_int(arg, 0, &c->retry) ? EXIT_OK : bad_flag("--retry", "must be 0 or more");
+		case O_HOST_LOGIN:
+			return bool_flag("--use-host-login", arg, &c->use_host_login);
+		case O_OUTPUT:
+			return add_output(arg);
+		case O_URL:
+			S.url = strdup(arg);
+			return EXIT_OK;
+		case O_TOKEN_FILE:
+			tokfile_out[0] = arg;
+			return EXIT_OK;
+		case O_INSECURE:
+			return bool_flag("--insecure", arg, &c->insecure);
+		case O_LABEL:
+			S.label = arg;
+			return EXIT_OK;
+		case O_TAG:
+			return add_tag(arg);
+		case O_DB:
+			S.db = arg;
+			return EXIT_OK;
+		case O_NO_DB:
+			S.no_db = true;
+			return EXIT_OK;
+	}
+	return bad_flag("flags", "unknown flag");
+}
+
+static int
+parse_flags(int argc, char **argv, const char **token_file)
+{
+	int			opt;
+	int			rc;
+	st_config  *c = &S.cfg;
+
+	c->count = 1;
+	c->concurrency = 1;
+	c->cleanup_concurrency = 1;
+	c->timeout_ms = 30 * 60 * 1000;
+	c->job_timeout_ms = 5 * 60 * 1000;
+	c->cleanup_timeout_ms = 30 * 60 * 1000;
+	c->cleanup_job_timeout_ms = 5 * 60 * 1000;
+	c->run_timeout_ms = 5000;
+	S.tags = json_object_new_object();
+	S.flags = json_object_new_object();
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:t:h", long_opts, NULL)) != -1)
+	{
+		if (opt == 'h')
+		{
+			usage(stdout);
+			return -1;
+		}
+		if (opt == '?')
+			return bad_flag(argv[optind - 1], "unknown flag");
+		if (opt == ':')
+			return bad_flag(argv[optind - 1], "needs a value");
+		for (const struct option *o = long_opts; o->name; o++)
+			if (o->val == opt && opt != O_TAG && opt != O_DB && opt != O_URL &&
+				opt != O_TOKEN_FILE && opt != O_LABEL)
+				note_flag(o->name, optarg);
+		if ((rc = parse_one(opt, optarg, token_file)) != EXIT_OK)
+			return rc;
+	}
+	if (optind < argc)
+		return bad_flag(argv[optind], "unexpected argument");
+	if (!c->template_arg)
+		return bad_flag("--template", "is required (a template name or UUID)");
+	if (c->count > 1000000)
+		return bad_flag("--count", "at most 1000000");
+	if (c->run_expect_timeout && !c->run_command)
+		return bad_flag("--run-expect-timeout", "needs --run-command");
+	if (c->run_expect_output && !c->run_command)
+		return bad_flag("--run-expect-output", "needs --run-command");
+	if (S.noutputs == 0)
+		add_output("text");
+	return EXIT_OK;
+}
+
+/* ---------- URL and token, as the coder CLI finds them ---------- */
+
+static char *
+read_trimmed(const char *path)
+{
+	FILE	   *f = fopen(path, "r");
+	char		buf[4096];
+	size_t		n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char) buf[n - 1]))
+		buf[--n] = '\0';
+	return n ? strdup(buf) : NULL;
+}
+
+static char *
+coder_config_file(const char *name)
+{
+	const char *dir = getenv("CODER_CONFIG_DIR");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char	   *path = NULL;
+	char	   *v;
+
+	if (dir && *dir)
+	{
+		if (asprintf(&path, "%s/%s", dir, name) < 0)
+			return NULL;
+	}
+	else if (xdg && *xdg)
+	{
+		if (asprintf(&path, "%s/coderv2/%s", xdg, name) < 0)
+			return NULL;
+	}
+	else if (home && *home)
+	{
+		if (asprintf(&path, "%s/.config/coderv2/%s", home, name) < 0)
+			return NULL;
+	}
+	else
+		return NULL;
+	v = read_trimmed(path);
+	free(path);
+	return v;
+}
+
+/* Fill S.url and S.token; exit code on failure. */
+int
+scaletest_find_login(char **url, char **token, const char *token_file)
+{
+	const char *env;
+
+	if (!*url && (env = getenv("CODER_URL")) && *env)
+		*url = strdup(env);
+	if (!*url)
+		*url = coder_config_file("url");
+	if (!*url)
+		return bad_flag("--url", "no Coder URL: give --url, set CODER_URL, or log in with the coder CLI");
+	if (strncmp(*url, "http://", 7) != 0 && strncmp(*url, "https://", 8) != 0)
+		return bad_flag("--url", "must start with http:// or https://");
+	if (token_file)
+	{
+		*token = read_trimmed(token_file);
+		if (!*token)
+		{
+			cli_error("scaletest: --token-file %s: cannot read a token from it", token_file);
+			return EXIT_USAGE;
+		}
+	}
+	else if ((env = getenv("CODER_SESSION_TOKEN")) && *env)
+		*token = strdup(env);
+	else
+		*token = coder_config_file("session");
+	if (!*token)
+		return bad_flag("token", "no session token: set CODER_SESSION_TOKEN, give --token-file, or log in with the coder CLI");
+	return EXIT_OK;
+}
+
+/* ---------- checks before anything is created ---------- */
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static bool
+is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+	{
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (s[i] != '-')
+				return false;
+		}
+		else if (!isxdigit((unsigned char) s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* GET /buildinfo and /users/me: exit code on failure. */
+int
+scaletest_check_server(http_client *http, const char *url, const char *token,
+					   char **version, char *me_id, size_t me_size, char *org_id, size_t org_size)
+{
+	http_sync	s;
+	json_object *j, *orgs;
+
+	http_sync_call(http, "GET", "/api/v2/buildinfo", NULL, NULL, &s);
+	if (s.unreachable || s.status != 200)
+	{
+		cli_error("scaletest: cannot reach Coder at %s: %s", url, s.error ? s.error : "no answer");
+		http_sync_free(&s);
+		return EXIT_UNREACHABLE;
+	}
+	j = json_tokener_parse(s.body);
+	if (version)
+		*version = jstr(j, "version") ? strdup(jstr(j, "version")) : NULL;
+	json_object_put(j);
+	http_sync_free(&s);
+
+	http_sync_call(http, "GET", "/api/v2/users/me", token, NULL, &s);
+	if (s.status == 401 || s.status == 403)
+	{
+		cli_error("scaletest: the session token was refused (HTTP %ld): log in again or give another token", s.status);
+		http_sync_free(&s);
+		return EXIT_USAGE;
+	}
+	if (s.status != 200)
+	{
+		cli_error("scaletest: GET /api/v2/users/me: %s", s.error ? s.error : "no answer");
+		http_sync_free(&s);
+		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
+	}
+	j = json_tokener_parse(s.body);
+	snprintf(me_id, me_size, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+	if (org_id && json_object_object_get_ex(j, "organization_ids", &orgs) &&
+		json_object_array_length(orgs) > 0)
+		snprintf(org_id, org_size, "%s", json_object_get_string(json_object_array_get_idx(orgs, 0)));
+	json_object_put(j);
+	http_sync_free(&s);
+	return EXIT_OK;
+}
+
+/* Every --parameter must be one of the template's (as Coder's CLI checks). */
+static int
+check_params(const char *version)
+{
+	http_sync	s;
+	char		path[256];
+	json_object *arr;
+	int			rc = EXIT_OK;
+
+	if (S.cfg.nparams == 0)
+		return EXIT_OK;
+	snprintf(path, sizeof(path), "/api/v2/templateversions/%s/rich-parameters", version);
+	http_sync_call(S.http, "GET", path, S.token, NULL, &s);
+	if (s.status != 200)
+	{
+		cli_error("scaletest: read the template's parameters: %s", s.error ? s.error : "no answer");
+		http_sync_free(&s);
+		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
+	}
+	arr = json_tokener_parse(s.body);
+	http_sync_free(&s);
+	for (int i = 0; i < S.cfg.nparams && rc == EXIT_OK; i++)
+	{
+		bool		found = false;
+
+		for (size_t k = 0; arr && json_object_is_type(arr, json_type_array) &&
+			 k < json_object_array_length(arr); k++)
+		{
+			const char *name = jstr(json_object_array_get_idx(arr, k), "name");
+
+			if (name && strcmp(name, S.cfg.params[i].name) == 0)
+				found = true;
+		}
+		if (!found)
+		{
+			cli_error("scaletest: --parameter %s: template %s has no parameter of that name",
+					  S.cfg.params[i].name, S.cfg.template_name);
+			rc = EXIT_USAGE;
+		}
+	}
+	json_object_put(arr);
+	return rc;
+}
+
+static int
+find_template(void)
+{
+	st_config  *c = &S.cfg;
+	char		version[64] = "";
+	http_sync	s;
+	char		path[512];
+	char	   *name;
+	json_object *j;
+
+	if (is_uuid(c->template_arg))
+		snprintf(path, sizeof(path), "/api/v2/templates/%s", c->template_arg);
+	else
+	{
+		if (!c->org_id[0])
+		{
+			cli_error("scaletest: your user belongs to no organization");
+			return EXIT_USAGE;
+		}
+		name = curl_easy_escape(NULL, c->template_arg, 0);
+		snprintf(path, sizeof(path), "/api/v2/organizations/%s/templates/%s", c->org_id, name);
+		curl_free(name);
+	}
+	http_sync_call(S.http, "GET", path, S.token, NULL, &s);
+	if (s.status == 404 || s.status == 400)
+	{
+		cli_error("scaletest: --template %s: no such template: give a template name of your organization or its UUID", c->template_arg);
+		http_sync_free(&s);
+		return EXIT_USAGE;
+	}
+	if (s.status != 200)
+	{
+		cli_error("scaletest: find template: %s", s.error ? s.error : "no answer");
+		http_sync_free(&s);
+		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
+	}
+	j = json_tokener_parse(s.body);
+	snprintf(c->template_id, sizeof(c->template_id), "%s", jstr(j, "id") ? jstr(j, "id") : "");
+	snprintf(c->template_name, sizeof(c->template_name), "%s", jstr(j, "name") ? jstr(j, "name") : c->template_arg);
+	if (jstr(j, "active_version_id"))
+		snprintf(version, sizeof(version), "%s", jstr(j, "active_version_id"));
+	json_object_put(j);
+	http_sync_free(&s);
+	return version[0] ? check_params(version) : EXIT_OK;
+}
+
+/* ---------- outputs ---------- */
+
+/* Go's json string escaping (HTML-safe: <, >, & as \u00XX). */
+void
+json_go_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				fputs("\\\"", f);
+				break;
+			case '\\':
+				fputs("\\\\", f);
+				break;
+			case '\n':
+				fputs("\\n", f);
+				break;
+			case '\r':
+				fputs("\\r", f);
+				break;
+			case '\t':
+				fputs("\\t", f);
+				break;
+			case '<':
+			case '>':
+			case '&':
+				fprintf(f, "\\u00%02x", *p);
+				break;
+			default:
+				if (*p < 0x20)
+					fprintf(f, "\\u00%02x", *p);
+				else
+					fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static int
+cmp_full_id(const void *a, const void *b)
+{
+	const run  *ra = *(run * const *) a;
+	const run  *rb = *(run * const *) b;
+
+	return strcmp(ra->full_id, rb->full_id);
+}
+
+/* The runs that started, sorted as Coder sorts its keys (as text). */
+static run **
+sorted_runs(int *n)
+{
+	run		  **v = malloc(sizeof(run *) * (S.cfg.count + 1));
+	int			k = 0;
+
+	for (int i = 0; i < S.cfg.count; i++)
+		if (S.runs[i].done)
+			v[k++] = &S.runs[i];
+	qsort(v, k, sizeof(run *), cmp_full_id);
+	*n = k;
+	return v;
+}
+
+static void
+write_json(FILE *f, run **v, int n, int pass)
+{
+	char		d[64];
+	char		ts[64];
+
+	fprintf(f, "{\"total_runs\":%d,\"total_pass\":%d,\"total_fail\":%d,\"elapsed\":", n, pass, n - pass);
+	json_go_string(f, go_duration(S.elapsed_ns, d, sizeof(d)));
+	fprintf(f, ",\"elapsed_ms\":%lld,\"runs\":{", (long long) (S.elapsed_ns / 1000000));
+	for (int i = 0; i < n; i++)
+	{
+		run		   *r = v[i];
+
+		if (i)
+			fputc(',', f);
+		json_go_string(f, r->full_id);
+		fputs(":{\"full_id\":", f);
+		json_go_string(f, r->full_id);
+		fputs(",\"test_name\":\"workspacebuild\",\"id\":", f);
+		fprintf(f, "\"%d\",\"logs\":", r->idx);
+		json_go_string(f, r->logs ? r->logs : "");
+		fputs(",\"started_at\":", f);
+		json_go_string(f, rfc3339(&r->started_wall, ts, sizeof(ts)));
+		fputs(",\"duration\":", f);
+		json_go_string(f, go_duration(r->duration_us * 1000, d, sizeof(d)));
+		fprintf(f, ",\"duration_ms\":%lld,\"error\":", (long long) (r->duration_us / 1000));
+		json_go_string(f, r->error ? r->error : "<nil>");
+		fputc('}', f);
+	}
+	fputs("}}\n", f);
+}
+
+static void
+write_text(FILE *f, run **v, int n, int pass)
+{
+	int64_t		total_us = 0;
+	char		d[64];
+
+	for (int i = 0; i < n; i++)
+	{
+		run		   *r = v[i];
+		const char *p;
+
+		total_us += r->duration_us;
+		if (!r->error)
+			continue;
+		fprintf(f, "\n== FAIL: %s\n\n\tError: %s\n\n\tLog:\n", r->full_id, r->error);
+		for (p = r->logs ? r->logs : ""; *p;)
+		{
+			const char *nl = strchr(p, '\n');
+			int			len = nl ? (int) (nl - p) : (int) strlen(p);
+
+			fprintf(f, "\t\t%.*s\n", len, p);
+			p += len + (nl ? 1 : 0);
+		}
+		fputc('\n', f);
+	}
+	fprintf(f, "\n\nTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", pass, n - pass, n);
+	fprintf(f, "\tTotal duration: %s\n", go_duration(S.elapsed_ns, d, sizeof(d)));
+	fprintf(f, "\tAvg. duration:  %s\n", go_duration(n ? total_us * 1000 / n : 0, d, sizeof(d)));
+}
+
+static void
+write_outputs(void)
+{
+	int			n,
+				pass = 0;
+	run		  **v = sorted_runs(&n);
+
+	for (int i = 0; i < n; i++)
+		if (!v[i]->error)
+			pass++;
+	for (int k = 0; k < S.noutputs; k++)
+	{
+		st_output  *o = &S.outputs[k];
+		bool		to_stdout = !o->path || strcmp(o->path, "-") == 0;
+		FILE	   *f = to_stdout ? stdout : fopen(o->path, "w");
+
+		if (!f)
+		{
+			cli_error("scaletest: --output %s: %s", o->path, strerror(errno));
+			continue;
+		}
+		if (o->json)
+			write_json(f, v, n, pass);
+		else
+			write_text(f, v, n, pass);
+		if (to_stdout)
+			fflush(f);
+		else
+			fclose(f);
+	}
+	free(v);
+}
+
+/* The seed's summary line, computed from the runs: "998 succeeded, 2 failed to connect". */
+static void
+summary_line(FILE *f)
+{
+	static const char *cats[] = {"create_user", "create_workspace", "build_failed", "build_canceled",
+		"agent_timeout", "command_failed", "command_timeout", "job_timeout", "cleanup_failed", "other"};
+	int			counts[10] = {0};
+	int			pass = 0;
+	char	   *line = S.no_db ? NULL : store_summary(S.db, S.run_id);
+
+	if (line)
+	{
+		fprintf(f, "%s\n", line);
+		free(line);
+		return;
+	}
+	for (int i = 0; i < S.cfg.count; i++)
+	{
+		run		   *r = &S.runs[i];
+		const char *cat = r->category;
+
+		if (!r->done)
+			continue;
+		if (!cat && r->cl_error)
+			cat = "cleanup_failed";
+		if (!cat)
+		{
+			pass++;
+			continue;
+		}
+		for (int k = 0; k < 10; k++)
+			if (strcmp(cat, cats[k]) == 0 || k == 9)
+			{
+				counts[k]++;
+				break;
+			}
+	}
+	fprintf(f, "%d succeeded", pass);
+	for (int k = 0; k < 10; k++)
+		if (counts[k])
+		{
+			const char *w = S.no_db ? NULL : store_wording(cats[k]);
+
+			fprintf(f, ", %d %s", counts[k], w ? w : cats[k]);
+		}
+	fputc('\n', f);
+}
+
+/* ---------- the scheduler ---------- */
+
+static void start_cleanup_phase(void);
+static void finish_all(void);
+
+static bool
+have_text_output(void)
+{
+	for (int k = 0; k < S.noutputs; k++)
+		if (!S.outputs[k].json)
+			return true;
+	return false;
+}
+
+static void
+pump_runs(void)
+{
+	while (!S.stopping && S.next < S.cfg.count &&
+		   (S.cfg.concurrency == 0 || S.active < S.cfg.concurrency))
+	{
+		run		   *r = &S.runs[S.next++];
+
+		S.active++;
+		if (S.active > S.peak)
+			S.peak = S.active;
+		runner_start(r);
+	}
+}
+
+static void
+runs_over(void)
+{
+	uv_timer_stop(&S.phase_timer);
+	S.elapsed_ns = (int64_t) (uv_hrtime() - S.t0_ns);
+	write_outputs();
+	start_cleanup_phase();
+}
+
+static void
+check_runs_over(void)
+{
+	if (S.in_cleanup || S.all_done || S.active > 0)
+		return;
+	if (S.next >= S.cfg.count || S.stopping)
+		runs_over();
+}
+
+static void
+on_run_done(run *r)
+{
+	S.active--;
+	S.finished++;
+	if (!S.no_db)
+		store_result(r);
+	pump_runs();
+	check_runs_over();
+}
+
+static void
+runs_timed_out(uv_timer_t *t)
+{
+	(void) t;
+	S.stopping = true;
+	for (int i = 0; i < S.cfg.count; i++)
+		runner_stop(&S.runs[i], "context deadline exceeded", NULL);
+	for (int i = S.next; i < S.cfg.count; i++)
+	{
+		S.active++;
+		runner_fail_unstarted(&S.runs[i], "context deadline exceeded", "job_timeout");
+	}
+	S.next = S.cfg.count;
+	check_runs_over();
+}
+
+static void
+pump_cleanups(void)
+{
+	while (!S.skip_cleanup && S.cl_next < S.cl_total &&
+		   (S.cfg.cleanup_concurrency == 0 || S.cl_active < S.cfg.cleanup_concurrency))
+	{
+		run		   *r = &S.runs[S.cl_list[S.cl_next++]];
+
+		S.cl_active++;
+		if (S.cl_active > S.cl_peak)
+			S.cl_peak = S.cl_active;
+		runner_cleanup(r);
+	}
+	if (S.cl_active == 0 && (S.cl_next >= S.cl_total || S.skip_cleanup))
+		finish_all();
+}
+
+static void
+on_cleanup_done(run *r)
+{
+	S.cl_active--;
+	S.cl_finished++;
+	if (r->cl_error)
+	{
+		S.cl_failed++;
+		fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
+	}
+	if (!S.no_db)
+		store_cleanup(r);
+	pump_cleanups();
+}
+
+static void
+cleanup_timed_out(uv_timer_t *t)
+{
+	(void) t;
+	S.skip_cleanup = true;
+	for (int i = 0; i < S.cfg.count; i++)
+		runner_stop_cleanup(&S.runs[i], "cleanup: context deadline exceeded");
+	pump_cleanups();
+}
+
+static void
+start_cleanup_phase(void)
+{
+	S.in_cleanup = true;
+	S.cl_list = malloc(sizeof(int) * (S.cfg.count + 1));
+	for (int i = 0; i < S.cfg.count; i++)
+		if (S.runs[i].started && runner_needs_cleanup(&S.runs[i]))
+			S.cl_list[S.cl_total++] = i;
+	if (S.cfg.no_cleanup || S.cl_total == 0)
+	{
+		finish_all();
+		return;
+	}
+	fprintf(stderr, "\nCleaning up %d run%s...\n", S.cl_total, S.cl_total == 1 ? "" : "s");
+	if (S.cfg.cleanup_timeout_ms > 0)
+		uv_timer_start(&S.phase_timer, cleanup_timed_out, (uint64_t) S.cfg.cleanup_timeout_ms, 0);
+	pump_cleanups();
+}
+
+static void
+finish_all(void)
+{
+	if (S.all_done)
+		return;
+	uv_timer_stop(&S.phase_timer);
+	S.all_done = true;
+	uv_stop(S.loop);
+}
+
+static void
+list_leftovers(void)
+{
+	int			n = 0;
+
+	if (S.leftovers_listed)
+		return;
+	S.leftovers_listed = true;
+	for (int k = 0; k < S.cl_total; k++)
+	{
+		run		   *r = &S.runs[S.cl_list[k]];
+
+		if (r->cl_done && !r->cl_error)
+			continue;
+		if (n++ == 0)
+			fprintf(stderr, "coder-scale: scaletest: cleanup skipped; left behind:\n");
+		if (r->ws_attempted)
+			fprintf(stderr, "  workspace %s%s%s%s\n", r->name, r->ws_id[0] ? " (" : "", r->ws_id,
+					r->ws_id[0] ? ")" : "");
+		if (r->user_attempted && !S.cfg.use_host_login)
+			fprintf(stderr, "  user %s%s%s%s\n", r->name, r->user_id[0] ? " (" : "", r->user_id,
+					r->user_id[0] ? ")" : "");
+	}
+	if (n)
+		fprintf(stderr, "Run 'coder-scale scaletest cleanup' to remove them.\n");
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	(void) h;
+	S.interrupts++;
+	S.aborted = true;
+	if (!S.in_cleanup)
+	{
+		fprintf(stderr, "\ncoder-scale: scaletest: %s: stopping the runs and cleaning up (again to skip cleanup)\n",
+				strsignal(signum));
+		S.stopping = true;
+		for (int i = 0; i < S.cfg.count; i++)
+			runner_stop(&S.runs[i], "context canceled", "other");
+		check_runs_over();
+		return;
+	}
+	fprintf(stderr, "\ncoder-scale: scaletest: %s: skipping cleanup\n", strsignal(signum));
+	S.skip_cleanup = true;
+	for (int i = 0; i < S.cfg.count; i++)
+		runner_stop_cleanup(&S.runs[i], "cleanup: context canceled");
+	list_leftovers();
+	pump_cleanups();
+}
+
+/* ---------- main ---------- */
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+prepare(int argc, char **argv)
+{
+	const char *token_file = NULL;
+	int			rc;
+
+	rc = parse_flags(argc, argv, &token_file);
+	if (rc != EXIT_OK)
+		return rc;
+	if ((rc = scaletest_find_login(&S.url, &S.token, token_file)) != EXIT_OK)
+		return rc;
+	raise_fd_limit();
+	S.loop = uv_default_loop();
+	S.http = http_client_new(S.loop, S.url, S.cfg.insecure);
+	if (!S.http || !ws_init(S.loop, S.url, S.cfg.insecure))
+	{
+		cli_error("scaletest: cannot set up HTTP and websockets for %s", S.url);
+		return EXIT_INTERNAL;
+	}
+	rc = scaletest_check_server(S.http, S.url, S.token, &S.coder_version,
+								S.cfg.me_id, sizeof(S.cfg.me_id), S.cfg.org_id, sizeof(S.cfg.org_id));
+	if (rc != EXIT_OK)
+		return rc;
+	return find_template();
+}
+
+static char *
+params_json(void)
+{
+	json_object *o = json_object_new_object();
+	char	   *s;
+
+	for (int i = 0; i < S.cfg.nparams; i++)
+		json_object_object_add(o, S.cfg.params[i].name, json_object_new_string(S.cfg.params[i].value));
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static int
+begin_store(void)
+{
+	store_run_info info;
+	char	   *err = NULL;
+	char	   *params = params_json();
+
+	if (S.no_db)
+	{
+		free(params);
+		return EXIT_OK;
+	}
+	memset(&info, 0, sizeof(info));
+	info.label = S.label;
+	info.target_url = S.url;
+	info.coder_version = S.coder_version;
+	info.template_name = S.cfg.template_name;
+	info.run_command = S.cfg.run_command;
+	info.parameters_json = params;
+	info.flags_json = json_object_to_json_string_ext(S.flags, JSON_C_TO_STRING_PLAIN);
+	info.tags_json = json_object_to_json_string_ext(S.tags, JSON_C_TO_STRING_PLAIN);
+	info.cfg = &S.cfg;
+	if (!store_begin(S.db, &info, &S.run_id, &err))
+	{
+		cli_error("scaletest: results database: %s", err ? err : "unreachable");
+		free(err);
+		free(params);
+		return EXIT_UNREACHABLE;
+	}
+	free(params);
+	return EXIT_OK;
+}
+
+static void
+start_loop_handles(void)
+{
+	runner_env	env;
+
+	memset(&env, 0, sizeof(env));
+	env.loop = S.loop;
+	env.http = S.http;
+	env.cfg = &S.cfg;
+	env.owner_token = S.token;
+	env.run_done = on_run_done;
+	env.cleanup_done = on_cleanup_done;
+	runner_setup(&env);
+	uv_timer_init(S.loop, &S.phase_timer);
+	uv_signal_init(S.loop, &S.sigint);
+	uv_signal_init(S.loop, &S.sigterm);
+	uv_signal_start(&S.sigint, on_signal, SIGINT);
+	uv_signal_start(&S.sigterm, on_signal, SIGTERM);
+}
+
+static int
+finish_store(void)
+{
+	char	   *spill = NULL;
+	const char *status = S.aborted ? "aborted" : "completed";
+
+	if (S.no_db)
+		return EXIT_OK;
+	if (!store_end(status, 60, &spill))
+	{
+		cli_error("scaletest: results database: could not write every result; the rest is in %s",
+				  spill ? spill : "(no spill file)");
+		free(spill);
+		return EXIT_UNREACHABLE;
+	}
+	return EXIT_OK;
+}
+
+static int
+create_workspaces(int argc, char **argv)
+{
+	int			rc = prepare(argc, argv);
+	int			failed = 0;
+
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	random_chars(S.cfg.rand8, 8);
+	S.runs = calloc(S.cfg.count, sizeof(run));
+	if (!S.runs)
+	{
+		cli_error("scaletest: out of memory for %d runs", S.cfg.count);
+		return EXIT_INTERNAL;
+	}
+	for (int i = 0; i < S.cfg.count; i++)
+		runner_init(&S.runs[i], i, S.cfg.rand8);
+	if ((rc = begin_store()) != EXIT_OK)
+		return rc;
+	start_loop_handles();
+	fprintf(stderr, "Running load test (%d workspace%s, template %s)%s...\n", S.cfg.count,
+			S.cfg.count == 1 ? "" : "s", S.cfg.template_name, S.no_db ? "" : ", results into coder_scale.run_result");
+	S.t0_ns = uv_hrtime();
+	if (S.cfg.timeout_ms > 0)
+		uv_timer_start(&S.phase_timer, runs_timed_out, (uint64_t) S.cfg.timeout_ms, 0);
+	pump_runs();
+	while (!S.all_done)
+		uv_run(S.loop, UV_RUN_ONCE);
+	uv_signal_stop(&S.sigint);
+	uv_signal_stop(&S.sigterm);
+	for (int i = 0; i < S.cfg.count; i++)
+		if (S.runs[i].done && (S.runs[i].error || S.runs[i].cl_error))
+			failed++;
+	rc = finish_store();
+	if (have_text_output())
+		summary_line(stdout);
+	fprintf(stderr, "coder-scale: scaletest: run %ld: %d runs, peak %d in flight, %d cleaned up (peak %d), %d cleanup failures\n",
+			S.run_id, S.finished, S.peak, S.cl_finished, S.cl_peak, S.cl_failed);
+	if (S.skip_cleanup && !S.cfg.no_cleanup)
+		list_leftovers();
+	if (rc != EXIT_OK)
+		return rc;
+	return (failed || S.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
+}
+
+int
+cmd_scaletest(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	{
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "create-workspaces") == 0)
+		return create_workspaces(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cleanup") == 0)
+		return scaletest_cleanup(argc - 1, argv + 1);
+	cli_error("scaletest: unknown subcommand \"%s\" (create-workspaces or cleanup)", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# scaletest create-workspaces: bad flags exit 2 (unreachable Coder: 3) with a
+# clear message, before anything is created; --help; the token never shows.
+source "$(dirname "$0")/8_scaletest_lib.inc"
+db_setup
+si_start --build-time 0 --agent-delay 0
+
+expect_exit() {  # expect_exit NAME CODE MESSAGE-PART ARGS...
+  local s0=$SECONDS
+  local name=$1 code=$2 msg=$3 rc=0
+  shift 3
+  "$@" >"$T/out" 2>"$T/err" || rc=$?
+  check "$name: exit $code" "$code" "$rc"; echo "    ($((SECONDS - s0))s)"
+  if grep -qF -- "$msg" "$T/err"; then echo "  ok - $name: says '$msg'"; else
+    echo "  not ok - $name: stderr lacks '$msg':"; sed 's/^/    /' "$T/err"; fails=$((fails + 1)); fi
+}
+
+expect_exit "count 0" 2 "--count: must be a whole number above 0" st -t docker --count 0
+expect_exit "count junk" 2 "--count: must be a whole number above 0" st -t docker --count 3x
+expect_exit "no template" 2 "--template: is required" st --count 1
+expect_exit "unknown template" 2 "no such template" st -t nosuchtemplate
+expect_exit "unknown template uuid" 2 "no such template" st -t 00000000-0000-0000-0000-000000000000
+expect_exit "malformed parameter" 2 "--parameter: expected NAME=VALUE" st -t docker --parameter novalue
+expect_exit "unknown parameter" 2 "--parameter nosuch: template docker has no parameter" st -t docker --parameter nosuch=1
+expect_exit "bad duration" 2 "--job-timeout: not a duration" st -t docker --job-timeout 5minutes
+expect_exit "bad run-timeout" 2 "--run-timeout: not a duration" st -t docker --run-command true --run-timeout -1s
+expect_exit "bad concurrency" 2 "--concurrency: must be 0" st -t docker --concurrency -1
+expect_exit "bad output" 2 "--output: expected text" st -t docker --output xml
+expect_exit "unknown flag" 2 "--bogus: unknown flag" st -t docker --bogus
+expect_exit "expect-timeout without command" 2 "needs --run-command" st -t docker --run-expect-timeout
+expect_exit "no token" 2 "no session token" env -u CODER_SESSION_TOKEN HOME=$T "$CS" scaletest create-workspaces -t docker --no-db
+expect_exit "no url" 2 "no Coder URL" env -u CODER_URL HOME=$T "$CS" scaletest create-workspaces -t docker --no-db --token-file "$TOKEN_FILE"
+expect_exit "unreachable url" 3 "cannot reach Coder at http://127.0.0.1:1" st -t docker --url http://127.0.0.1:1
+expect_exit "unreachable database" 3 "results database" "$CS" scaletest create-workspaces --token-file "$TOKEN_FILE" -t docker --db "host=/nonexistent dbname=x"
+expect_exit "refused token" 2 "session token was refused" env CODER_SESSION_TOKEN=wrong "$CS" scaletest create-workspaces -t docker --no-db
+
+# nothing was created by any of them
+check "no run rows" "0" "$(q 'SELECT count(*) FROM coder_scale.run')"
+check "nothing on the server" "0 0" "$(leftovers)"
+
+# --help on the command and its subcommands
+rc=0; "$CS" scaletest --help >"$T/h" || rc=$?
+check "scaletest --help exits 0" 0 $rc
+grep -q -- "--cleanup-concurrency" "$T/h" && echo "  ok - help lists flags" || { echo "  not ok - help"; fails=$((fails+1)); }
+rc=0; "$CS" scaletest cleanup --help >/dev/null || rc=$?
+check "cleanup --help exits 0" 0 $rc
+
+# the token never appears in output, logs or the database (a failing run logs the most)
+tok=$(cat "$TOKEN_FILE")
+CODER_SESSION_TOKEN=$tok "$CS" scaletest create-workspaces --db "dbname=$DB" -t docker -c 2 \
+  --run-command "echo \$CODER_SESSION_TOKEN; exit 3" --run-expect-output nevermatches \
+  --output text --output "json:$T/r.json" >"$T/out" 2>"$T/err" || true
+check "failing run recorded" "2" "$(q 'SELECT count(*) FROM coder_scale.run_result WHERE outcome = '\''fail'\''')"
+leak=0
+grep -qF -- "$tok" "$T/out" "$T/err" "$T/r.json" && leak=1
+[ "$(q "SELECT count(*) FROM coder_scale.run r JOIN coder_scale.run_result rr ON rr.run_id = r.id
+        WHERE r::text LIKE '%$tok%' OR rr::text LIKE '%$tok%'")" = 0 ] || leak=1
+check "token never shown or stored" 0 $leak
+done_testing
