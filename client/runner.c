@@ -883,6 +883,7 @@ step_command(run *r)
 		fail(r, "out of memory", "other");
 		return;
 	}
+	uv_update_time(env.loop);
 	if (env.cfg->run_timeout_ms > 0)
 		uv_timer_start(&r->poll, pty_timeout, (uint64_t) env.cfg->run_timeout_ms, 0);
 }
@@ -917,6 +918,7 @@ void
 runner_start(run *r)
 {
 	init_timers(r);
+	uv_update_time(env.loop);	/* deadlines count from now, not from the loop's last tick */
 	r->started = true;
 	r->retries_left = env.cfg->retry;
 	clock_gettime(CLOCK_REALTIME, &r->started_wall);
@@ -1213,6 +1215,7 @@ void
 runner_cleanup(run *r)
 {
 	init_timers(r);
+	uv_update_time(env.loop);
 	r->cl_started = true;
 	r->cl_t0_ns = uv_hrtime();
 	r->cl_state = CL_FIND_USER;

@@ -1025,6 +1025,7 @@ start_cleanup_phase(void)
 		return;
 	}
 	fprintf(stderr, "\nCleaning up %d run%s...\n", S.cl_total, S.cl_total == 1 ? "" : "s");
+	uv_update_time(S.loop);
 	if (S.cfg.cleanup_timeout_ms > 0)
 		uv_timer_start(&S.phase_timer, cleanup_timed_out, (uint64_t) S.cfg.cleanup_timeout_ms, 0);
 	pump_cleanups();
@@ -1237,6 +1238,7 @@ create_workspaces(int argc, char **argv)
 	start_loop_handles();
 	fprintf(stderr, "Running load test (%d workspace%s, template %s)%s...\n", S.cfg.count,
 			S.cfg.count == 1 ? "" : "s", S.cfg.template_name, S.no_db ? "" : ", results into coder_scale.run_result");
+	uv_update_time(S.loop);
 	S.t0_ns = uv_hrtime();
 	if (S.cfg.timeout_ms > 0)
 		uv_timer_start(&S.phase_timer, runs_timed_out, (uint64_t) S.cfg.timeout_ms, 0);

@@ -52,6 +52,7 @@ static struct
 	FILE	   *spill;			/* appended while spilling */
 	char	   *spill_path;
 	long		spilled;		/* rows in the spill file */
+	long		mem_before_spill;	/* queued items older than the spill file */
 	bool		finishing;
 	char		final_status[16];
 	time_t		give_up_at;
@@ -175,6 +176,8 @@ enqueue(char kind, sbuf *b)
 	pthread_mutex_lock(&W.mu);
 	if (W.spilled > 0 || W.bytes + (long) it->len > W.memory_limit)
 	{
+		if (W.spilled == 0)
+			W.mem_before_spill = W.queued;	/* they must be written first */
 		spill_item_locked(it);
 		if (W.spill)
 		{
@@ -300,7 +303,7 @@ prepare_conn(PGconn *c)
 }
 
 static bool
-copy_rows(PGconn *c, const char *sql, item *from, item *stop, char kind)
+copy_rows(PGconn *c, const char *sql, item *from, long n, char kind)
 {
 	PGresult   *res = PQexec(c, sql);
 	bool		ok = PQresultStatus(res) == PGRES_COPY_IN;
@@ -308,7 +311,7 @@ copy_rows(PGconn *c, const char *sql, item *from, item *stop, char kind)
 	PQclear(res);
 	if (!ok)
 		return false;
-	for (item *it = from; it != stop; it = it->next)
+	for (item *it = from; n > 0; it = it->next, n--)
 		if (it->kind == kind && PQputCopyData(c, it->line, (int) it->len) != 1)
 			return false;
 	if (PQputCopyEnd(c, NULL) != 1)
@@ -321,16 +324,16 @@ copy_rows(PGconn *c, const char *sql, item *from, item *stop, char kind)
 	return ok;
 }
 
-/* Write the items FROM..STOP in one transaction. */
+/* Write N items from FROM on in one transaction. */
 static bool
-write_items(item *from, item *stop)
+write_items(item *from, long n)
 {
 	char		sql[1024];
 	PGconn	   *c = W.conn;
 
 	if (!exec_ok(c, "BEGIN") ||
-		!copy_rows(c, "COPY cs_results FROM STDIN", from, stop, 'R') ||
-		!copy_rows(c, "COPY cs_cleanups FROM STDIN", from, stop, 'C') ||
+		!copy_rows(c, "COPY cs_results FROM STDIN", from, n, 'R') ||
+		!copy_rows(c, "COPY cs_cleanups FROM STDIN", from, n, 'C') ||
 		!exec_ok(c,
 				 "INSERT INTO coder_scale.run_result (run_id, full_id, workspace_name, user_name,"
 				 " started_at, finished_at, duration, create_user, create_workspace, queue_wait,"
@@ -349,7 +352,9 @@ write_items(item *from, item *stop)
 			 " failure_category = CASE WHEN cl.error IS NOT NULL AND rr.outcome = 'pass'"
 			 "   THEN 'cleanup_failed' ELSE rr.failure_category END,"
 			 " error = CASE WHEN cl.error IS NOT NULL AND rr.outcome = 'pass'"
-			 "   THEN cl.error ELSE rr.error END"
+			 "   THEN cl.error ELSE rr.error END,"
+			 " logs = CASE WHEN cl.error IS NULL THEN rr.logs"
+			 "   ELSE coalesce(rr.logs, '') || 'cleanup failed: ' || cl.error || E'\\n' END"
 			 " FROM cs_cleanups cl WHERE rr.run_id = %ld AND rr.full_id = cl.full_id",
 			 W.run_id);
 	if (!exec_ok(c, sql) || !exec_ok(c, "TRUNCATE cs_results, cs_cleanups") || !exec_ok(c, "COMMIT"))
@@ -384,9 +389,9 @@ ensure_conn(void)
 }
 
 static void
-free_items(item *from, item *stop)
+free_items(item *from, long n)
 {
-	while (from != stop)
+	while (n-- > 0)
 	{
 		item	   *n = from->next;
 
@@ -461,13 +466,13 @@ drain_spill(void)
 		batch = read_spill(f, &n, &off);
 		if (!batch)
 			break;
-		if (!write_items(batch, NULL))
+		if (!write_items(batch, n))
 		{
-			free_items(batch, NULL);
+			free_items(batch, n);
 			fclose(f);
 			return false;
 		}
-		free_items(batch, NULL);
+		free_items(batch, n);
 		spill_off = off;
 		spill_done += n;
 		W.written += n;
@@ -489,12 +494,15 @@ drain_spill(void)
 	return true;
 }
 
-/* Take up to BATCH_ROWS items off the queue (they stay counted in W.bytes). */
+/*
+ * The first N (at most BATCH_ROWS) queued items, left in the queue until
+ * written: the producer may append behind them meanwhile, so a batch is
+ * always a count from the head, never a head..end range.
+ */
 static item *
-take_batch(item **stop_out, long *n_out)
+take_batch(long *n_out)
 {
-	item	   *from = W.head,
-			   *it = W.head;
+	item	   *it = W.head;
 	long		n = 0;
 
 	while (it && n < BATCH_ROWS)
@@ -502,26 +510,33 @@ take_batch(item **stop_out, long *n_out)
 		it = it->next;
 		n++;
 	}
-	*stop_out = it;
 	*n_out = n;
-	return from;
+	return W.head;
 }
 
+/* Drop the N written items off the head of the queue. */
 static void
-release_batch(item *from, item *stop, long n)
+release_batch(long n)
 {
+	item	   *from,
+			   *it;
 	long		bytes = 0;
 
-	for (item *it = from; it != stop; it = it->next)
-		bytes += (long) it->len;
 	pthread_mutex_lock(&W.mu);
-	W.head = stop;
-	if (!stop)
+	from = it = W.head;
+	for (long k = 0; k < n; k++)
+	{
+		bytes += (long) it->len;
+		it = it->next;
+	}
+	W.head = it;
+	if (!it)
 		W.tail = NULL;
 	W.queued -= n;
+	W.mem_before_spill -= n < W.mem_before_spill ? n : W.mem_before_spill;
 	W.bytes -= bytes;
 	pthread_mutex_unlock(&W.mu);
-	free_items(from, stop);
+	free_items(from, n);
 	W.written += n;
 }
 
@@ -559,21 +574,27 @@ write_final_status(void)
 static bool
 write_pending(void)
 {
-	item	   *from,
-			   *stop;
+	item	   *from;
 	long		n;
+	long		older;
 
-	if (!drain_spill())
-		return false;
-	/* only the writer removes items, so the list from head to stop is stable */
+	/* queued items older than the spill file go first, then the file */
 	pthread_mutex_lock(&W.mu);
-	from = take_batch(&stop, &n);
+	older = W.mem_before_spill;
 	pthread_mutex_unlock(&W.mu);
+	if (older == 0 && !drain_spill())
+		return false;
+	/* only the writer removes items: the first N stay as they are */
+	pthread_mutex_lock(&W.mu);
+	from = take_batch(&n);
+	pthread_mutex_unlock(&W.mu);
+	if (older > 0 && n > older)
+		n = older;
 	if (n == 0)
 		return true;
-	if (!write_items(from, stop))
+	if (!write_items(from, n))
 		return false;
-	release_batch(from, stop, n);
+	release_batch(n);
 	return true;
 }
 
@@ -739,6 +760,12 @@ store_begin(const char *conninfo, const store_run_info *info, long *run_id, char
 		return false;
 	}
 	load_wordings(c);
+	if (!prepare_conn(c))
+	{
+		*err = strdup("cannot create the temporary tables of the writer");
+		PQfinish(c);
+		return false;
+	}
 	*run_id = W.run_id;
 	W.conn = c;
 	W.conninfo = conninfo ? strdup(conninfo) : NULL;

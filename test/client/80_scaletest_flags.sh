@@ -6,11 +6,10 @@ db_setup
 si_start --build-time 0 --agent-delay 0
 
 expect_exit() {  # expect_exit NAME CODE MESSAGE-PART ARGS...
-  local s0=$SECONDS
   local name=$1 code=$2 msg=$3 rc=0
   shift 3
   "$@" >"$T/out" 2>"$T/err" || rc=$?
-  check "$name: exit $code" "$code" "$rc"; echo "    ($((SECONDS - s0))s)"
+  check "$name: exit $code" "$code" "$rc"
   if grep -qF -- "$msg" "$T/err"; then echo "  ok - $name: says '$msg'"; else
     echo "  not ok - $name: stderr lacks '$msg':"; sed 's/^/    /' "$T/err"; fails=$((fails + 1)); fi
 }
