@@ -436,7 +436,7 @@ http_start(http_client *c, const char *method, const char *path,
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->err);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);	/* 10,000 handles in flight: keep them small */
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
 	if (c->insecure)
 	{
