@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench/driver.sh [COUNTS...]: what one scale-test run costs the driver.
+# `coder-scale scaletest create-workspaces --concurrency 0` against the local
+# stand-in with instant builds and agents (default 1,000 and 10,000
+# workspaces), results stored in a private PostgreSQL (a private copy of the
+# server's installation with this checkout's extension, so no build lock).
+# Prints wall time, CPU seconds per 1,000 workspace lifecycles (create user,
+# log in, create workspace, build, agents, cleanup) and peak RSS, for the
+# driver and for the stand-in, so it is clear which side is the limit.
+source "$(dirname "$0")/../scripts/lib.sh"
+
+COUNTS=("$@")
+[ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1000 10000)
+PORT=55492
+
+install_packages
+make -C "$ROOT" -s >/dev/null
+
+WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
+chmod 755 "$WORK"
+PRIV=$WORK/pg
+SI_PID=
+cleanup() {
+  [ -n "$SI_PID" ] && kill "$SI_PID" 2>/dev/null && wait "$SI_PID" 2>/dev/null
+  if [ -f "$WORK/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say "private PostgreSQL with this checkout's extension in $WORK"
+mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
+cp -a /usr/lib/postgresql/15 "$PRIV/usr/lib/postgresql/"
+cp -a /usr/share/postgresql/15 "$PRIV/usr/share/postgresql/"
+make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
+mkdir -p "$WORK/data" "$WORK/sock"
+chown postgres:postgres "$WORK/data" "$WORK/sock"
+runuser -u postgres -- "$PRIV$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 \
+  --locale=C.UTF-8 --no-sync >/dev/null
+runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/data/server.log" -w start \
+  -o "-c listen_addresses='' -c unix_socket_directories='$WORK/sock' -p $PORT -c fsync=off" >/dev/null 9>&-
+export PGHOST=$WORK/sock PGPORT=$PORT PGUSER=postgres
+psql -X -q -d postgres -c "CREATE DATABASE bench"
+psql -X -q -d bench -c "CREATE EXTENSION coder_scale"
+
+# CPU seconds (user + system) and peak RSS (MB) of a running process.
+proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+proc_hwm() { awk '/^VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
+
+printf '%-8s %-9s %9s %14s %10s %16s %12s %10s\n' workspaces side wall_s "cpu_s/1000ws" peak_MB \
+  "cpu_ms/lifecycle" result ""
+for n in "${COUNTS[@]}"; do
+  port=$((40000 + RANDOM % 10000))
+  "$ROOT/standin/coder-standin" --listen "127.0.0.1:$port" --token-file "$WORK/token" \
+    --build-time 0 --agent-delay 0 --replicas 10 --daemons 10000 >/dev/null 2>"$WORK/standin.err" &
+  SI_PID=$!
+  for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/api/v2/buildinfo" >/dev/null 2>&1 && break; sleep 0.05; done
+  si_cpu0=$(proc_cpu $SI_PID)
+  /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" \
+    "$ROOT/client/coder-scale" scaletest create-workspaces --url "http://127.0.0.1:$port" \
+    --token-file "$WORK/token" --db dbname=bench -t docker --count "$n" --concurrency 0 \
+    --cleanup-concurrency 0 --label "bench-$n" --output "json:$WORK/r.json" >"$WORK/out" 2>"$WORK/err" || true
+  si_cpu=$(awk -v a="$si_cpu0" -v b="$(proc_cpu $SI_PID)" 'BEGIN { print b - a }')
+  si_mb=$(proc_hwm $SI_PID)
+  kill $SI_PID; wait $SI_PID 2>/dev/null || true; SI_PID=
+  read -r wall usr sys rss_kb <"$WORK/time"
+  result=$(psql -X -At -d bench -c "SELECT s.summary FROM coder_scale.run_summary s JOIN coder_scale.run r ON r.id = s.run_id WHERE r.label = 'bench-$n'")
+  stored=$(psql -X -At -d bench -c "SELECT count(*) FROM coder_scale.run_result rr JOIN coder_scale.run r ON r.id = rr.run_id WHERE r.label = 'bench-$n' AND rr.cleanup IS NOT NULL")
+  awk -v n="$n" -v wall="$wall" -v cpu="$(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')" -v mb="$((rss_kb / 1024))" \
+      -v sicpu="$si_cpu" -v simb="$si_mb" -v res="$result" -v st="$stored" 'BEGIN {
+    printf "%-8d %-9s %9.2f %14.2f %10d %16.2f %s (%d stored with cleanup)\n", n, "driver", wall, cpu / n * 1000, mb, cpu / n * 1000, res, st
+    printf "%-8d %-9s %9s %14.2f %10d %16.2f\n", n, "stand-in", "", sicpu / n * 1000, simb, sicpu / n * 1000
+  }'
+done
