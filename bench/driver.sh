@@ -48,14 +48,14 @@ psql -X -q -d bench -c "CREATE EXTENSION coder_scale"
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 proc_hwm() { awk '/^VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
 
-printf '%-8s %-9s %9s %14s %10s %16s %12s %10s\n' workspaces side wall_s "cpu_s/1000ws" peak_MB \
-  "cpu_ms/lifecycle" result ""
+printf '%-10s %-9s %8s %14s %8s  %s\n' workspaces side wall_s "cpu_s/1000ws" peak_MB result
 for n in "${COUNTS[@]}"; do
   port=$((40000 + RANDOM % 10000))
   "$ROOT/standin/coder-standin" --listen "127.0.0.1:$port" --token-file "$WORK/token" \
     --build-time 0 --agent-delay 0 --replicas 10 --daemons 10000 >/dev/null 2>"$WORK/standin.err" &
   SI_PID=$!
   for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/api/v2/buildinfo" >/dev/null 2>&1 && break; sleep 0.05; done
+  kill -0 $SI_PID 2>/dev/null || { cat "$WORK/standin.err" >&2; die "the stand-in did not start"; }
   si_cpu0=$(proc_cpu $SI_PID)
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" \
     "$ROOT/client/coder-scale" scaletest create-workspaces --url "http://127.0.0.1:$port" \
@@ -69,7 +69,7 @@ for n in "${COUNTS[@]}"; do
   stored=$(psql -X -At -d bench -c "SELECT count(*) FROM coder_scale.run_result rr JOIN coder_scale.run r ON r.id = rr.run_id WHERE r.label = 'bench-$n' AND rr.cleanup IS NOT NULL")
   awk -v n="$n" -v wall="$wall" -v cpu="$(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')" -v mb="$((rss_kb / 1024))" \
       -v sicpu="$si_cpu" -v simb="$si_mb" -v res="$result" -v st="$stored" 'BEGIN {
-    printf "%-8d %-9s %9.2f %14.2f %10d %16.2f %s (%d stored with cleanup)\n", n, "driver", wall, cpu / n * 1000, mb, cpu / n * 1000, res, st
-    printf "%-8d %-9s %9s %14.2f %10d %16.2f\n", n, "stand-in", "", sicpu / n * 1000, simb, sicpu / n * 1000
+    printf "%-10d %-9s %8.2f %14.2f %8d  %s (%d stored with cleanup)\n", n, "driver", wall, cpu / n * 1000, mb, res, st
+    printf "%-10d %-9s %8s %14.2f %8d\n", n, "stand-in", "", sicpu / n * 1000, simb
   }'
 done
