@@ -1151,6 +1151,7 @@ begin_store(void)
 	store_run_info info;
 	char	   *err = NULL;
 	char	   *params = params_json();
+	bool		missing = false;
 
 	if (S.no_db)
 	{
@@ -1167,12 +1168,12 @@ begin_store(void)
 	info.flags_json = json_object_to_json_string_ext(S.flags, JSON_C_TO_STRING_PLAIN);
 	info.tags_json = json_object_to_json_string_ext(S.tags, JSON_C_TO_STRING_PLAIN);
 	info.cfg = &S.cfg;
-	if (!store_begin(S.db, &info, &S.run_id, &err))
+	if (!store_begin(S.db, &info, &S.run_id, &err, &missing))
 	{
 		cli_error("scaletest: results database: %s", err ? err : "unreachable");
 		free(err);
 		free(params);
-		return EXIT_UNREACHABLE;
+		return missing ? EXIT_INTERNAL : EXIT_UNREACHABLE;
 	}
 	free(params);
 	return EXIT_OK;

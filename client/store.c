@@ -734,14 +734,26 @@ insert_run(PGconn *c, const store_run_info *in, char **err)
 	return true;
 }
 
+static bool
+has_extension(PGconn *c)
+{
+	PGresult   *res = PQexec(c, "SELECT 1 FROM pg_extension WHERE extname = 'coder_scale'");
+	bool		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+
+	PQclear(res);
+	return ok;
+}
+
 bool
-store_begin(const char *conninfo, const store_run_info *info, long *run_id, char **err)
+store_begin(const char *conninfo, const store_run_info *info, long *run_id, char **err,
+			bool *missing_extension)
 {
 	PGconn	   *c = connect_db(conninfo);
 	const char *mem = getenv("CODER_SCALE_STORE_MEMORY");
 	const char *tmp = getenv("TMPDIR");
 
 	*err = NULL;
+	*missing_extension = false;
 	if (PQstatus(c) != CONNECTION_OK)
 	{
 		char	   *m = PQerrorMessage(c);
@@ -751,6 +763,13 @@ store_begin(const char *conninfo, const store_run_info *info, long *run_id, char
 			m[--n] = '\0';
 		if (asprintf(err, "cannot connect: %s", m) < 0)
 			*err = NULL;
+		PQfinish(c);
+		return false;
+	}
+	if (!has_extension(c))
+	{
+		*err = strdup("the coder_scale extension is not installed in this database: run CREATE EXTENSION coder_scale there, or give --db");
+		*missing_extension = true;
 		PQfinish(c);
 		return false;
 	}

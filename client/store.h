@@ -28,8 +28,12 @@ typedef struct store_run_info
 	const st_config *cfg;
 } store_run_info;
 
-/* Connect and create the run row; false with *err set (malloc'd) on failure. */
-bool		store_begin(const char *conninfo, const store_run_info *info, long *run_id, char **err);
+/*
+ * Connect and create the run row; false with *err set (malloc'd) on failure,
+ * and *missing_extension when the database lacks CREATE EXTENSION coder_scale.
+ */
+bool		store_begin(const char *conninfo, const store_run_info *info, long *run_id, char **err,
+						bool *missing_extension);
 
 /* Queue a finished run's result. */
 void		store_result(const run *r);

@@ -31,6 +31,7 @@ expect_exit "no token" 2 "no session token" env -u CODER_SESSION_TOKEN HOME=$T "
 expect_exit "no url" 2 "no Coder URL" env -u CODER_URL HOME=$T "$CS" scaletest create-workspaces -t docker --no-db --token-file "$TOKEN_FILE"
 expect_exit "unreachable url" 3 "cannot reach Coder at http://127.0.0.1:1" st -t docker --url http://127.0.0.1:1
 expect_exit "unreachable database" 3 "results database" "$CS" scaletest create-workspaces --token-file "$TOKEN_FILE" -t docker --db "host=/nonexistent dbname=x"
+expect_exit "database without the extension" 4 "CREATE EXTENSION coder_scale" "$CS" scaletest create-workspaces --token-file "$TOKEN_FILE" -t docker --db "dbname=postgres"
 expect_exit "refused token" 2 "session token was refused" env CODER_SESSION_TOKEN=wrong "$CS" scaletest create-workspaces -t docker --no-db
 
 # nothing was created by any of them

@@ -4,7 +4,7 @@
 # skips cleanup and lists what was left; scaletest cleanup removes it.
 source "$(dirname "$0")/8_scaletest_lib.inc"
 db_setup
-si_start --build-time 2s --agent-delay 0
+si_start --build-time 1s --agent-delay 0
 
 # wait_workspaces N: until N scaletest workspaces exist on the stand-in
 wait_workspaces() {
