@@ -256,6 +256,18 @@ copy_id(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
+/*
+ * Now on the loop's clock (whole milliseconds, never ahead of uv_hrtime):
+ * a timer started now fires when at least its timeout has passed since
+ * this instant, so a run stopped by its deadline never measures less.
+ */
+static uint64_t
+loop_now_ns(void)
+{
+	uv_update_time(env.loop);
+	return uv_now(env.loop) * 1000000ULL;
+}
+
 static int64_t
 phase_us(run *r)
 {
@@ -883,7 +895,7 @@ step_command(run *r)
 		fail(r, "out of memory", "other");
 		return;
 	}
-	uv_update_time(env.loop);
+	r->phase_ns = loop_now_ns();
 	if (env.cfg->run_timeout_ms > 0)
 		uv_timer_start(&r->poll, pty_timeout, (uint64_t) env.cfg->run_timeout_ms, 0);
 }
@@ -918,11 +930,10 @@ void
 runner_start(run *r)
 {
 	init_timers(r);
-	uv_update_time(env.loop);	/* deadlines count from now, not from the loop's last tick */
 	r->started = true;
 	r->retries_left = env.cfg->retry;
 	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->t0_ns = uv_hrtime();
+	r->t0_ns = loop_now_ns();	/* deadlines count from now, not from the loop's last tick */
 	if (env.cfg->job_timeout_ms > 0)
 		uv_timer_start(&r->deadline, on_deadline, (uint64_t) env.cfg->job_timeout_ms, 0);
 	step_user(r);
@@ -1215,9 +1226,8 @@ void
 runner_cleanup(run *r)
 {
 	init_timers(r);
-	uv_update_time(env.loop);
 	r->cl_started = true;
-	r->cl_t0_ns = uv_hrtime();
+	r->cl_t0_ns = loop_now_ns();
 	r->cl_state = CL_FIND_USER;
 	if (env.cfg->cleanup_job_timeout_ms > 0)
 		uv_timer_start(&r->deadline, cl_deadline, (uint64_t) env.cfg->cleanup_job_timeout_ms, 0);
