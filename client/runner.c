@@ -257,15 +257,15 @@ copy_id(char *dst, size_t size, const char *src)
 }
 
 /*
- * Now on the loop's clock (whole milliseconds, never ahead of uv_hrtime):
- * a timer started now fires when at least its timeout has passed since
- * this instant, so a run stopped by its deadline never measures less.
+ * Start timer T to fire MS after this instant. The loop's clock counts
+ * whole milliseconds behind uv_hrtime(), so one more millisecond makes sure
+ * a run stopped by its deadline never measures less than the deadline.
  */
-static uint64_t
-loop_now_ns(void)
+static void
+deadline_in(uv_timer_t *t, uv_timer_cb cb, int64_t ms)
 {
 	uv_update_time(env.loop);
-	return uv_now(env.loop) * 1000000ULL;
+	uv_timer_start(t, cb, (uint64_t) ms + 1, 0);
 }
 
 static int64_t
@@ -895,9 +895,8 @@ step_command(run *r)
 		fail(r, "out of memory", "other");
 		return;
 	}
-	r->phase_ns = loop_now_ns();
 	if (env.cfg->run_timeout_ms > 0)
-		uv_timer_start(&r->poll, pty_timeout, (uint64_t) env.cfg->run_timeout_ms, 0);
+		deadline_in(&r->poll, pty_timeout, env.cfg->run_timeout_ms);
 }
 
 /* ---------- start ---------- */
@@ -933,9 +932,9 @@ runner_start(run *r)
 	r->started = true;
 	r->retries_left = env.cfg->retry;
 	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->t0_ns = loop_now_ns();	/* deadlines count from now, not from the loop's last tick */
+	r->t0_ns = uv_hrtime();
 	if (env.cfg->job_timeout_ms > 0)
-		uv_timer_start(&r->deadline, on_deadline, (uint64_t) env.cfg->job_timeout_ms, 0);
+		deadline_in(&r->deadline, on_deadline, env.cfg->job_timeout_ms);
 	step_user(r);
 }
 
@@ -1227,9 +1226,9 @@ runner_cleanup(run *r)
 {
 	init_timers(r);
 	r->cl_started = true;
-	r->cl_t0_ns = loop_now_ns();
+	r->cl_t0_ns = uv_hrtime();
 	r->cl_state = CL_FIND_USER;
 	if (env.cfg->cleanup_job_timeout_ms > 0)
-		uv_timer_start(&r->deadline, cl_deadline, (uint64_t) env.cfg->cleanup_job_timeout_ms, 0);
+		deadline_in(&r->deadline, cl_deadline, env.cfg->cleanup_job_timeout_ms);
 	cl_step(r);
 }

@@ -1027,7 +1027,7 @@ start_cleanup_phase(void)
 	fprintf(stderr, "\nCleaning up %d run%s...\n", S.cl_total, S.cl_total == 1 ? "" : "s");
 	uv_update_time(S.loop);
 	if (S.cfg.cleanup_timeout_ms > 0)
-		uv_timer_start(&S.phase_timer, cleanup_timed_out, (uint64_t) S.cfg.cleanup_timeout_ms, 0);
+		uv_timer_start(&S.phase_timer, cleanup_timed_out, (uint64_t) S.cfg.cleanup_timeout_ms + 1, 0);
 	pump_cleanups();
 }
 
@@ -1242,7 +1242,7 @@ create_workspaces(int argc, char **argv)
 	uv_update_time(S.loop);
 	S.t0_ns = uv_hrtime();
 	if (S.cfg.timeout_ms > 0)
-		uv_timer_start(&S.phase_timer, runs_timed_out, (uint64_t) S.cfg.timeout_ms, 0);
+		uv_timer_start(&S.phase_timer, runs_timed_out, (uint64_t) S.cfg.timeout_ms + 1, 0);
 	pump_runs();
 	while (!S.all_done)
 		uv_run(S.loop, UV_RUN_ONCE);
