@@ -23,6 +23,8 @@ struct http_client
 	char	   *base;
 	bool		insecure;
 	int			in_flight;
+	http_foreign_fn foreign;
+	void	   *foreign_arg;
 };
 
 typedef struct sock_ctx
@@ -328,6 +330,19 @@ finish(http_call *call, CURLcode cc)
 	free_call(call);
 }
 
+CURLM *
+http_multi(http_client *c)
+{
+	return c->multi;
+}
+
+void
+http_set_foreign(http_client *c, http_foreign_fn fn, void *arg)
+{
+	c->foreign = fn;
+	c->foreign_arg = arg;
+}
+
 static void
 check_done(http_client *c)
 {
@@ -339,6 +354,8 @@ check_done(http_client *c)
 		http_call  *call;
 
 		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (c->foreign && c->foreign(c->foreign_arg, msg))
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &call);
 		CURLcode	cc = msg->data.result;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <curl/curl.h>
 #include <uv.h>
 #include <json-c/json.h>
 
@@ -32,6 +33,15 @@ typedef void (*http_done_fn) (void *arg, const http_result *res);
 
 /* A client for one base URL ("https://coder.example.com"); NULL on error. */
 http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecure);
+
+/*
+ * Transfers of others on the same loop (the scraper): they add their own easy
+ * handles to http_multi(); every finished transfer is shown to FN first, and
+ * one FN claims (returns true for) is theirs: they remove it themselves.
+ */
+typedef bool (*http_foreign_fn) (void *arg, CURLMsg *msg);
+CURLM	   *http_multi(http_client *c);
+void		http_set_foreign(http_client *c, http_foreign_fn fn, void *arg);
 void		http_client_free(http_client *c);
 
 /* Calls in flight right now (for tests and the benchmark). */

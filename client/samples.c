@@ -384,6 +384,7 @@ samples_new(PGconn *conn, int64_t run_id)
 	if (s == NULL)
 		return NULL;
 	s->conn = conn;
+	PQclear(PQexec(conn, "SET client_min_messages = warning"));	/* IF NOT EXISTS notices */
 	s->run_id = run_id;
 	s->next_mark = 1;
 	s->cur = batch_new();

@@ -14,11 +14,17 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <curl/curl.h>
+#include <math.h>
+#include <regex.h>
+#include <libpq-fe.h>
 
 #include "cli.h"
 #include "runner.h"
 #include "scaletest.h"
 #include "store.h"
+#include "goduration.h"
+#include "samples.h"
+#include "scraper.h"
 
 #define MAX_OUTPUTS 8
 
@@ -111,6 +117,11 @@ usage(FILE *out)
 			"      --tag KEY=VALUE           tag of the run in the database (repeatable)\n"
 			"      --db CONNINFO             results database (else the libpq environment)\n"
 			"      --no-db                   store nothing (like Coder's own tool)\n"
+			"      --scrape NAME=URL         scrape Prometheus metrics of component NAME (coderd, database,\n"
+			"                                runner, ...) during the whole run and a short tail (repeatable)\n"
+			"      --scrape-interval D       time between scrapes of a target (default 5s)\n"
+			"      --scrape-match REGEX      keep only metric names matching REGEX\n"
+			"      --scrape-sample-limit N   samples kept per scrape (default 200000)\n"
 			"Durations are Go durations: 300ms, 1.5s, 2m, 1h30m.\n"
 			"Exit codes: 0 all passed, 1 some run failed or was interrupted, 2 bad flags,\n"
 			"3 Coder or the database unreachable, 4 other error.\n");
@@ -202,7 +213,8 @@ enum
 	O_CLEANUP_TIMEOUT, O_CLEANUP_JOB_TIMEOUT, O_RUN_COMMAND, O_RUN_TIMEOUT,
 	O_RUN_EXPECT_OUTPUT, O_RUN_EXPECT_TIMEOUT, O_RUN_LOG_OUTPUT, O_NO_CLEANUP,
 	O_NO_WAIT, O_RETRY, O_HOST_LOGIN, O_OUTPUT, O_URL, O_TOKEN_FILE, O_INSECURE,
-	O_LABEL, O_TAG, O_DB, O_NO_DB
+	O_LABEL, O_TAG, O_DB, O_NO_DB,
+	O_SCRAPE, O_SCRAPE_INTERVAL, O_SCRAPE_MATCH, O_SCRAPE_LIMIT
 };
 
 static const struct option long_opts[] = {
@@ -232,6 +244,10 @@ static const struct option long_opts[] = {
 	{"tag", required_argument, NULL, O_TAG},
 	{"db", required_argument, NULL, O_DB},
 	{"no-db", no_argument, NULL, O_NO_DB},
+	{"scrape", required_argument, NULL, O_SCRAPE},
+	{"scrape-interval", required_argument, NULL, O_SCRAPE_INTERVAL},
+	{"scrape-match", required_argument, NULL, O_SCRAPE_MATCH},
+	{"scrape-sample-limit", required_argument, NULL, O_SCRAPE_LIMIT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0}
 };
@@ -316,6 +332,55 @@ note_flag(const char *name, const char *arg)
 	json_object_object_add(S.flags, name, json_object_new_string(arg ? arg : "true"));
 }
 
+/* ---------- --scrape: Prometheus targets scraped on the run's own loop ---------- */
+
+#define MAX_SCRAPE_TARGETS 64
+
+static struct
+{
+	scrape_target targets[MAX_SCRAPE_TARGETS];
+	int			n;
+	double		interval;		/* seconds */
+	regex_t		match;
+	bool		have_match;
+	int64_t		sample_limit;
+	scraper    *sc;
+	samples    *sink;
+	uv_timer_t	timer;
+} SC = {.interval = 5};
+
+static int
+scrape_flag(int opt, const char *arg)
+{
+	int64_t		ns;
+	const char *why = NULL;
+	char	   *end;
+	long long	v;
+
+	switch (opt)
+	{
+		case O_SCRAPE:
+			return scrape_target_parse(strdup(arg), SC.targets, &SC.n, MAX_SCRAPE_TARGETS) ? EXIT_OK : EXIT_USAGE;
+		case O_SCRAPE_INTERVAL:
+			if (!go_duration_parse(arg, &ns, &why) || ns < 100000000LL || ns > 3600000000000LL)
+				return bad_flag("--scrape-interval", "must be a Go duration from 100ms to 1h, e.g. 5s");
+			SC.interval = ns / 1e9;
+			return EXIT_OK;
+		case O_SCRAPE_MATCH:
+			if (regcomp(&SC.match, arg, REG_EXTENDED | REG_NOSUB) != 0)
+				return bad_flag("--scrape-match", "is not a valid POSIX extended regular expression");
+			SC.have_match = true;
+			return EXIT_OK;
+		case O_SCRAPE_LIMIT:
+			v = strtoll(arg, &end, 10);
+			if (*arg == '\0' || *end != '\0' || v <= 0 || v > INT32_MAX)
+				return bad_flag("--scrape-sample-limit", "must be a positive whole number");
+			SC.sample_limit = v;
+			return EXIT_OK;
+	}
+	return bad_flag("flags", "unknown flag");
+}
+
 static int
 parse_one(int opt, const char *arg, const char *tokfile_out[])
 {
@@ -385,6 +450,11 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 		case O_NO_DB:
 			S.no_db = true;
 			return EXIT_OK;
+		case O_SCRAPE:
+		case O_SCRAPE_INTERVAL:
+		case O_SCRAPE_MATCH:
+		case O_SCRAPE_LIMIT:
+			return scrape_flag(opt, arg);
 	}
 	return bad_flag("flags", "unknown flag");
 }
@@ -436,6 +506,8 @@ parse_flags(int argc, char **argv, const char **token_file)
 		return bad_flag("--run-expect-timeout", "needs --run-command");
 	if (c->run_expect_output && !c->run_command)
 		return bad_flag("--run-expect-output", "needs --run-command");
+	if (SC.n > 0 && S.no_db)
+		return bad_flag("--scrape", "needs the results database (it cannot go with --no-db)");
 	if (S.noutputs == 0)
 		add_output("text");
 	return EXIT_OK;
@@ -1217,11 +1289,103 @@ finish_store(void)
 	return EXIT_OK;
 }
 
+/* The scrape timer: start due scrapes, hand full batches to the writer, re-arm. */
+static void
+scrape_timer(uv_timer_t *t)
+{
+	double		now = scraper_now();
+	double		next;
+
+	scraper_tick(SC.sc, now);
+	samples_poll(SC.sink, now);
+	next = fmin(scraper_next_deadline(SC.sc), samples_next_deadline(SC.sink)) - scraper_now();
+	uv_timer_start(t, scrape_timer, isfinite(next) ? (uint64_t) fmax(1, fmin(1000, ceil(next * 1000))) : 1000, 0);
+}
+
+static bool
+scrape_claims(void *arg, CURLMsg *msg)
+{
+	(void) arg;
+	return scraper_handle_done(SC.sc, msg);
+}
+
+/* Start scraping into the run (its own database connection and writer thread). */
+static int
+scrape_start(void)
+{
+	PGconn	   *conn;
+	scraper_config cfg = {0};
+
+	if (SC.n == 0)
+		return EXIT_OK;
+	conn = PQconnectdb(S.db ? S.db : "");
+	if (PQstatus(conn) != CONNECTION_OK || !(SC.sink = samples_new(conn, S.run_id)))
+	{
+		cli_error("scaletest: --scrape: results database: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return EXIT_UNREACHABLE;
+	}
+	cfg.interval = SC.interval;
+	cfg.match = SC.have_match ? &SC.match : NULL;
+	cfg.sample_limit = SC.sample_limit;
+	cfg.log = stderr;
+	SC.sc = scraper_new(http_multi(S.http), SC.targets, SC.n, &cfg, SC.sink);
+	if (!SC.sc)
+	{
+		cli_error("scaletest: --scrape: could not start the scraper");
+		return EXIT_INTERNAL;
+	}
+	http_set_foreign(S.http, scrape_claims, NULL);
+	uv_timer_init(S.loop, &SC.timer);
+	scrape_timer(&SC.timer);
+	return EXIT_OK;
+}
+
+/*
+ * After the runs and their cleanup: two more scrapes of every target (the
+ * tail, skipped when interrupted), then wait for the last transfers and the
+ * writer. Returns false when samples were lost.
+ */
+static bool
+scrape_finish(void)
+{
+	samples_stats st;
+	bool		ok;
+	uint64_t	tail_end = uv_now(S.loop) + (uint64_t) (2 * SC.interval * 1000);
+
+	if (!SC.sc)
+		return true;
+	while (!S.aborted && uv_now(S.loop) < tail_end)
+		uv_run(S.loop, UV_RUN_ONCE);
+	if (S.aborted)
+		scraper_cancel(SC.sc);
+	scraper_stop(SC.sc);
+	while (scraper_in_flight(SC.sc) > 0)
+		uv_run(S.loop, UV_RUN_ONCE);
+	uv_timer_stop(&SC.timer);
+	http_set_foreign(S.http, NULL, NULL);
+	for (int i = 0; i < SC.n; i++)
+	{
+		const scrape_stats *t = scraper_stats(SC.sc, i);
+
+		fprintf(stderr, "coder-scale: scaletest: scrape %s: %lld scrapes (%lld failed), %lld samples, %lld malformed lines%s%s\n",
+				SC.targets[i].name, (long long) t->scrapes, (long long) t->failed, (long long) t->samples,
+				(long long) t->malformed, t->failed ? "; last error: " : "", t->failed ? t->last_error : "");
+	}
+	scraper_free(SC.sc);
+	SC.sc = NULL;
+	ok = samples_finish(SC.sink, &st);
+	if (!ok)
+		cli_error("scaletest: --scrape: %lld samples could not be stored", (long long) st.lost);
+	return ok;
+}
+
 static int
 create_workspaces(int argc, char **argv)
 {
 	int			rc = prepare(argc, argv);
 	int			failed = 0;
+	bool		scraped;
 
 	if (rc != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
@@ -1237,6 +1401,8 @@ create_workspaces(int argc, char **argv)
 	if ((rc = begin_store()) != EXIT_OK)
 		return rc;
 	start_loop_handles();
+	if ((rc = scrape_start()) != EXIT_OK)
+		return rc;
 	fprintf(stderr, "Running load test (%d workspace%s, template %s)%s...\n", S.cfg.count,
 			S.cfg.count == 1 ? "" : "s", S.cfg.template_name, S.no_db ? "" : ", results into coder_scale.run_result");
 	uv_update_time(S.loop);
@@ -1251,7 +1417,10 @@ create_workspaces(int argc, char **argv)
 	for (int i = 0; i < S.cfg.count; i++)
 		if (S.runs[i].done && (S.runs[i].error || S.runs[i].cl_error))
 			failed++;
+	scraped = scrape_finish();
 	rc = finish_store();
+	if (rc == EXIT_OK && !scraped)
+		rc = EXIT_INTERNAL;
 	if (have_text_output())
 		summary_line(stdout);
 	fprintf(stderr, "coder-scale: scaletest: run %ld: %d runs, peak %d in flight, %d cleaned up (peak %d), %d cleanup failures\n",

@@ -550,3 +550,74 @@ scraper_free(scraper *sc)
 	free(sc->targets);
 	free(sc);
 }
+static bool
+valid_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			  (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+static bool
+valid_url(const char *u)
+{
+	const char *rest;
+
+	if (strncasecmp(u, "http://", 7) == 0)
+		rest = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		rest = u + 8;
+	else
+		return false;
+	if (*rest == '\0' || *rest == '/')
+		return false;
+	for (const char *p = u; *p; p++)
+		if ((unsigned char) *p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Parse "NAME=URL" into targets[*n] (SPEC is split in place), refusing a
+ * bad name or URL, too many targets and a NAME given twice; says why on
+ * stderr and returns false.
+ */
+bool
+scrape_target_parse(char *spec, scrape_target *targets, int *n, int max)
+{
+	char	   *eq = strchr(spec, '=');
+
+	if (eq == NULL || !valid_name(spec, (size_t) (eq - spec)))
+	{
+		cli_error("scrape target \"%s\": expected NAME=URL with NAME made of letters, digits, _ - . "
+				  "(at most 63), e.g. coderd=http://127.0.0.1:2112/metrics", spec);
+		return false;
+	}
+	if (!valid_url(eq + 1))
+	{
+		cli_error("scrape target \"%s\": the URL must start with http:// or https://, name a host "
+				  "and contain no blanks", spec);
+		return false;
+	}
+	if (*n == max)
+	{
+		cli_error("scrape target \"%s\": at most %d targets", spec, max);
+		return false;
+	}
+	*eq = '\0';
+	for (int i = 0; i < *n; i++)
+		if (strcmp(targets[i].name, spec) == 0)
+		{
+			cli_error("scrape target \"%s\": NAME given twice", spec);
+			return false;
+		}
+	targets[*n].name = spec;
+	targets[*n].url = eq + 1;
+	(*n)++;
+	return true;
+}
+

@@ -112,4 +112,7 @@ void		scraper_cancel(scraper *sc);
 /* Cancel what is in flight and free (before samples_finish of its sink). */
 void		scraper_free(scraper *sc);
 
+/* Parse "NAME=URL" (split in place) into targets[*n]; false (and why on stderr) if bad or a NAME repeats. */
+bool		scrape_target_parse(char *spec, scrape_target *targets, int *n, int max);
+
 #endif
