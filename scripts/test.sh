@@ -18,24 +18,34 @@ cluster_start "$WORK/data" "$WORK" 5432
 
 export PGHOST=$WORK PGPORT=5432 PGUSER=postgres
 status=0
+passed=0
+failed=0
+# tally SUITE OK: count one suite (pg_regress, pg_prove, each client script).
+tally() { if [ "$2" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi; }
 
 say "pgTAP through pg_regress (make installcheck)"
-if ! make -C "$ROOT" -s installcheck; then
-  [ -f "$ROOT/regression.diffs" ] && head -n 200 "$ROOT/regression.diffs" >&2
-  status=1
-fi
+rc=0
+make -C "$ROOT" -s installcheck || rc=$?
+if [ $rc -ne 0 ] && [ -f "$ROOT/regression.diffs" ]; then head -n 200 "$ROOT/regression.diffs" >&2; fi
+tally pg_regress $rc
 
 say "pgTAP through pg_prove"
 psql -X -q -d postgres -c "CREATE DATABASE prove" >/dev/null
 psql -X -q -d prove -c "CREATE EXTENSION pgtap" >/dev/null
-(cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || status=1
+rc=0
+(cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || rc=$?
+tally pg_prove $rc
 
 if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
   say "client tests (test/client)"
   for t in "$ROOT"/test/client/*.sh; do
-    if bash "$t"; then echo "ok - client $(basename "$t" .sh)"; else echo "not ok - client $(basename "$t" .sh)"; status=1; fi
+    rc=0
+    bash "$t" || rc=$?
+    if [ $rc -eq 0 ]; then echo "ok - client $(basename "$t" .sh)"; else echo "not ok - client $(basename "$t" .sh)"; fi
+    tally "$t" $rc
   done
 fi
 
 if [ $status -eq 0 ]; then say "all tests passed"; else say "some tests FAILED"; fi
+echo "Suites: $passed passed, $failed failed"
 exit $status
