@@ -30,6 +30,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "textread.h"
+
 #define COUNTER_VERSION 1
 
 typedef struct CounterSample
@@ -338,33 +340,6 @@ summary_validate(const CounterSummary *cs, int code)
 				 errhint("Build counter summaries with coder_scale.counter_agg().")));
 }
 
-typedef struct TextReader
-{
-	const char *p;
-	const char *orig;
-} TextReader;
-
-static void
-syntax_error(TextReader *t, const char *expected)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type coder_scale.counter_summary: \"%.200s\"", t->orig),
-			 errdetail("Expected %s at character %d.", expected, (int) (t->p - t->orig) + 1),
-			 errhint("Write it as the output of a counter summary is written, e.g. "
-					 "\"v=1 samples=2 resets=0 increase=5 first=1764424800:10 last=1764424860:15\".")));
-}
-
-static void
-expect(TextReader *t, const char *lit)
-{
-	size_t		n = strlen(lit);
-
-	if (strncmp(t->p, lit, n) != 0)
-		syntax_error(t, lit);
-	t->p += n;
-}
-
 static int64
 read_uint(TextReader *t, int max_digits)
 {
@@ -372,11 +347,11 @@ read_uint(TextReader *t, int max_digits)
 	int			digits = 0;
 
 	if (*t->p < '0' || *t->p > '9')
-		syntax_error(t, "a number");
+		text_syntax_error(t, "a number");
 	while (*t->p >= '0' && *t->p <= '9')
 	{
 		if (++digits > max_digits)
-			syntax_error(t, "a shorter number");
+			text_syntax_error(t, "a shorter number");
 		v = v * 10 + (*t->p++ - '0');
 	}
 	return v;
@@ -389,11 +364,11 @@ read_double(TextReader *t, char stop)
 	double		d;
 
 	if (!(*t->p == '.' || (*t->p >= '0' && *t->p <= '9')))
-		syntax_error(t, "a number");
+		text_syntax_error(t, "a number");
 	errno = 0;
 	d = strtod(t->p, &end);
 	if (end == t->p || *end != stop || (errno == ERANGE && (d == 0.0 || isinf(d))))
-		syntax_error(t, "a finite number");
+		text_syntax_error(t, "a finite number");
 	t->p = end;
 	return d;
 }
@@ -415,11 +390,11 @@ read_time(TextReader *t)
 	{
 		t->p++;
 		if (*t->p < '0' || *t->p > '9')
-			syntax_error(t, "decimals");
+			text_syntax_error(t, "decimals");
 		while (*t->p >= '0' && *t->p <= '9')
 		{
 			if (scale == 0)
-				syntax_error(t, "at most 6 decimals");
+				text_syntax_error(t, "at most 6 decimals");
 			frac += (*t->p++ - '0') * scale;
 			scale /= 10;
 		}
@@ -432,7 +407,7 @@ read_time(TextReader *t)
 	/* (sec - epoch shift) * 1e6 + frac; unix microseconds would overflow int64 */
 	if (pg_mul_s64_overflow(sec - UNIX_EPOCH_US / USECS_PER_SEC, USECS_PER_SEC, &us) ||
 		pg_add_s64_overflow(us, frac, &us))
-		syntax_error(t, "a time within the timestamp range");
+		text_syntax_error(t, "a time within the timestamp range");
 	return us;
 }
 
@@ -441,30 +416,30 @@ Datum
 counter_summary_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
-	TextReader	t = {str, str};
+	TextReader	t = {str, str, "coder_scale.counter_summary", "v=1 samples=2 resets=0 increase=5 first=1764424800:10 last=1764424860:15"};
 	CounterSummary *cs = palloc0(sizeof(CounterSummary));
 
 	SET_VARSIZE(cs, sizeof(CounterSummary));
-	expect(&t, "v=");
+	text_expect(&t, "v=");
 	if (read_uint(&t, 3) != COUNTER_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("unsupported coder_scale.counter_summary version"),
 				 errdetail("This build of coder_scale reads version %d.", COUNTER_VERSION)));
 	cs->version = COUNTER_VERSION;
-	expect(&t, " samples=");
+	text_expect(&t, " samples=");
 	cs->samples = read_uint(&t, 18);
-	expect(&t, " resets=");
+	text_expect(&t, " resets=");
 	cs->resets = read_uint(&t, 18);
-	expect(&t, " increase=");
+	text_expect(&t, " increase=");
 	cs->increase = read_double(&t, ' ');
-	expect(&t, " first=");
+	text_expect(&t, " first=");
 	cs->first_time = read_time(&t);
-	expect(&t, ":");
+	text_expect(&t, ":");
 	cs->first_value = read_double(&t, ' ');
-	expect(&t, " last=");
+	text_expect(&t, " last=");
 	cs->last_time = read_time(&t);
-	expect(&t, ":");
+	text_expect(&t, ":");
 	cs->last_value = read_double(&t, '\0');
 	summary_validate(cs, ERRCODE_INVALID_TEXT_REPRESENTATION);
 	PG_RETURN_POINTER(cs);

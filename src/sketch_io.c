@@ -17,39 +17,13 @@
 #include "libpq/pqformat.h"
 
 #include "sketch.h"
+#include "textread.h"
 
 PG_FUNCTION_INFO_V1(sketch_in);
 PG_FUNCTION_INFO_V1(sketch_out);
 PG_FUNCTION_INFO_V1(sketch_recv);
 PG_FUNCTION_INFO_V1(sketch_send);
 PG_FUNCTION_INFO_V1(sketch_from_bytes);
-
-typedef struct TextReader
-{
-	const char *p;
-	const char *orig;
-} TextReader;
-
-static void
-syntax_error(TextReader *t, const char *expected)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type coder_scale.sketch: \"%.200s\"", t->orig),
-			 errdetail("Expected %s at character %d.", expected, (int) (t->p - t->orig) + 1),
-			 errhint("Write it as the output of a sketch is written, e.g. "
-					 "\"v=1 alpha=0.01 count=1 zeros=1 sum=0 min=0 max=0 pos= neg=\".")));
-}
-
-static void
-expect(TextReader *t, const char *lit)
-{
-	size_t		n = strlen(lit);
-
-	if (strncmp(t->p, lit, n) != 0)
-		syntax_error(t, lit);
-	t->p += n;
-}
 
 static bool
 at_field_end(const char *p)
@@ -64,12 +38,12 @@ read_double(TextReader *t)
 	double		d;
 
 	if (!(*t->p == '-' || *t->p == '.' || (*t->p >= '0' && *t->p <= '9')))
-		syntax_error(t, "a number");
+		text_syntax_error(t, "a number");
 	errno = 0;
 	d = strtod(t->p, &end);
 	if (end == t->p || !at_field_end(end) ||
 		(errno == ERANGE && (d == 0.0 || isinf(d))))
-		syntax_error(t, "a finite number");
+		text_syntax_error(t, "a finite number");
 	t->p = end;
 	return d;
 }
@@ -86,13 +60,13 @@ read_int(TextReader *t, bool allow_negative)
 		t->p++;
 	}
 	if (*t->p < '0' || *t->p > '9')
-		syntax_error(t, "an integer");
+		text_syntax_error(t, "an integer");
 	while (*t->p >= '0' && *t->p <= '9')
 	{
 		uint64		d = (uint64) (*t->p - '0');
 
 		if (v > ((uint64) PG_INT64_MAX - d) / 10)
-			syntax_error(t, "an integer below 2^63");
+			text_syntax_error(t, "an integer below 2^63");
 		v = v * 10 + d;
 		t->p++;
 	}
@@ -116,18 +90,18 @@ read_store(TextReader *t, Sketch *sk, SketchStore *st)
 	for (;;)
 	{
 		if (n == SKETCH_MAX_BUCKETS)
-			syntax_error(t, "at most 4096 buckets");
+			text_syntax_error(t, "at most 4096 buckets");
 		idx[n] = read_int(t, true);
 		if (idx[n] < PG_INT32_MIN || idx[n] > PG_INT32_MAX)
-			syntax_error(t, "a bucket index within the int4 range");
+			text_syntax_error(t, "a bucket index within the int4 range");
 		if (n > 0 && idx[n] <= idx[n - 1])
-			syntax_error(t, "bucket indexes in ascending order");
+			text_syntax_error(t, "bucket indexes in ascending order");
 		if (idx[n] - idx[0] >= SKETCH_MAX_BUCKETS)
-			syntax_error(t, "buckets spanning at most 4096 indexes");
-		expect(t, ":");
+			text_syntax_error(t, "buckets spanning at most 4096 indexes");
+		text_expect(t, ":");
 		cnt[n] = read_int(t, false);
 		if (cnt[n] == 0)
-			syntax_error(t, "a count of at least 1");
+			text_syntax_error(t, "a count of at least 1");
 		n++;
 		if (*t->p != ',')
 			break;
@@ -146,19 +120,19 @@ Datum
 sketch_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
-	TextReader	t = {str, str};
+	TextReader	t = {str, str, "coder_scale.sketch", "v=1 alpha=0.01 count=1 zeros=1 sum=0 min=0 max=0 pos= neg="};
 	Sketch	   *sk;
 	int64		version;
 	double		alpha;
 
-	expect(&t, "v=");
+	text_expect(&t, "v=");
 	version = read_int(&t, false);
 	if (version != SKETCH_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("unsupported coder_scale.sketch version " INT64_FORMAT, version),
 				 errdetail("This build of coder_scale reads version %d.", SKETCH_VERSION)));
-	expect(&t, " alpha=");
+	text_expect(&t, " alpha=");
 	alpha = read_double(&t);
 	if (isnan(alpha) || alpha < SKETCH_MIN_ALPHA || alpha > SKETCH_MAX_ALPHA)
 		ereport(ERROR,
@@ -166,22 +140,22 @@ sketch_in(PG_FUNCTION_ARGS)
 				 errmsg("invalid coder_scale.sketch value: alpha is out of range"),
 				 errhint("alpha must be between %g and %g.", SKETCH_MIN_ALPHA, SKETCH_MAX_ALPHA)));
 	sk = sketch_create(CurrentMemoryContext, alpha);
-	expect(&t, " count=");
+	text_expect(&t, " count=");
 	sk->count = read_int(&t, false);
-	expect(&t, " zeros=");
+	text_expect(&t, " zeros=");
 	sk->zero_count = read_int(&t, false);
-	expect(&t, " sum=");
+	text_expect(&t, " sum=");
 	sk->sum = read_double(&t);
-	expect(&t, " min=");
+	text_expect(&t, " min=");
 	sk->min = read_double(&t);
-	expect(&t, " max=");
+	text_expect(&t, " max=");
 	sk->max = read_double(&t);
-	expect(&t, " pos=");
+	text_expect(&t, " pos=");
 	read_store(&t, sk, &sk->pos);
-	expect(&t, " neg=");
+	text_expect(&t, " neg=");
 	read_store(&t, sk, &sk->neg);
 	if (*t.p != '\0')
-		syntax_error(&t, "the end of the value");
+		text_syntax_error(&t, "the end of the value");
 	sketch_validate(sk, SKETCH_FROM_TEXT);
 	PG_RETURN_BYTEA_P(sketch_encode(sk));
 }
