@@ -370,6 +370,33 @@ ok_status(const http_result *res)
 	return !res->transport_error && res->status >= 200 && res->status <= 299;
 }
 
+/*
+ * How a callback that creates something starts: the call is over; an
+ * answer other than 2xx, or one without an "id", fails the run in CATEGORY;
+ * else the id is copied into DST.
+ */
+static bool
+answer_id(run *r, const http_result *res, const char *category, char *dst, size_t size)
+{
+	json_object *j;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		fail_http(r, res, category);
+		return false;
+	}
+	j = http_json(res);
+	copy_id(dst, size, jstr(j, "id"));
+	json_object_put(j);
+	if (!dst[0])
+	{
+		fail(r, "no id in the answer", category);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_deadline(uv_timer_t *t)
 {
@@ -449,22 +476,10 @@ static void
 user_created(void *arg, const http_result *res)
 {
 	run		   *r = arg;
-	json_object *j, *body;
+	json_object *body;
 
-	r->call = NULL;
-	if (!ok_status(res))
-	{
-		fail_http(r, res, "create_user");
+	if (!answer_id(r, res, "create_user", r->user_id, sizeof(r->user_id)))
 		return;
-	}
-	j = http_json(res);
-	copy_id(r->user_id, sizeof(r->user_id), jstr(j, "id"));
-	json_object_put(j);
-	if (!r->user_id[0])
-	{
-		fail(r, "no id in the answer", "create_user");
-		return;
-	}
 	run_log(r, "created user %s (%s)", r->name, r->user_id);
 	r->phase = P_LOGIN;
 	body = json_object_new_object();
@@ -478,17 +493,9 @@ static void
 me_done(void *arg, const http_result *res)
 {
 	run		   *r = arg;
-	json_object *j;
 
-	r->call = NULL;
-	if (!ok_status(res))
-	{
-		fail_http(r, res, "create_user");
+	if (!answer_id(r, res, "create_user", r->user_id, sizeof(r->user_id)))
 		return;
-	}
-	j = http_json(res);
-	copy_id(r->user_id, sizeof(r->user_id), jstr(j, "id"));
-	json_object_put(j);
 	r->t_us[T_CREATE_USER] = phase_us(r);
 	step_workspace(r);
 }
@@ -579,17 +586,9 @@ static void
 restart_done(void *arg, const http_result *res)
 {
 	run		   *r = arg;
-	json_object *j;
 
-	r->call = NULL;
-	if (!ok_status(res))
-	{
-		fail_http(r, res, "build_failed");
+	if (!answer_id(r, res, "build_failed", r->build_id, sizeof(r->build_id)))
 		return;
-	}
-	j = http_json(res);
-	copy_id(r->build_id, sizeof(r->build_id), jstr(j, "id"));
-	json_object_put(j);
 	run_log(r, "retrying the build: %s", r->build_id);
 	uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
 }
