@@ -30,6 +30,9 @@ check "duplicate NAME" 2 "$(code st -t docker --scrape a=http://x/m --scrape a=h
 check "the message says so" yes "$(yes_no grep -q "NAME given twice" "$T/err")"
 check "bad interval" 2 "$(code st -t docker --scrape a=http://x/m --scrape-interval 0s)"
 check "--scrape needs the database" 2 "$(code st -t docker --scrape a=http://x/m --no-db)"
+check "bad --scrape-match" 2 "$(code st -t docker --scrape a=http://x/m --scrape-match '(')"
+check "bad --scrape-sample-limit" 2 "$(code st -t docker --scrape a=http://x/m --scrape-sample-limit 0)"
+check "a URL that is not http(s)" 2 "$(code st -t docker --scrape a=ftp://x/m)"
 check "nothing was created" "0 0" "$(leftovers)"
 
 echo "# a run with three targets, one killed mid-run"
