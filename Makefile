@@ -6,7 +6,11 @@
 #   make prove            run the same tests through pg_prove
 #
 # The extension's install script is assembled from sql/parts/*.sql (in name
-# order), so each concern keeps its own SQL file beside its C file.
+# order), so each concern keeps its own SQL file beside its C file.  Released
+# versions stay in sql/ as shipped: sql/coder_scale--0.1.0.sql, and one
+# upgrade script per step (sql/coder_scale--0.1.0--0.2.0.sql).  Every change
+# to the parts goes into the current step's upgrade script too; the upgrade
+# test (test/upgrade/run.sh) proves the two give the same catalog.
 
 EXTENSION   = coder_scale
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
@@ -15,8 +19,10 @@ MODULE_big  = coder_scale
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 SQL_PARTS   = $(sort $(wildcard sql/parts/*.sql))
+# The current version is built from the parts; released versions and the
+# upgrade scripts between them are kept as they shipped (never edited).
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 TESTS       = $(sort $(wildcard test/*.sql))
 REGRESS     = $(patsubst test/%.sql,%,$(TESTS))

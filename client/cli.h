@@ -6,7 +6,10 @@
 
 #include <stdbool.h>
 
-#define CODER_SCALE_VERSION "0.1.0"
+/* from coder_scale.control's default_version, passed in by client/Makefile */
+#ifndef CODER_SCALE_VERSION
+#error "CODER_SCALE_VERSION must be defined (client/Makefile reads it from coder_scale.control)"
+#endif
 
 /* Exit codes, the same for every subcommand. */
 enum
