@@ -36,6 +36,11 @@ rc=0
 (cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || rc=$?
 tally pg_prove $rc
 
+say "upgrade path (test/upgrade/run.sh)"
+rc=0
+bash "$ROOT/test/upgrade/run.sh" || rc=$?
+tally upgrade $rc
+
 if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
   say "client tests (test/client)"
   for t in "$ROOT"/test/client/*.sh; do

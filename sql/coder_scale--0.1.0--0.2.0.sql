@@ -2,3 +2,292 @@
 -- the same words; test/upgrade/run.sh checks that 0.1.0 + this script gives
 -- the catalog a fresh 0.2.0 install gives, and that stored data survives.
 \echo Use "ALTER EXTENSION coder_scale UPDATE TO '0.2.0'" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- No role can crash the server or use the owner's trigger functions.
+-- ---------------------------------------------------------------------------
+ALTER FUNCTION coder_scale.shapes_valid(float8[], float8[]) STRICT;
+
+CREATE FUNCTION coder_scale.require_trigger_table(relid oid, expected regclass, trigger_name text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF relid IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION 'trigger "%" may only be attached to %', trigger_name, expected
+      USING ERRCODE = '42501',
+            DETAIL = format('It fired on %s.', coalesce(relid::regclass::text, 'no table')),
+            HINT = 'This trigger function belongs to the coder_scale extension; do not use it elsewhere.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.require_trigger_table(oid, regclass, text) IS
+  'Internal: raise 42501 unless a trigger fired on the table its function was written for';
+REVOKE ALL ON FUNCTION coder_scale.require_trigger_table(oid, regclass, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION coder_scale.sample_series_check()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  missing bigint;
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.metric_sample', TG_NAME);
+  SELECT n.series_id INTO missing FROM new_samples n
+  WHERE NOT EXISTS (SELECT 1 FROM coder_scale.metric_series s WHERE s.id = n.series_id)
+  LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'insert or update on table "metric_sample" violates its series reference'
+      USING ERRCODE = '23503', DETAIL = format('Series %s is not present in table "metric_series".', missing),
+            HINT = 'Insert the series into coder_scale.metric_series first.';
+  END IF;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION coder_scale.sample_series_check() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION coder_scale.series_samples_delete()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.metric_series', TG_NAME);
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE coder_scale.metric_sample;
+  ELSE
+    DELETE FROM coder_scale.metric_sample m USING old_series o WHERE m.series_id = o.id;
+  END IF;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION coder_scale.series_samples_delete() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION coder_scale.run_sample_partitions()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.run', TG_NAME);
+  PERFORM coder_scale.add_sample_partitions(NEW.started_at, NEW.started_at + interval '1 day');
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION coder_scale.run_sample_partitions() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- A primary key per partition of metric_sample instead of one on the parent:
+-- a dump of the day partitions then restores.  Rebuilds each partition's key.
+-- ---------------------------------------------------------------------------
+ALTER TABLE coder_scale.metric_sample DROP CONSTRAINT metric_sample_pkey;
+ALTER TABLE coder_scale.metric_sample_default ADD PRIMARY KEY (series_id, time);
+DO $$
+DECLARE
+  part text;
+BEGIN
+  FOR part IN
+    SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'coder_scale.metric_sample'::regclass AND c.relname <> 'metric_sample_default'
+    ORDER BY c.relname
+  LOOP
+    EXECUTE format('ALTER TABLE coder_scale.%I ADD PRIMARY KEY (series_id, time)', part);
+  END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION coder_scale.add_sample_partitions(from_time timestamptz, to_time timestamptz)
+RETURNS int
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  day     date;
+  name    text;
+  created int := 0;
+BEGIN
+  IF from_time IS NULL OR to_time IS NULL THEN
+    RAISE EXCEPTION 'from_time and to_time must not be null'
+      USING ERRCODE = '22004', HINT = 'Pass the first and last time the samples cover.';
+  END IF;
+  IF NOT isfinite(from_time) OR NOT isfinite(to_time) THEN
+    RAISE EXCEPTION 'from_time and to_time must be finite, not % and %', from_time, to_time
+      USING ERRCODE = '22023', HINT = 'Pass the first and last time the samples cover.';
+  END IF;
+  IF to_time < from_time THEN
+    RAISE EXCEPTION 'to_time must not be before from_time'
+      USING ERRCODE = '22023', DETAIL = format('from_time is %s, to_time %s.', from_time, to_time),
+            HINT = 'Pass the first and last time the samples cover, in that order.';
+  END IF;
+  IF to_time - from_time > interval '3660 days' THEN
+    RAISE EXCEPTION 'refusing to create more than 3660 day partitions'
+      USING ERRCODE = '22023', HINT = 'Give a shorter time range.';
+  END IF;
+  FOR day IN SELECT d::date FROM generate_series((from_time AT TIME ZONE 'UTC')::date,
+                                                 (to_time AT TIME ZONE 'UTC')::date, interval '1 day') d LOOP
+    name := 'metric_sample_p' || to_char(day, 'YYYYMMDD');
+    CONTINUE WHEN to_regclass('coder_scale.' || name) IS NOT NULL;
+    -- Build the day apart, move its rows out of DEFAULT, then attach it.
+    EXECUTE format('CREATE TABLE coder_scale.%I (LIKE coder_scale.metric_sample INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+    EXECUTE format('ALTER TABLE coder_scale.%I ADD PRIMARY KEY (series_id, time)', name);
+    EXECUTE format('WITH moved AS (DELETE FROM coder_scale.metric_sample_default
+                                   WHERE time >= %L AND time < %L RETURNING *)
+                    INSERT INTO coder_scale.%I SELECT * FROM moved',
+                   (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'), name);
+    EXECUTE format('ALTER TABLE coder_scale.metric_sample ATTACH PARTITION coder_scale.%I
+                    FOR VALUES FROM (%L) TO (%L)',
+                   name, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+    EXECUTE format('COMMENT ON TABLE coder_scale.%I IS %L', name,
+                   'Samples of ' || day || ' (UTC); drop with coder_scale.drop_sample_partitions()');
+    created := created + 1;
+  END LOOP;
+  RETURN created;
+END
+$$;
+-- ---------------------------------------------------------------------------
+-- Errors that name what is wrong.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION coder_scale.derive_profile(
+  name text,
+  base text DEFAULT 'default',
+  changes jsonb DEFAULT '{}',
+  description text DEFAULT NULL)
+RETURNS coder_scale.profile
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+  unknown text;
+  p coder_scale.profile;
+  msg text;
+BEGIN
+  IF name IS NULL OR changes IS NULL THEN
+    RAISE EXCEPTION 'name and changes must not be null'
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Give a new profile name and a jsonb object of changes (''{}'' for none).';
+  END IF;
+  IF name !~ '^[a-z0-9][a-z0-9_.-]*$' THEN
+    RAISE EXCEPTION 'invalid profile name "%"', name
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use lower-case letters, digits, "_", "." and "-", starting with a letter or digit.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM coder_scale.profile x WHERE x.name = derive_profile.name) THEN
+    RAISE EXCEPTION 'profile "%" already exists', name
+      USING ERRCODE = 'duplicate_object',
+            HINT = format('Choose another name, or remove the old one first: DELETE FROM coder_scale.profile WHERE name = %L.', name);
+  END IF;
+  IF jsonb_typeof(changes) <> 'object' THEN
+    RAISE EXCEPTION 'changes must be a jsonb object, not %', jsonb_typeof(changes)
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ''{"target_utilization": 0.6}''.';
+  END IF;
+  SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+  FROM jsonb_object_keys(changes) AS k
+  WHERE k IN ('name', 'builtin', 'description')
+     OR k NOT IN (SELECT attname FROM pg_attribute
+                  WHERE attrelid = 'coder_scale.profile'::regclass AND attnum > 0 AND NOT attisdropped);
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'changes name columns that cannot be changed this way: %', unknown
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use the columns of coder_scale.profile other than name, builtin and description.';
+  END IF;
+  SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+  FROM jsonb_each(changes) AS c(k, v) WHERE jsonb_typeof(v) = 'null';
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'changes set % to null', unknown
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Every parameter of a profile needs a value; leave a column out of changes to keep the base''s.';
+  END IF;
+  p := coder_scale.get_profile(base);
+  BEGIN
+    p := jsonb_populate_record(p, changes);
+  EXCEPTION WHEN data_exception THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+    RAISE EXCEPTION 'changes for profile "%" do not fit the profile''s column types: %', name, msg
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give numbers for the cost and fraction columns, integers for the counts, arrays of numbers for the shapes.';
+  END;
+  p.name := derive_profile.name;
+  p.builtin := false;
+  p.description := coalesce(derive_profile.description, format('derived from %s', base));
+  -- the model's own checks name the parameter and its range (profile.c)
+  BEGIN
+    PERFORM coder_scale.size(1, p);
+  EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+    RAISE EXCEPTION '%', msg
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Give that parameter a value in its range in changes.';
+  END;
+  INSERT INTO coder_scale.profile SELECT p.*;
+  RETURN p;
+END
+$$;
+CREATE OR REPLACE FUNCTION coder_scale.recommendations(
+  users int[] DEFAULT '{50,100,500,1000,3000}',
+  profile text DEFAULT 'default')
+RETURNS TABLE (
+  active_users           int,
+  concurrent_builds      int,
+  concurrent_connections int,
+  coderd_cpu             float8,
+  coderd_memory_gb       float8,
+  coderd_layout          text,
+  provisioners           int,
+  database_cpu           float8,
+  database_memory_gb     float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+  IF recommendations.users IS NULL OR cardinality(recommendations.users) = 0 THEN
+    RAISE EXCEPTION 'users must be a non-empty array of user counts'
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'For example ARRAY[100, 1000].';
+  END IF;
+  IF array_ndims(recommendations.users) <> 1 THEN
+    RAISE EXCEPTION 'users must be a one-dimensional array, not % dimensions', array_ndims(recommendations.users)
+      USING ERRCODE = 'array_subscript_error', HINT = 'For example ARRAY[100, 1000].';
+  END IF;
+  RETURN QUERY
+    SELECT r.users, r.concurrent_builds, r.concurrent_connections,
+           r.coderd_cpu, r.coderd_memory_gb,
+           format('%s x %s vCPU / %s GB', r.replicas, r.cpu_per_replica, r.memory_gb_per_replica),
+           r.provisioner_daemons, r.database_cpu, r.database_memory_gb
+    FROM unnest(recommendations.users) WITH ORDINALITY AS u(n, i)
+    CROSS JOIN LATERAL coder_scale.recommend(u.n, recommendations.profile) AS r
+    ORDER BY u.i;
+END
+$$;
+-- classify_failure reads the first 64 kB of an error
+CREATE OR REPLACE FUNCTION coder_scale.classify_failure(error text, logs text DEFAULT NULL)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (
+  -- the first 64 kB say which step failed; the rest (long logs pasted into
+  -- an error) would only cost time in the regular expressions
+  WITH e AS (SELECT coder_scale.normalize_error(left(error, 65536)) AS n)
+  SELECT CASE
+    -- a pass: Coder writes "<nil>"
+    WHEN n IS NULL OR n IN ('', '<nil>') THEN NULL
+    -- cleanup (createworkspaces.Cleanup, workspacebuild.CleanupRunner)
+    WHEN n ~ '(^|: )(cleanup|cleanup workspace|delete user|delete workspace|cancel workspace build):' THEN 'cleanup_failed'
+    -- step 1: the user (createworkspaces.Run)
+    WHEN n ~ '(^|: )(create user|login as new user|generate random password for user|get user):' THEN 'create_user'
+    -- step 5: the command through the web terminal (reconnectingpty), the connect probe (agentconn)
+    WHEN n ~ '(run reconnecting pty|run agent connection|open reconnecting pty|copy context|read from reconnecting pty):'
+         OR n ~ 'expected (timeout, but|string .* not found in output)' THEN
+      CASE WHEN n ~ 'context deadline exceeded|i/o timeout|timed out' AND n !~ 'expected timeout, but'
+           THEN 'command_timeout' ELSE 'command_failed' END
+    -- step 3: the build
+    WHEN n ~ 'build canceled' THEN 'build_canceled'
+    WHEN n ~ 'build failed with status|logs disconnected with unexpected job status' THEN 'build_failed'
+    -- step 4: the agents
+    WHEN n ~ '(^|: )wait for agents?:|no agents found for workspace' THEN 'agent_timeout'
+    -- a bare deadline: the logs tell which step it stopped in
+    WHEN n = 'context deadline exceeded' AND strpos(logs, 'Waiting for agents to connect') > 0
+         AND strpos(logs, 'Agents connected!') = 0 THEN 'agent_timeout'
+    WHEN n = 'context deadline exceeded' AND strpos(logs, 'Opening reconnecting PTY') > 0 THEN 'command_timeout'
+    -- a deadline anywhere else: the per-run --job-timeout (or the whole --timeout)
+    WHEN n ~ 'context deadline exceeded' THEN 'job_timeout'
+    -- step 2: creating the workspace, or anything else inside the workspacebuild step
+    WHEN n ~ '(^|: )(create workspace|create workspace build|generate random name for workspace|get workspace( id| "[^"]*")?):' THEN 'create_workspace'
+    ELSE 'other'
+  END
+  FROM e
+);

@@ -8,10 +8,20 @@
 #include "access/htup_details.h"
 #include "datatype/timestamp.h"
 #include "funcapi.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "args.h"
 #include "sizing.h"
+
+/* The SQL name of the function being called, for hints. */
+static const char *
+func_name(FunctionCallInfo fcinfo)
+{
+	char	   *name = fcinfo->flinfo ? get_func_name(fcinfo->flinfo->fn_oid) : NULL;
+
+	return name ? name : "this function";
+}
 
 /* Raise 22004 when argument n is NULL. */
 void
@@ -21,7 +31,8 @@ arg_not_null(FunctionCallInfo fcinfo, int n, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", name),
-				 errhint("Give a value for %s.", name)));
+				 errhint("%s() has no default for %s: pass a value (\\df+ coder_scale.%s describes it).",
+						 func_name(fcinfo), name, func_name(fcinfo))));
 }
 
 /* Integer argument n, at least min. */
@@ -35,7 +46,8 @@ arg_int_min(FunctionCallInfo fcinfo, int n, const char *name, int32 min)
 	if (v < min)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be at least %d, not %d", name, min, v)));
+				 errmsg("%s must be at least %d, not %d", name, min, v),
+				 errhint("Pass %s() a whole number of %d or more for %s.", func_name(fcinfo), min, name)));
 	return v;
 }
 
@@ -50,12 +62,15 @@ arg_float_min(FunctionCallInfo fcinfo, int n, const char *name, double min, bool
 	if (isnan(v) || isinf(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a finite number, not %g", name, v)));
+				 errmsg("%s must be a finite number, not %g", name, v),
+				 errhint("Pass %s() an ordinary number for %s.", func_name(fcinfo), name)));
 	if (inclusive ? v < min : v <= min)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be %s %g, not %g", name,
-						inclusive ? "at least" : "greater than", min, v)));
+						inclusive ? "at least" : "greater than", min, v),
+				 errhint("Pass %s() a value of %s %g for %s.", func_name(fcinfo),
+						 inclusive ? "at least" : "more than", min, name)));
 	return v;
 }
 
@@ -99,7 +114,9 @@ arg_seconds(FunctionCallInfo fcinfo, int n, const char *name, bool positive)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be %s, not %g seconds", name,
-						positive ? "positive" : "at least zero", s)));
+						positive ? "positive" : "at least zero", s),
+				 errhint("Pass %s() an interval %s for %s, like '30 seconds'.", func_name(fcinfo),
+						 positive ? "greater than zero" : "of zero or more", name)));
 	return s;
 }
 

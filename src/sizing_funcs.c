@@ -26,7 +26,7 @@ check_total(double x, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s out of range", what),
-				 errhint("Use smaller inputs.")));
+				 errhint("The users and the size per workspace multiply to more than 1e15; check their units.")));
 }
 
 /* shapes_valid(cpu float8[], memory_gb float8[]) returns bool: do they describe shapes? */
@@ -35,6 +35,9 @@ coder_scale_shapes_valid(PG_FUNCTION_ARGS)
 {
 	const char *why;
 
+	/* STRICT in SQL; checked here too, so a changed declaration cannot crash */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
 	PG_RETURN_BOOL(shapes_check(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1), NULL, &why));
 }
 
@@ -90,7 +93,8 @@ coder_scale_max_concurrent_builds(PG_FUNCTION_ARGS)
 	if (builds > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%d replicas x %d daemons is out of range", replicas, daemons)));
+				 errmsg("%d replicas x %d daemons is out of range", replicas, daemons),
+				 errhint("The product must be at most %d.", PG_INT32_MAX)));
 	PG_RETURN_INT32((int32) builds);
 }
 
@@ -166,5 +170,10 @@ coder_scale_max_daemons_per_replica(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("profile \"%s\" gives provisioner daemons no CPU cost, so there is no limit", p.name),
 				 errhint("Set provisioner_cpu_per_daemon or coderd_cpu_per_build in the profile.")));
-	PG_RETURN_INT32((int32) fmin(floor(room / per_daemon + 1e-9), PG_INT32_MAX));
+	if (room / per_daemon >= PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("a replica of %g cores fits more than %d provisioner daemons", cpu, PG_INT32_MAX),
+				 errhint("Give replica_cpu in cores, like 4 or 16.")));
+	PG_RETURN_INT32((int32) floor(room / per_daemon + 1e-9));
 }

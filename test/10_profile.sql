@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(31);
+SELECT plan(37);
 
 -- the table and its builtins
 SELECT has_table('coder_scale', 'profile', 'table coder_scale.profile exists');
@@ -87,10 +87,40 @@ SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '[1]')$$, '
                  'derive_profile wants a jsonb object');
 SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'nope')$$, '22023', 'unknown profile "nope"',
                  'derive_profile from an unknown base is an error');
-SELECT throws_ok($$SELECT coder_scale.derive_profile('cautious')$$, '23505', NULL,
-                 'derive_profile does not overwrite an existing profile');
-SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '{"build_fraction": 2}')$$, '23514', NULL,
-                 'derive_profile values pass the CHECK constraints');
+SELECT throws_ok($$SELECT coder_scale.derive_profile('cautious')$$, '42710', 'profile "cautious" already exists',
+                 'derive_profile does not overwrite an existing profile, and names it');
+SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '{"build_fraction": 2}')$$, '22023',
+                 'profile "x": build_fraction must be a fraction between 0 and 1, not 2',
+                 'derive_profile names the parameter out of range and its range');
+SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '{"ha_tolerated_failures": 5}')$$, '22023',
+                 'profile "x": ha_tolerated_failures must be smaller than ha_min_replicas',
+                 '... and a rule between two parameters');
+SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '{"target_utilization": null}')$$, '22004',
+                 'changes set target_utilization to null', 'derive_profile refuses a NULL parameter by name');
+SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '{"max_daemons_per_host": "many"}')$$, '22023', NULL,
+                 'derive_profile refuses a value of the wrong type');
+SELECT throws_ok($$SELECT coder_scale.derive_profile('Bad Name')$$, '22023', 'invalid profile name "Bad Name"',
+                 'derive_profile refuses a name the profile table would');
+-- every error of derive_profile carries a hint
+CREATE FUNCTION pg_temp.hint_of(sql text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE h text;
+BEGIN
+  EXECUTE sql;
+  RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+  RETURN h;
+END $f$;
+SELECT is((SELECT count(*)::int FROM unnest(ARRAY[
+             $$SELECT coder_scale.derive_profile('cautious')$$,
+             $$SELECT coder_scale.derive_profile('x', 'default', '{"build_fraction": 2}')$$,
+             $$SELECT coder_scale.derive_profile('x', 'default', '{"target_utilization": null}')$$,
+             $$SELECT coder_scale.derive_profile('x', 'default', '{"max_daemons_per_host": "many"}')$$,
+             $$SELECT coder_scale.derive_profile('Bad Name')$$]) q
+           WHERE coalesce(pg_temp.hint_of(q), '') = ''), 0, 'every error of derive_profile has a hint');
+SELECT is(pg_temp.hint_of($$SELECT coder_scale.derive_profile('cautious')$$),
+          'Choose another name, or remove the old one first: DELETE FROM coder_scale.profile WHERE name = ''cautious''.',
+          'the hint for a taken name says what to do');
 SELECT throws_ok($$SELECT coder_scale.derive_profile(NULL)$$, '22004', NULL,
                  'derive_profile needs a name');
 

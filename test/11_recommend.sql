@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(32);
+SELECT plan(33);
 
 -- Coder's validated architectures, January 2026 (reference/coder-sizing.md):
 -- users, concurrent builds, coderd vCPU / GB per replica x replicas, provisioners, database vCPU / GB.
@@ -54,6 +54,8 @@ SELECT results_eq(
   'recommendations() fills the seed''s five rows');
 SELECT is((SELECT coderd_layout FROM coder_scale.recommendations(ARRAY[2000])), '3 x 4 vCPU / 12 GB',
           'recommendations() shows the coderd layout');
+SELECT throws_ok($$SELECT * FROM coder_scale.recommendations('{{1,2},{3,4}}')$$, '2202E',
+                 'users must be a one-dimensional array, not 2 dimensions', 'recommendations() refuses a 2-D array');
 SELECT results_eq($$SELECT active_users FROM coder_scale.recommendations(ARRAY[3000, 50, 1000])$$,
                   $$VALUES (3000), (50), (1000)$$, 'recommendations() keeps the order it was given');
 

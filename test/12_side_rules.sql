@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(24);
+SELECT plan(27);
 
 -- the seed's worked examples
 SELECT is(coder_scale.max_concurrent_builds(2, 30), 60, '2 replicas x 30 daemons = 60 concurrent builds');
@@ -51,6 +51,32 @@ SELECT throws_ok($$SELECT * FROM coder_scale.workspace_totals(100, 'Infinity', 1
 SELECT throws_ok($$SELECT * FROM coder_scale.workspace_totals(0, 8, 16)$$, '22023', NULL, 'zero users');
 SELECT throws_ok($$SELECT * FROM coder_scale.workspace_totals(10000000, 1e300, 16)$$, '22003', NULL, 'overflow of the totals');
 SELECT throws_ok($$SELECT coder_scale.max_daemons_per_replica(0)$$, '22023', NULL, 'a replica of 0 cores');
+SELECT throws_ok($$SELECT coder_scale.max_daemons_per_replica(1e300)$$, '22003', NULL,
+                 'a replica too large to count its daemons is an error, not a saturated int');
+CREATE FUNCTION pg_temp.hint_of(sql text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE h text;
+BEGIN
+  EXECUTE sql;
+  RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+  RETURN h;
+END $f$;
+SELECT is((SELECT array_agg(q ORDER BY q) FROM unnest(ARRAY[
+             $$SELECT coder_scale.max_concurrent_builds(0, 1)$$,
+             $$SELECT coder_scale.max_concurrent_builds(NULL, 1)$$,
+             $$SELECT coder_scale.replica_size(-1, 1, 2)$$,
+             $$SELECT coder_scale.replica_size('nan', 1, 2)$$,
+             $$SELECT coder_scale.replica_size(1, 1, 2, 2)$$,
+             $$SELECT coder_scale.workspace_totals(10, 1, 1, 0.5)$$,
+             $$SELECT coder_scale.max_daemons_per_replica(0)$$,
+             $$SELECT coder_scale.max_daemons_per_replica(1e300)$$,
+             $$SELECT coder_scale.daemons_for_wait(100, '-1 s', '1 min', '1 min')$$]) q
+           WHERE coalesce(pg_temp.hint_of(q), '') = ''), NULL,
+          'every error of the side rules has a hint');
+SELECT is(pg_temp.hint_of($$SELECT coder_scale.max_concurrent_builds(0, 1)$$),
+          'Pass max_concurrent_builds() a whole number of 1 or more for replicas.',
+          'the hint names the function and the argument');
 SELECT throws_ok($$SELECT coder_scale.max_daemons_per_replica(4, 'nope')$$, '22023', 'unknown profile "nope"', 'unknown profile');
 
 SELECT * FROM finish();

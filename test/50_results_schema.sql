@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(55);
+SELECT plan(62);
 
 -- The contract with the load driver: these tables and columns, these types.
 SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
@@ -24,7 +24,7 @@ SELECT columns_are('coder_scale', 'run_result', ARRAY['run_id', 'full_id', 'work
 SELECT col_type_is('coder_scale', 'run_result', 'queue_wait', 'interval', 'phase durations are intervals');
 SELECT col_type_is('coder_scale', 'metric_sample', 'value', 'double precision', 'sample values are float8');
 SELECT col_is_pk('coder_scale', 'run_result', ARRAY['run_id', 'full_id'], 'run_result key is (run_id, full_id)');
-SELECT col_is_pk('coder_scale', 'metric_sample', ARRAY['series_id', 'time'], 'sample key is (series_id, time)');
+SELECT col_is_pk('coder_scale', 'metric_sample_default', ARRAY['series_id', 'time'], 'sample key is (series_id, time)');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'coder_scale.metric_sample'::regclass), 'p',
   'metric_sample is partitioned');
 
@@ -123,7 +123,11 @@ SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample_default), 1, 'a s
 SELECT is(coder_scale.add_sample_partitions('2026-01-08 00:00Z', '2026-01-09 23:00Z'), 2, 'add_sample_partitions creates the missing days');
 SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample_p20260109), 1, '... and moves the DEFAULT rows of those days in');
 SELECT throws_ok($$SELECT coder_scale.add_sample_partitions('2026-01-09', '2026-01-08')$$, '22023',
-  'from_time and to_time must be given, with to_time >= from_time', 'add_sample_partitions refuses a reversed range');
+  'to_time must not be before from_time', 'add_sample_partitions refuses a reversed range');
+SELECT throws_ok($$SELECT coder_scale.add_sample_partitions(NULL, '2026-01-08')$$, '22004',
+  'from_time and to_time must not be null', 'add_sample_partitions refuses NULL');
+SELECT throws_ok($$SELECT coder_scale.add_sample_partitions('2026-01-08', 'infinity')$$, '22023', NULL,
+  'add_sample_partitions refuses an infinite time');
 SELECT is(coder_scale.drop_sample_partitions('2026-01-07 00:00Z'), 2, 'drop_sample_partitions drops whole old days');
 SELECT is((SELECT count(*)::int FROM coder_scale.metric_sample), 1, '... and their samples with them');
 SELECT throws_ok($$INSERT INTO coder_scale.metric_sample VALUES (999999, now(), 1)$$, '23503',
@@ -155,6 +159,32 @@ SELECT lives_ok('INSERT INTO coder_scale.metric_sample (series_id, time, value) 
   'a role that may only insert samples passes the series check (it runs as the owner, like a foreign key)');
 RESET ROLE;
 DELETE FROM coder_scale.metric_sample WHERE time = '2026-01-09 13:00Z';
+
+-- Every partition has the key (a dump restores them: test/upgrade/run.sh).
+SELECT is((SELECT count(*)::int FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent = 'coder_scale.metric_sample'::regclass
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p'
+                             AND k.conkey = ARRAY[1, 2]::int2[])), 0,
+          'every partition of metric_sample has the primary key (series_id, time)');
+
+-- The owner's trigger functions: nobody else may attach them, and they run on their own table only.
+CREATE ROLE coder_scale_test_nobody;
+GRANT USAGE ON SCHEMA coder_scale TO coder_scale_test_nobody;
+SET LOCAL ROLE coder_scale_test_nobody;
+CREATE TEMP TABLE mine (id bigint);
+SELECT throws_ok($$CREATE TRIGGER t AFTER TRUNCATE ON mine FOR EACH STATEMENT EXECUTE FUNCTION coder_scale.series_samples_delete()$$,
+  '42501', NULL, 'a role with USAGE cannot attach series_samples_delete() to a table of its own');
+SELECT throws_ok($$CREATE TRIGGER t AFTER INSERT ON mine FOR EACH ROW EXECUTE FUNCTION coder_scale.run_sample_partitions()$$,
+  '42501', NULL, '... nor run_sample_partitions()');
+SELECT throws_ok($$CREATE TRIGGER t AFTER INSERT ON mine REFERENCING NEW TABLE AS new_samples FOR EACH STATEMENT
+                   EXECUTE FUNCTION coder_scale.sample_series_check()$$, '42501', NULL, '... nor sample_series_check()');
+RESET ROLE;
+CREATE TABLE public.elsewhere (id bigint);
+CREATE TRIGGER t AFTER TRUNCATE ON public.elsewhere FOR EACH STATEMENT EXECUTE FUNCTION coder_scale.series_samples_delete();
+SELECT throws_ok($$TRUNCATE public.elsewhere$$, '42501',
+  'trigger "t" may only be attached to coder_scale.metric_series',
+  'attached elsewhere (by a superuser), series_samples_delete() refuses to run');
+DROP TABLE public.elsewhere;
 
 -- Deleting a run deletes everything of it.
 DELETE FROM coder_scale.run WHERE label = 'r1';

@@ -4,7 +4,7 @@
 CREATE FUNCTION coder_scale.shapes_valid(cpu float8[], memory_gb float8[])
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'coder_scale_shapes_valid'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION coder_scale.shapes_valid(float8[], float8[]) IS
   'True when two arrays describe instance shapes: same non-zero length, no NULLs, finite positive values, cpu strictly ascending, memory non-decreasing';
 

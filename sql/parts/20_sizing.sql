@@ -86,6 +86,10 @@ BEGIN
     RAISE EXCEPTION 'users must be a non-empty array of user counts'
       USING ERRCODE = 'null_value_not_allowed', HINT = 'For example ARRAY[100, 1000].';
   END IF;
+  IF array_ndims(recommendations.users) <> 1 THEN
+    RAISE EXCEPTION 'users must be a one-dimensional array, not % dimensions', array_ndims(recommendations.users)
+      USING ERRCODE = 'array_subscript_error', HINT = 'For example ARRAY[100, 1000].';
+  END IF;
   RETURN QUERY
     SELECT r.users, r.concurrent_builds, r.concurrent_connections,
            r.coderd_cpu, r.coderd_memory_gb,
@@ -110,10 +114,21 @@ AS $$
 DECLARE
   unknown text;
   p coder_scale.profile;
+  msg text;
 BEGIN
   IF name IS NULL OR changes IS NULL THEN
     RAISE EXCEPTION 'name and changes must not be null'
       USING ERRCODE = 'null_value_not_allowed', HINT = 'Give a new profile name and a jsonb object of changes (''{}'' for none).';
+  END IF;
+  IF name !~ '^[a-z0-9][a-z0-9_.-]*$' THEN
+    RAISE EXCEPTION 'invalid profile name "%"', name
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use lower-case letters, digits, "_", "." and "-", starting with a letter or digit.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM coder_scale.profile x WHERE x.name = derive_profile.name) THEN
+    RAISE EXCEPTION 'profile "%" already exists', name
+      USING ERRCODE = 'duplicate_object',
+            HINT = format('Choose another name, or remove the old one first: DELETE FROM coder_scale.profile WHERE name = %L.', name);
   END IF;
   IF jsonb_typeof(changes) <> 'object' THEN
     RAISE EXCEPTION 'changes must be a jsonb object, not %', jsonb_typeof(changes)
@@ -129,10 +144,32 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use the columns of coder_scale.profile other than name, builtin and description.';
   END IF;
-  p := jsonb_populate_record(coder_scale.get_profile(base), changes);
+  SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+  FROM jsonb_each(changes) AS c(k, v) WHERE jsonb_typeof(v) = 'null';
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'changes set % to null', unknown
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Every parameter of a profile needs a value; leave a column out of changes to keep the base''s.';
+  END IF;
+  p := coder_scale.get_profile(base);
+  BEGIN
+    p := jsonb_populate_record(p, changes);
+  EXCEPTION WHEN data_exception THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+    RAISE EXCEPTION 'changes for profile "%" do not fit the profile''s column types: %', name, msg
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give numbers for the cost and fraction columns, integers for the counts, arrays of numbers for the shapes.';
+  END;
   p.name := derive_profile.name;
   p.builtin := false;
   p.description := coalesce(derive_profile.description, format('derived from %s', base));
+  -- the model's own checks name the parameter and its range (profile.c)
+  BEGIN
+    PERFORM coder_scale.size(1, p);
+  EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+    RAISE EXCEPTION '%', msg
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Give that parameter a value in its range in changes.';
+  END;
   INSERT INTO coder_scale.profile SELECT p.*;
   RETURN p;
 END

@@ -162,6 +162,10 @@ COMMENT ON COLUMN coder_scale.metric_series.labels IS 'Label pairs as a JSON obj
 --     does not carry, and a partition per run costs catalog bloat for tiny runs.
 --   * The primary key (series_id, time) is the Grafana access path: one
 --     series, a time range, an index range scan in each pruned partition.
+--     Each partition has its own (the day decides the partition, so that is
+--     the same uniqueness), not one on the parent: a partition's index
+--     attached to an index of the extension cannot be restored by pg_dump
+--     ("multiple primary keys"), since the day partitions are the user's.
 --   * No per-row foreign key: a row-level FK check costs more than the insert
 --     itself (2.88 million samples: 44 s with it, 18 s without, 19 s with the
 --     statement-level check below).  Instead, one set-based check per INSERT,
@@ -173,16 +177,38 @@ COMMENT ON COLUMN coder_scale.metric_series.labels IS 'Label pairs as a JSON obj
 CREATE TABLE coder_scale.metric_sample (
   series_id bigint NOT NULL,
   time      timestamptz NOT NULL,
-  value     float8 NOT NULL,
-  PRIMARY KEY (series_id, time)
+  value     float8 NOT NULL
 ) PARTITION BY RANGE (time);
 CREATE TABLE coder_scale.metric_sample_default PARTITION OF coder_scale.metric_sample DEFAULT;
+ALTER TABLE coder_scale.metric_sample_default ADD PRIMARY KEY (series_id, time);
 COMMENT ON TABLE coder_scale.metric_sample IS
   'One scraped value of a series; partitioned by day (see add_sample_partitions, drop_sample_partitions)';
 COMMENT ON TABLE coder_scale.metric_sample_default IS
   'Samples outside every day partition; add_sample_partitions() moves them into their day';
 COMMENT ON COLUMN coder_scale.metric_sample.time IS 'Scrape time (or the sample''s own timestamp)';
 COMMENT ON COLUMN coder_scale.metric_sample.value IS 'The sample value (counters are cumulative)';
+
+-- The trigger functions below run as the extension's owner (SECURITY
+-- DEFINER, as a foreign key's actions do), so none is executable by PUBLIC
+-- (CREATE TRIGGER needs EXECUTE) and each refuses to run on any table but
+-- the one it was written for.
+CREATE FUNCTION coder_scale.require_trigger_table(relid oid, expected regclass, trigger_name text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF relid IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION 'trigger "%" may only be attached to %', trigger_name, expected
+      USING ERRCODE = '42501',
+            DETAIL = format('It fired on %s.', coalesce(relid::regclass::text, 'no table')),
+            HINT = 'This trigger function belongs to the coder_scale extension; do not use it elsewhere.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.require_trigger_table(oid, regclass, text) IS
+  'Internal: raise 42501 unless a trigger fired on the table its function was written for';
+REVOKE ALL ON FUNCTION coder_scale.require_trigger_table(oid, regclass, text) FROM PUBLIC;
 
 -- The foreign key of metric_sample.series_id, checked per statement (as the
 -- owner, like a foreign key: a writer needs no rights on metric_series).
@@ -194,6 +220,7 @@ AS $$
 DECLARE
   missing bigint;
 BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.metric_sample', TG_NAME);
   SELECT n.series_id INTO missing FROM new_samples n
   WHERE NOT EXISTS (SELECT 1 FROM coder_scale.metric_series s WHERE s.id = n.series_id)
   LIMIT 1;
@@ -207,6 +234,7 @@ END
 $$;
 COMMENT ON FUNCTION coder_scale.sample_series_check() IS
   'Trigger on metric_sample: refuse (23503) samples whose series does not exist, once per statement';
+REVOKE ALL ON FUNCTION coder_scale.sample_series_check() FROM PUBLIC;
 CREATE TRIGGER sample_series_check_insert AFTER INSERT ON coder_scale.metric_sample
   REFERENCING NEW TABLE AS new_samples FOR EACH STATEMENT EXECUTE FUNCTION coder_scale.sample_series_check();
 CREATE TRIGGER sample_series_check_update AFTER UPDATE ON coder_scale.metric_sample
@@ -219,6 +247,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.metric_series', TG_NAME);
   IF TG_OP = 'TRUNCATE' THEN
     TRUNCATE coder_scale.metric_sample;
   ELSE
@@ -229,6 +258,7 @@ END
 $$;
 COMMENT ON FUNCTION coder_scale.series_samples_delete() IS
   'Trigger on metric_series: deleting (or truncating) series deletes their samples';
+REVOKE ALL ON FUNCTION coder_scale.series_samples_delete() FROM PUBLIC;
 CREATE TRIGGER series_samples_delete AFTER DELETE ON coder_scale.metric_series
   REFERENCING OLD TABLE AS old_series FOR EACH STATEMENT EXECUTE FUNCTION coder_scale.series_samples_delete();
 CREATE TRIGGER series_samples_truncate AFTER TRUNCATE ON coder_scale.metric_series
@@ -244,9 +274,18 @@ DECLARE
   name    text;
   created int := 0;
 BEGIN
-  IF from_time IS NULL OR to_time IS NULL OR to_time < from_time THEN
-    RAISE EXCEPTION 'from_time and to_time must be given, with to_time >= from_time'
+  IF from_time IS NULL OR to_time IS NULL THEN
+    RAISE EXCEPTION 'from_time and to_time must not be null'
+      USING ERRCODE = '22004', HINT = 'Pass the first and last time the samples cover.';
+  END IF;
+  IF NOT isfinite(from_time) OR NOT isfinite(to_time) THEN
+    RAISE EXCEPTION 'from_time and to_time must be finite, not % and %', from_time, to_time
       USING ERRCODE = '22023', HINT = 'Pass the first and last time the samples cover.';
+  END IF;
+  IF to_time < from_time THEN
+    RAISE EXCEPTION 'to_time must not be before from_time'
+      USING ERRCODE = '22023', DETAIL = format('from_time is %s, to_time %s.', from_time, to_time),
+            HINT = 'Pass the first and last time the samples cover, in that order.';
   END IF;
   IF to_time - from_time > interval '3660 days' THEN
     RAISE EXCEPTION 'refusing to create more than 3660 day partitions'
@@ -258,6 +297,7 @@ BEGIN
     CONTINUE WHEN to_regclass('coder_scale.' || name) IS NOT NULL;
     -- Build the day apart, move its rows out of DEFAULT, then attach it.
     EXECUTE format('CREATE TABLE coder_scale.%I (LIKE coder_scale.metric_sample INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+    EXECUTE format('ALTER TABLE coder_scale.%I ADD PRIMARY KEY (series_id, time)', name);
     EXECUTE format('WITH moved AS (DELETE FROM coder_scale.metric_sample_default
                                    WHERE time >= %L AND time < %L RETURNING *)
                     INSERT INTO coder_scale.%I SELECT * FROM moved',
@@ -313,12 +353,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.run', TG_NAME);
   PERFORM coder_scale.add_sample_partitions(NEW.started_at, NEW.started_at + interval '1 day');
   RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION coder_scale.run_sample_partitions() IS
   'Trigger on run: create the metric_sample partitions of the run''s first two days (as the extension owner)';
+REVOKE ALL ON FUNCTION coder_scale.run_sample_partitions() FROM PUBLIC;
 CREATE TRIGGER run_sample_partitions AFTER INSERT ON coder_scale.run
   FOR EACH ROW WHEN (NEW.kind <> 'ingest') EXECUTE FUNCTION coder_scale.run_sample_partitions();
 

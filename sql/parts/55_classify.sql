@@ -28,7 +28,9 @@ CREATE FUNCTION coder_scale.classify_failure(error text, logs text DEFAULT NULL)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (
-  WITH e AS (SELECT coder_scale.normalize_error(error) AS n)
+  -- the first 64 kB say which step failed; the rest (long logs pasted into
+  -- an error) would only cost time in the regular expressions
+  WITH e AS (SELECT coder_scale.normalize_error(left(error, 65536)) AS n)
   SELECT CASE
     -- a pass: Coder writes "<nil>"
     WHEN n IS NULL OR n IN ('', '<nil>') THEN NULL
