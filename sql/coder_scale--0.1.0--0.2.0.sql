@@ -291,3 +291,47 @@ RETURN (
   END
   FROM e
 );
+
+-- connections without floating-point noise
+CREATE OR REPLACE FUNCTION coder_scale.component_usage_over_time(run_id bigint, bucket interval DEFAULT '30 seconds')
+RETURNS TABLE ("time" timestamptz, component text, cpu_cores float8, memory_bytes float8, connections float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+#variable_conflict use_column
+DECLARE
+  origin timestamptz;
+BEGIN
+  PERFORM coder_scale.require_run(component_usage_over_time.run_id);
+  PERFORM coder_scale.require_bucket(component_usage_over_time.bucket);
+  SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = component_usage_over_time.run_id;
+  RETURN QUERY
+  WITH cs AS (
+    SELECT * FROM coder_scale.component_series c WHERE c.run_id = component_usage_over_time.run_id
+  ), cpu AS (
+    SELECT c.component, c.t, sum(c.cores) AS cores
+    FROM (SELECT cs.component, cs.series_id, date_bin(component_usage_over_time.bucket, ms.time, origin) AS t,
+                 coder_scale.rate(coder_scale.counter_agg(ms.time, ms.value)) * min(cs.scale) AS cores
+          FROM cs JOIN coder_scale.metric_sample ms ON ms.series_id = cs.series_id
+          WHERE cs.kind = 'cpu_seconds_counter'
+          GROUP BY cs.component, cs.series_id, 3) c
+    WHERE c.cores IS NOT NULL
+    GROUP BY 1, 2
+  ), gauge_series AS (
+    SELECT cs.component, cs.kind, cs.series_id, date_bin(component_usage_over_time.bucket, ms.time, origin) AS t,
+           avg(ms.value) * cs.scale AS v
+    FROM cs JOIN coder_scale.metric_sample ms ON ms.series_id = cs.series_id
+    WHERE cs.kind IN ('memory_bytes_gauge', 'connections_gauge') AND ms.value <> 'NaN'
+    GROUP BY cs.component, cs.kind, cs.series_id, cs.scale, 4
+  ), gauge AS (
+    SELECT g.component, g.t,
+           sum(g.v) FILTER (WHERE g.kind = 'memory_bytes_gauge') AS memory,
+           -- a count: rounded, so sums of means carry no floating-point noise
+           round(sum(g.v) FILTER (WHERE g.kind = 'connections_gauge')::numeric, 6)::float8 AS conns
+    FROM gauge_series g
+    GROUP BY 1, 2
+  )
+  SELECT coalesce(cpu.t, gauge.t), coalesce(cpu.component, gauge.component), cpu.cores, gauge.memory, gauge.conns
+  FROM cpu FULL JOIN gauge ON gauge.component = cpu.component AND gauge.t = cpu.t
+  ORDER BY 1, 2;
+END
+$$;

@@ -7,7 +7,7 @@ SET TimeZone = 'UTC';
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(12);
+SELECT plan(13);
 
 INSERT INTO coder_scale.run (kind, status, label, started_at) VALUES
   ('create-workspaces', 'running', 'U', '2026-05-01 10:00:00Z'),
@@ -110,6 +110,19 @@ SELECT throws_ok($$INSERT INTO coder_scale.component_metric (component, metric, 
   '23514', NULL, 'component_metric kinds are cpu_seconds_counter, memory_bytes_gauge, connections_gauge');
 SELECT throws_ok($$INSERT INTO coder_scale.component_metric (component, metric, kind, scale) VALUES ('coderd', 'y', 'memory_bytes_gauge', 0)$$,
   '23514', NULL, 'a zero scale is refused');
+
+-- Connections are counts: a mean of 1.15 + 1.45 reads 2.6, not 2.5999999999999996.
+INSERT INTO coder_scale.run (kind, status, label, started_at) VALUES ('create-workspaces', 'running', 'W', '2026-05-01 10:00:00Z');
+INSERT INTO coder_scale.metric_series (run_id, component, target, name, labels)
+SELECT r.id, 'database', 'p', 'pg_stat_activity_count', l FROM coder_scale.run r,
+  (VALUES ('{"state": "active"}'::jsonb), ('{"state": "idle"}')) x(l) WHERE r.label = 'W';
+INSERT INTO coder_scale.metric_sample (series_id, time, value)
+SELECT s.id, '2026-05-01 10:00:00Z'::timestamptz + x.sec * interval '1 second',
+       CASE WHEN s.labels ->> 'state' = 'active' THEN x.a ELSE x.i END
+FROM coder_scale.metric_series s JOIN coder_scale.run r ON r.id = s.run_id AND r.label = 'W',
+  (VALUES (0, 1.1::float8, 1.7::float8), (10, 1.2, 1.2)) x(sec, a, i);
+SELECT is((SELECT peak_connections::text FROM coder_scale.component_usage u JOIN coder_scale.run r ON r.id = u.run_id
+           WHERE r.label = 'W'), '2.6', 'connections carry no floating-point noise');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -219,7 +219,7 @@ COMMENT ON FUNCTION coder_scale.phase_latency_over_time(bigint, interval) IS
 -- after a reset (a decrease), over the seconds between them (a bucket needs
 -- two samples of a series).  A component's cores = the sum over its series.
 -- Memory and connections: per series the mean in the bucket, times scale,
--- summed.  NaN samples are skipped.
+-- summed (connections rounded to 6 decimals).  NaN samples are skipped.
 CREATE FUNCTION coder_scale.component_usage_over_time(run_id bigint, bucket interval DEFAULT '30 seconds')
 RETURNS TABLE ("time" timestamptz, component text, cpu_cores float8, memory_bytes float8, connections float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -252,7 +252,8 @@ BEGIN
   ), gauge AS (
     SELECT g.component, g.t,
            sum(g.v) FILTER (WHERE g.kind = 'memory_bytes_gauge') AS memory,
-           sum(g.v) FILTER (WHERE g.kind = 'connections_gauge') AS conns
+           -- a count: rounded, so sums of means carry no floating-point noise
+           round(sum(g.v) FILTER (WHERE g.kind = 'connections_gauge')::numeric, 6)::float8 AS conns
     FROM gauge_series g
     GROUP BY 1, 2
   )
