@@ -335,3 +335,56 @@ BEGIN
   ORDER BY 1, 2;
 END
 $$;
+-- ---------------------------------------------------------------------------
+-- Runs whose driver went away: status 'abandoned'.
+-- ---------------------------------------------------------------------------
+ALTER TABLE coder_scale.run DROP CONSTRAINT run_status_check,
+  ADD CONSTRAINT run_status_check CHECK (status IN ('running', 'completed', 'aborted', 'failed', 'abandoned'));
+COMMENT ON COLUMN coder_scale.run.status IS
+  'running, completed, aborted, failed, or abandoned (its driver went away without closing it: see run_driver_alive()); finished_at is NULL while running';
+
+-- A driver holds a session advisory lock on its run while it runs
+-- (hold_run()), so a run still 'running' whose lock nobody holds has lost
+-- its driver: killed, or its host gone.  close_abandoned_runs() marks those.
+-- The key is two int4: a constant for coder_scale, then the run id.
+CREATE FUNCTION coder_scale.hold_run(run_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF run_id IS NULL OR run_id < 1 OR run_id > 2147483647 THEN
+    RAISE EXCEPTION 'run_id must be a run''s id, not %', coalesce(run_id::text, 'NULL')
+      USING ERRCODE = '22023', HINT = 'Pass the id of the run this session drives.';
+  END IF;
+  RETURN pg_try_advisory_lock(1668498290, run_id::int);
+END
+$$;
+COMMENT ON FUNCTION coder_scale.hold_run(bigint) IS
+  'Called by a driver on its own connection: hold the run''s advisory lock for as long as the session lasts (false if another session holds it)';
+
+CREATE FUNCTION coder_scale.run_driver_alive(run_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT 1 FROM pg_locks l
+               WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 1668498290
+                 AND l.objid = run_id AND l.objsubid = 2
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()));
+COMMENT ON FUNCTION coder_scale.run_driver_alive(bigint) IS
+  'True while some session holds the run''s lock (hold_run()): its driver is still connected';
+
+CREATE FUNCTION coder_scale.close_abandoned_runs()
+RETURNS SETOF bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  UPDATE coder_scale.run r
+  SET status = 'abandoned',
+      finished_at = greatest(r.started_at, (SELECT max(rr.finished_at) FROM coder_scale.run_result rr WHERE rr.run_id = r.id))
+  WHERE r.status = 'running' AND NOT coder_scale.run_driver_alive(r.id)
+  RETURNING r.id;
+END;
+COMMENT ON FUNCTION coder_scale.close_abandoned_runs() IS
+  'Mark every run still ''running'' whose driver holds no lock on it as ''abandoned'' (finished at its last result); returns their ids';
+

@@ -39,7 +39,7 @@ CREATE TABLE coder_scale.run (
   id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   label               text,
   kind                text NOT NULL CHECK (kind IN ('create-workspaces', 'ingest', 'scrape')),
-  status              text NOT NULL CHECK (status IN ('running', 'completed', 'aborted', 'failed')),
+  status              text NOT NULL CHECK (status IN ('running', 'completed', 'aborted', 'failed', 'abandoned')),
   target_url          text,
   coder_version       text,
   template            text,
@@ -68,7 +68,8 @@ CREATE INDEX run_started_at_idx ON coder_scale.run (started_at);
 COMMENT ON TABLE coder_scale.run IS
   'One scale-test run (driven by coder-scale, ingested from Coder''s JSON, or a scrape-only session)';
 COMMENT ON COLUMN coder_scale.run.kind IS 'create-workspaces (driven), ingest (a Coder result file) or scrape';
-COMMENT ON COLUMN coder_scale.run.status IS 'running, completed, aborted or failed; finished_at is NULL while running';
+COMMENT ON COLUMN coder_scale.run.status IS
+  'running, completed, aborted, failed, or abandoned (its driver went away without closing it: see run_driver_alive()); finished_at is NULL while running';
 COMMENT ON COLUMN coder_scale.run.count IS '--count: number of workspaces';
 COMMENT ON COLUMN coder_scale.run.concurrency IS '--concurrency (0 = all at once)';
 COMMENT ON COLUMN coder_scale.run.parameters IS '--parameter name=value pairs as a JSON object';
@@ -129,6 +130,54 @@ COMMENT ON COLUMN coder_scale.run_result.outcome IS 'pass or fail';
 COMMENT ON COLUMN coder_scale.run_result.failure_category IS 'NULL for a pass; see failure_category and classify_failure()';
 COMMENT ON COLUMN coder_scale.run_result.error IS 'Coder''s error text of a failed run (the "<nil>" of a pass is never stored)';
 COMMENT ON COLUMN coder_scale.run_result.logs IS 'The run''s log text as Coder recorded it';
+
+-- ---------------------------------------------------------------------------
+-- Runs whose driver went away
+-- ---------------------------------------------------------------------------
+-- A driver holds a session advisory lock on its run while it runs
+-- (hold_run()), so a run still 'running' whose lock nobody holds has lost
+-- its driver: killed, or its host gone.  close_abandoned_runs() marks those.
+-- The key is two int4: a constant for coder_scale, then the run id.
+CREATE FUNCTION coder_scale.hold_run(run_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF run_id IS NULL OR run_id < 1 OR run_id > 2147483647 THEN
+    RAISE EXCEPTION 'run_id must be a run''s id, not %', coalesce(run_id::text, 'NULL')
+      USING ERRCODE = '22023', HINT = 'Pass the id of the run this session drives.';
+  END IF;
+  RETURN pg_try_advisory_lock(1668498290, run_id::int);
+END
+$$;
+COMMENT ON FUNCTION coder_scale.hold_run(bigint) IS
+  'Called by a driver on its own connection: hold the run''s advisory lock for as long as the session lasts (false if another session holds it)';
+
+CREATE FUNCTION coder_scale.run_driver_alive(run_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT 1 FROM pg_locks l
+               WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 1668498290
+                 AND l.objid = run_id AND l.objsubid = 2
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()));
+COMMENT ON FUNCTION coder_scale.run_driver_alive(bigint) IS
+  'True while some session holds the run''s lock (hold_run()): its driver is still connected';
+
+CREATE FUNCTION coder_scale.close_abandoned_runs()
+RETURNS SETOF bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  UPDATE coder_scale.run r
+  SET status = 'abandoned',
+      finished_at = greatest(r.started_at, (SELECT max(rr.finished_at) FROM coder_scale.run_result rr WHERE rr.run_id = r.id))
+  WHERE r.status = 'running' AND NOT coder_scale.run_driver_alive(r.id)
+  RETURNING r.id;
+END;
+COMMENT ON FUNCTION coder_scale.close_abandoned_runs() IS
+  'Mark every run still ''running'' whose driver holds no lock on it as ''abandoned'' (finished at its last result); returns their ids';
 
 -- ---------------------------------------------------------------------------
 -- Prometheus series and samples
