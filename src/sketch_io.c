@@ -90,14 +90,14 @@ read_store(TextReader *t, Sketch *sk, SketchStore *st)
 	for (;;)
 	{
 		if (n == SKETCH_MAX_BUCKETS)
-			text_syntax_error(t, "at most 4096 buckets");
+			text_syntax_error(t, psprintf("at most %d buckets", SKETCH_MAX_BUCKETS));
 		idx[n] = read_int(t, true);
 		if (idx[n] < PG_INT32_MIN || idx[n] > PG_INT32_MAX)
 			text_syntax_error(t, "a bucket index within the int4 range");
 		if (n > 0 && idx[n] <= idx[n - 1])
 			text_syntax_error(t, "bucket indexes in ascending order");
 		if (idx[n] - idx[0] >= SKETCH_MAX_BUCKETS)
-			text_syntax_error(t, "buckets spanning at most 4096 indexes");
+			text_syntax_error(t, psprintf("buckets spanning at most %d indexes", SKETCH_MAX_BUCKETS));
 		text_expect(t, ":");
 		cnt[n] = read_int(t, false);
 		if (cnt[n] == 0)
@@ -156,7 +156,7 @@ sketch_in(PG_FUNCTION_ARGS)
 	read_store(&t, sk, &sk->neg);
 	if (*t.p != '\0')
 		text_syntax_error(&t, "the end of the value");
-	sketch_validate(sk, SKETCH_FROM_TEXT);
+	sketch_finish(sk, SKETCH_FROM_TEXT);
 	PG_RETURN_BYTEA_P(sketch_encode(sk));
 }
 
