@@ -36,6 +36,11 @@ rc=0
 (cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || rc=$?
 tally pg_prove $rc
 
+say "type fuzzer, short run (test/fuzz)"
+rc=0
+bash "$ROOT/test/fuzz/run.sh" 3000 || rc=$?
+tally fuzz $rc
+
 if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
   say "client tests (test/client)"
   for t in "$ROOT"/test/client/*.sh; do
