@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(33);
+SELECT plan(34);
 SET search_path = coder_scale, public;
 
 -- Crafted and random input to the binary and text input of coder_scale.sketch:
@@ -215,6 +215,8 @@ SELECT is((SELECT num_vals(rollup(s)) FROM (VALUES
              ('v=1 alpha=0.01 count=2 zeros=0 sum=1.7976931348623157e308 min=8.988465674311579e307 max=8.988465674311579e307 pos=35454:2 neg='::sketch),
              ('v=1 alpha=0.01 count=1 zeros=0 sum=42 min=42 max=42 pos=187:1 neg=')) v(s)), 3::bigint,
           'a sum at the float8 limit is valid and merges with a small one');
+SELECT is(mean('v=1 alpha=0.01 count=2 zeros=0 sum=84.00000000000003 min=42 max=42 pos=187:2 neg='), 42::float8,
+          'a sum with rounding in it (84 + 2 ulp for two values of 42) is valid, and mean stays at most max');
 SELECT throws_ok($$SELECT 'hello'::sketch$$, '22P02',
                  'invalid input syntax for type coder_scale.sketch: "hello"', 'garbage text');
 
