@@ -25,7 +25,6 @@
 #include <math.h>
 
 #include "common/int.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -398,22 +397,6 @@ read_uint(TextReader *t, int64 max)
 	return v;
 }
 
-static double
-read_double(TextReader *t, char stop)
-{
-	char	   *end;
-	double		d;
-
-	if (!(*t->p == '.' || (*t->p >= '0' && *t->p <= '9')))
-		text_syntax_error(t, "a number");
-	errno = 0;
-	d = strtod(t->p, &end);
-	if (end == t->p || *end != stop || (errno == ERANGE && (d == 0.0 || isinf(d))))
-		text_syntax_error(t, "a finite number");
-	t->p = end;
-	return d;
-}
-
 /* Unix seconds with up to 6 decimals, as a TimestampTz (PostgreSQL epoch). */
 static TimestampTz
 read_time(TextReader *t)
@@ -473,15 +456,15 @@ counter_summary_in(PG_FUNCTION_ARGS)
 	text_expect(&t, " resets=");
 	cs->resets = read_uint(&t, PG_INT64_MAX);
 	text_expect(&t, " increase=");
-	cs->increase = read_double(&t, ' ');
+	cs->increase = text_read_double(&t, false, ' ');
 	text_expect(&t, " first=");
 	cs->first_time = read_time(&t);
 	text_expect(&t, ":");
-	cs->first_value = read_double(&t, ' ');
+	cs->first_value = text_read_double(&t, false, ' ');
 	text_expect(&t, " last=");
 	cs->last_time = read_time(&t);
 	text_expect(&t, ":");
-	cs->last_value = read_double(&t, '\0');
+	cs->last_value = text_read_double(&t, false, '\0');
 	summary_validate(cs, ERRCODE_INVALID_TEXT_REPRESENTATION);
 	PG_RETURN_POINTER(cs);
 }
@@ -494,12 +477,9 @@ no_negative_zero(double d)
 }
 
 static void
-append_double(StringInfo buf, double d)
+append_value(StringInfo buf, double d)
 {
-	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-	double_to_shortest_decimal_buf(no_negative_zero(d), s);
-	appendStringInfoString(buf, s);
+	text_append_double(buf, no_negative_zero(d));
 }
 
 static void
@@ -538,15 +518,15 @@ counter_summary_out(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "v=%d samples=" INT64_FORMAT " resets=" INT64_FORMAT " increase=",
 					 COUNTER_VERSION, cs->samples, cs->resets);
-	append_double(&buf, cs->increase);
+	append_value(&buf, cs->increase);
 	appendStringInfoString(&buf, " first=");
 	append_time(&buf, cs->first_time);
 	appendStringInfoChar(&buf, ':');
-	append_double(&buf, cs->first_value);
+	append_value(&buf, cs->first_value);
 	appendStringInfoString(&buf, " last=");
 	append_time(&buf, cs->last_time);
 	appendStringInfoChar(&buf, ':');
-	append_double(&buf, cs->last_value);
+	append_value(&buf, cs->last_value);
 	PG_RETURN_CSTRING(buf.data);
 }
 
