@@ -628,14 +628,16 @@ extremes_validate(const Sketch *sk, SketchSource src)
 		sketch_bad(src, "min is above the lowest bucket");
 	if (sk->max < 0 && sketch_index(sk, -sk->max) > (int64) sk->neg.lo + 1)
 		sketch_bad(src, "max is above the highest bucket");
+	/* checked on input only (0.1.0 did not): a value stored by 0.1.0 stays readable */
+	if (src == SKETCH_FROM_STORAGE)
+		return;
 	if (sk->count == 1 && sk->min != sk->max)
 		sketch_bad(src, "a sketch of one value must have min equal to max");
 	if (sk->min == sk->max &&
 		((sk->pos.total > 0 && sk->pos.lo != sk->pos.hi) ||
 		 (sk->neg.total > 0 && sk->neg.lo != sk->neg.hi)))
 		sketch_bad(src, "min equals max but the values fill more than one bucket");
-	/* checked on input only: a stored 0.1.0 value stays readable */
-	if (src != SKETCH_FROM_STORAGE && !sum_is_possible(sk))
+	if (!sum_is_possible(sk))
 		sketch_bad(src, "sum is not between count * min and count * max");
 }
 
