@@ -41,6 +41,11 @@ rc=0
 bash "$ROOT/test/upgrade/run.sh" || rc=$?
 tally upgrade $rc
 
+say "type fuzzer, short run (test/fuzz)"
+rc=0
+bash "$ROOT/test/fuzz/run.sh" 3000 || rc=$?
+tally fuzz $rc
+
 if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
   say "client tests (test/client)"
   for t in "$ROOT"/test/client/*.sh; do

@@ -7,9 +7,11 @@
  * aggregate is parallel safe.  Rules, applied after sorting:
  *   - NULL time or value and NaN values (Prometheus staleness markers) are
  *     skipped; infinite or negative values and infinite times are errors;
+ *     -0 is read as 0;
  *   - of samples with the same time, the largest value is kept;
  *   - any decrease is a reset: the counter restarted from 0, so the new
- *     value itself is the increase since the previous sample.
+ *     value itself is the increase since the previous sample;
+ *   - an increase (or rate) beyond the float8 range is an error (22003).
  *
  * The result, coder_scale.counter_summary, stores the first and last sample,
  * the number of samples and resets, and the increase.  Stored form (varlena,
@@ -23,7 +25,6 @@
 #include <math.h>
 
 #include "common/int.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -33,6 +34,13 @@
 #include "textread.h"
 
 #define COUNTER_VERSION 1
+
+/* serialized aggregate state: version byte and sample count, then (time, value) pairs */
+#define COUNTER_STATE_HEADER_LEN	(1 + 8)
+#define COUNTER_STATE_SAMPLE_LEN	(8 + 8)
+
+/* send/recv form: version byte, 4 int64 and 3 float8 fields */
+#define COUNTER_WIRE_LEN			(1 + 4 * 8 + 3 * 8)
 
 typedef struct CounterSample
 {
@@ -148,6 +156,8 @@ counter_agg_trans(PG_FUNCTION_ARGS)
 		double		v = PG_GETARG_FLOAT8(2);
 
 		check_sample(ts, v);
+		if (v == 0.0)
+			v = 0.0;			/* -0 as 0: "-0" has no text form */
 		if (st == NULL)
 			st = state_create(cxt);
 		state_reserve(st, 1);
@@ -225,10 +235,11 @@ counter_agg_deserialize(PG_FUNCTION_ARGS)
 	buf.len = VARSIZE_ANY_EXHDR(b);
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
-	if (buf.len < 9 || pq_getmsgbyte(&buf) != COUNTER_VERSION)
+	if (buf.len < COUNTER_STATE_HEADER_LEN || pq_getmsgbyte(&buf) != COUNTER_VERSION)
 		bad_state("unknown version");
 	n = pq_getmsgint64(&buf);
-	if (n < 0 || n > (buf.len - 9) / 16 || (buf.len - 9) != n * 16)
+	if (n < 0 || n > (buf.len - COUNTER_STATE_HEADER_LEN) / COUNTER_STATE_SAMPLE_LEN ||
+		(buf.len - COUNTER_STATE_HEADER_LEN) != n * COUNTER_STATE_SAMPLE_LEN)
 		bad_state("the length does not match the sample count");
 	st = state_create(CurrentMemoryContext);
 	state_reserve(st, n);
@@ -237,7 +248,7 @@ counter_agg_deserialize(PG_FUNCTION_ARGS)
 		st->s[i].ts = pq_getmsgint64(&buf);
 		st->s[i].v = pq_getmsgfloat8(&buf);
 		if (TIMESTAMP_NOT_FINITE(st->s[i].ts) || !IS_VALID_TIMESTAMP(st->s[i].ts) ||
-			!isfinite(st->s[i].v) || st->s[i].v < 0)
+			!isfinite(st->s[i].v) || signbit(st->s[i].v))
 			bad_state("a sample is out of range");
 	}
 	st->n = n;
@@ -257,12 +268,33 @@ sample_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Summarize samples sorted by (time, value), one per time: the largest value. */
+/* a + b for the increase; beyond float8 an error, not infinity */
+static double
+increase_add(double a, double b)
+{
+	double		r = a + b;
+
+	if (isinf(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter increase out of range"),
+				 errdetail("The increase over the group is beyond the float8 range."),
+				 errhint("Check the samples: Prometheus counters near 1.8e308 cannot be summed.")));
+	return r;
+}
+
+/*
+ * Summarize samples sorted by (time, value), one per time: the largest value.
+ * The increase is the sum of the segments between resets, each >= 0 (the
+ * first from first_value, the others from 0): no cancellation, no rounding
+ * below last_value.
+ */
 static CounterSummary *
 summarize(CounterSample *s, int64 n)
 {
 	CounterSummary *cs = palloc0(sizeof(CounterSummary));
-	double		lost = 0;		/* values just before each reset */
+	double		increase = 0;
+	double		start = 0;		/* value the current segment started from */
 	double		prev = 0;
 	int64		i;
 
@@ -275,19 +307,20 @@ summarize(CounterSample *s, int64 n)
 		if (cs->samples == 0)
 		{
 			cs->first_time = s[i].ts;
-			cs->first_value = s[i].v;
+			cs->first_value = start = s[i].v;
 		}
 		else if (s[i].v < prev)
 		{
 			cs->resets++;
-			lost += prev;
+			increase = increase_add(increase, prev - start);
+			start = 0;
 		}
 		prev = s[i].v;
 		cs->last_time = s[i].ts;
 		cs->samples++;
 	}
 	cs->last_value = prev;
-	cs->increase = (cs->last_value - cs->first_value) + lost;
+	cs->increase = increase_add(increase, prev - start);
 	return cs;
 }
 
@@ -326,9 +359,13 @@ summary_validate(const CounterSummary *cs, int code)
 	else if (cs->first_time > cs->last_time ||
 			 (uint64) (cs->samples - 1) > (uint64) (cs->last_time - cs->first_time))
 		why = "the time span cannot hold that many distinct sample times";
+	else if (cs->samples == 1 && cs->first_time != cs->last_time)
+		why = "a single sample has one time";
 	else if (!isfinite(cs->first_value) || !isfinite(cs->last_value) || !isfinite(cs->increase) ||
 			 cs->first_value < 0 || cs->last_value < 0 || cs->increase < 0)
 		why = "values and increase must be finite and not negative";
+	else if (signbit(cs->first_value) || signbit(cs->last_value) || signbit(cs->increase))
+		why = "values and increase must not be -0";
 	else if (cs->resets == 0 && cs->increase != cs->last_value - cs->first_value)
 		why = "without resets the increase must be last value - first value";
 	else if (cs->samples == 1 && cs->first_value != cs->last_value)
@@ -340,37 +377,24 @@ summary_validate(const CounterSummary *cs, int code)
 				 errhint("Build counter summaries with coder_scale.counter_agg().")));
 }
 
+/* digits, at most max */
 static int64
-read_uint(TextReader *t, int max_digits)
+read_uint(TextReader *t, int64 max)
 {
 	int64		v = 0;
-	int			digits = 0;
 
 	if (*t->p < '0' || *t->p > '9')
 		text_syntax_error(t, "a number");
 	while (*t->p >= '0' && *t->p <= '9')
 	{
-		if (++digits > max_digits)
-			text_syntax_error(t, "a shorter number");
-		v = v * 10 + (*t->p++ - '0');
+		int64		d = *t->p - '0';
+
+		if (v > (max - d) / 10)
+			text_syntax_error(t, psprintf("a number up to " INT64_FORMAT, max));
+		v = v * 10 + d;
+		t->p++;
 	}
 	return v;
-}
-
-static double
-read_double(TextReader *t, char stop)
-{
-	char	   *end;
-	double		d;
-
-	if (!(*t->p == '.' || (*t->p >= '0' && *t->p <= '9')))
-		text_syntax_error(t, "a number");
-	errno = 0;
-	d = strtod(t->p, &end);
-	if (end == t->p || *end != stop || (errno == ERANGE && (d == 0.0 || isinf(d))))
-		text_syntax_error(t, "a finite number");
-	t->p = end;
-	return d;
 }
 
 /* Unix seconds with up to 6 decimals, as a TimestampTz (PostgreSQL epoch). */
@@ -385,7 +409,7 @@ read_time(TextReader *t)
 
 	if (neg)
 		t->p++;
-	sec = read_uint(t, 13);
+	sec = read_uint(t, INT64CONST(9999999999999));	/* past the timestamp range */
 	if (*t->p == '.')
 	{
 		t->p++;
@@ -421,37 +445,41 @@ counter_summary_in(PG_FUNCTION_ARGS)
 
 	SET_VARSIZE(cs, sizeof(CounterSummary));
 	text_expect(&t, "v=");
-	if (read_uint(&t, 3) != COUNTER_VERSION)
+	if (read_uint(&t, 999) != COUNTER_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("unsupported coder_scale.counter_summary version"),
 				 errdetail("This build of coder_scale reads version %d.", COUNTER_VERSION)));
 	cs->version = COUNTER_VERSION;
 	text_expect(&t, " samples=");
-	cs->samples = read_uint(&t, 18);
+	cs->samples = read_uint(&t, PG_INT64_MAX);
 	text_expect(&t, " resets=");
-	cs->resets = read_uint(&t, 18);
+	cs->resets = read_uint(&t, PG_INT64_MAX);
 	text_expect(&t, " increase=");
-	cs->increase = read_double(&t, ' ');
+	cs->increase = text_read_double(&t, false, ' ');
 	text_expect(&t, " first=");
 	cs->first_time = read_time(&t);
 	text_expect(&t, ":");
-	cs->first_value = read_double(&t, ' ');
+	cs->first_value = text_read_double(&t, false, ' ');
 	text_expect(&t, " last=");
 	cs->last_time = read_time(&t);
 	text_expect(&t, ":");
-	cs->last_value = read_double(&t, '\0');
+	cs->last_value = text_read_double(&t, false, '\0');
 	summary_validate(cs, ERRCODE_INVALID_TEXT_REPRESENTATION);
 	PG_RETURN_POINTER(cs);
 }
 
-static void
-append_double(StringInfo buf, double d)
+/* 0.1.0 could store -0 (from a -0 sample or recv); it is written as 0 */
+static double
+no_negative_zero(double d)
 {
-	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
+	return d == 0.0 ? 0.0 : d;
+}
 
-	double_to_shortest_decimal_buf(d, s);
-	appendStringInfoString(buf, s);
+static void
+append_value(StringInfo buf, double d)
+{
+	text_append_double(buf, no_negative_zero(d));
 }
 
 static void
@@ -490,15 +518,15 @@ counter_summary_out(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "v=%d samples=" INT64_FORMAT " resets=" INT64_FORMAT " increase=",
 					 COUNTER_VERSION, cs->samples, cs->resets);
-	append_double(&buf, cs->increase);
+	append_value(&buf, cs->increase);
 	appendStringInfoString(&buf, " first=");
 	append_time(&buf, cs->first_time);
 	appendStringInfoChar(&buf, ':');
-	append_double(&buf, cs->first_value);
+	append_value(&buf, cs->first_value);
 	appendStringInfoString(&buf, " last=");
 	append_time(&buf, cs->last_time);
 	appendStringInfoChar(&buf, ':');
-	append_double(&buf, cs->last_value);
+	append_value(&buf, cs->last_value);
 	PG_RETURN_CSTRING(buf.data);
 }
 
@@ -510,7 +538,7 @@ counter_summary_recv(PG_FUNCTION_ARGS)
 	CounterSummary *cs = palloc0(sizeof(CounterSummary));
 
 	SET_VARSIZE(cs, sizeof(CounterSummary));
-	if (buf->len - buf->cursor != 1 + 4 * 8 + 3 * 8)
+	if (buf->len - buf->cursor != COUNTER_WIRE_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid coder_scale.counter_summary value: wrong length %d",
@@ -544,9 +572,9 @@ counter_summary_send(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, cs->resets);
 	pq_sendint64(&buf, cs->first_time);
 	pq_sendint64(&buf, cs->last_time);
-	pq_sendfloat8(&buf, cs->first_value);
-	pq_sendfloat8(&buf, cs->last_value);
-	pq_sendfloat8(&buf, cs->increase);
+	pq_sendfloat8(&buf, no_negative_zero(cs->first_value));
+	pq_sendfloat8(&buf, no_negative_zero(cs->last_value));
+	pq_sendfloat8(&buf, no_negative_zero(cs->increase));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -557,15 +585,31 @@ counter_increase(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((PG_GETARG_SUMMARY(0))->increase);
 }
 
+/* Seconds from first to last sample (last >= first; the span may exceed int64). */
+static double
+span_seconds(const CounterSummary *cs)
+{
+	return (double) ((uint64) cs->last_time - (uint64) cs->first_time) / USECS_PER_SEC;
+}
+
 /* summary -> increase per second between first and last sample; NULL for one sample */
 Datum
 counter_rate(PG_FUNCTION_ARGS)
 {
 	CounterSummary *cs = PG_GETARG_SUMMARY(0);
+	double		rate;
 
 	if (cs->last_time == cs->first_time)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(cs->increase / ((double) (cs->last_time - cs->first_time) / USECS_PER_SEC));
+	rate = cs->increase / span_seconds(cs);
+	if (isinf(rate))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter rate out of range"),
+				 errdetail("An increase of %g over %g seconds is beyond the float8 range per second.",
+						   cs->increase, span_seconds(cs)),
+				 errhint("Use increase() and time_delta() for such a summary.")));
+	PG_RETURN_FLOAT8(rate);
 }
 
 /* summary -> number of resets (decreases) */
@@ -581,5 +625,5 @@ counter_time_delta(PG_FUNCTION_ARGS)
 {
 	CounterSummary *cs = PG_GETARG_SUMMARY(0);
 
-	PG_RETURN_FLOAT8((double) (cs->last_time - cs->first_time) / USECS_PER_SEC);
+	PG_RETURN_FLOAT8(span_seconds(cs));
 }

@@ -46,7 +46,8 @@ sketch_check_alpha(double alpha)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sketch relative accuracy alpha must be between %g and %g",
 						SKETCH_MIN_ALPHA, SKETCH_MAX_ALPHA),
-				 errhint("Use 0.01 (1%% relative error) unless you need another accuracy.")));
+				 errhint("Use %g (%g%% relative error) unless you need another accuracy.",
+						 SKETCH_DEFAULT_ALPHA, SKETCH_DEFAULT_ALPHA * 100)));
 }
 
 Sketch *
@@ -433,7 +434,12 @@ get_varint(Reader *r)
 			sketch_bad(r->src, "an integer field does not fit 64 bits");
 		v |= (uint64) (b & 0x7f) << shift;
 		if ((b & 0x80) == 0)
+		{
+			/* one encoding per number: binary -> value -> binary is the identity */
+			if (b == 0 && shift > 0)
+				sketch_bad(r->src, "an integer field is not in its shortest form");
 			return v;
+		}
 	}
 	sketch_bad(r->src, "an integer field does not fit 64 bits");
 	return 0;
@@ -524,30 +530,20 @@ sketch_decode(const char *data, int len, SketchSource src, MemoryContext cxt)
 	get_store(&r, sk, &sk->neg);
 	if (r.p != r.end)
 		sketch_bad(src, "there are bytes after the last bucket");
-	sketch_validate(sk, src);
+	sketch_finish(sk, src);
 	return sk;
 }
 
-/* Sum a store's counts into st->total; first and last bucket must be nonempty. */
+/* Sum a store's counts into st->total; the counts must not overflow int64. */
 static void
-store_validate(const Sketch *sk, SketchStore *st, SketchSource src)
+store_total(SketchStore *st, SketchSource src)
 {
-	int32		kmin = sketch_index(sk, DBL_TRUE_MIN) - 1;
-	int32		kmax = sketch_index(sk, DBL_MAX) + 1;
 	int64		total = 0;
 	int32		k;
 
+	st->total = 0;
 	if (st->counts == NULL)
-	{
-		st->total = 0;
 		return;
-	}
-	if (st->lo < kmin || st->hi > kmax)
-		sketch_bad(src, "a bucket index is out of range for this alpha");
-	if ((int64) st->hi - st->lo + 1 > SKETCH_MAX_BUCKETS)
-		sketch_bad(src, "too many buckets");
-	if (st->counts[st->lo - st->base] <= 0 || st->counts[st->hi - st->base] <= 0)
-		sketch_bad(src, "the first and last bucket must hold values");
 	for (k = st->lo; k <= st->hi; k++)
 	{
 		int64		c = st->counts[k - st->base];
@@ -556,6 +552,23 @@ store_validate(const Sketch *sk, SketchStore *st, SketchSource src)
 			sketch_bad(src, "a bucket count is out of range");
 	}
 	st->total = total;
+}
+
+/* The bucket range of a store: inside the range of this alpha, first and last bucket nonempty. */
+static void
+store_validate(const Sketch *sk, const SketchStore *st, SketchSource src)
+{
+	int32		kmin = sketch_index(sk, DBL_TRUE_MIN) - 1;
+	int32		kmax = sketch_index(sk, DBL_MAX) + 1;
+
+	if (st->counts == NULL)
+		return;
+	if (st->lo < kmin || st->hi > kmax)
+		sketch_bad(src, "a bucket index is out of range for this alpha");
+	if ((int64) st->hi - st->lo + 1 > SKETCH_MAX_BUCKETS)
+		sketch_bad(src, "too many buckets");
+	if (st->counts[st->lo - st->base] <= 0 || st->counts[st->hi - st->base] <= 0)
+		sketch_bad(src, "the first and last bucket must hold values");
 }
 
 /* Index of a magnitude, tolerating one bucket of libm difference between machines. */
@@ -567,22 +580,36 @@ near_bucket(const Sketch *sk, double magnitude, int32 k)
 	return i >= (int64) k - 1 && i <= (int64) k + 1;
 }
 
-/* Check that the fields of a decoded or parsed sketch agree with each other. */
-void
-sketch_validate(const Sketch *sk_const, SketchSource src)
+/*
+ * Whether sum can be the float8 sum of count values between min and max.
+ * Summing n values in any order (sketch_add_count multiplies first) rounds
+ * at most 2n times, so the computed mean is within about 2n * 2^-53 * M of
+ * the exact one, M = max(|min|, |max|); allow four times that, plus
+ * subnormal rounding.  Past 2^50 values the bound says nothing: only the
+ * sign is checked.  Values of one sign always sum to that sign.
+ */
+static bool
+sum_is_possible(const Sketch *sk)
 {
-	Sketch	   *sk = (Sketch *) sk_const;
-	int64		total;
+	double		n = (double) sk->count;
+	double		m = Max(fabs(sk->min), fabs(sk->max));
+	double		k = (n + 4.0) * DBL_EPSILON;
+	double		tol;
+	double		mean;
 
-	store_validate(sk, &sk->pos, src);
-	store_validate(sk, &sk->neg, src);
-	if (sk->count < 1)
-		sketch_bad(src, "a sketch holds at least one value");
-	if (sk->zero_count < 0 ||
-		pg_add_s64_overflow(sk->pos.total, sk->neg.total, &total) ||
-		pg_add_s64_overflow(total, sk->zero_count, &total) ||
-		total != sk->count)
-		sketch_bad(src, "the bucket counts do not add up to the value count");
+	if ((sk->min >= 0 && sk->sum < 0) || (sk->max <= 0 && sk->sum > 0))
+		return false;
+	if (k >= 0.25)
+		return true;
+	tol = 4.0 * k * m + 4.0 * DBL_TRUE_MIN;
+	mean = sk->sum / n;
+	return mean >= sk->min - tol && mean <= sk->max + tol;
+}
+
+/* Check min, max and sum against the buckets and the count. */
+static void
+extremes_validate(const Sketch *sk, SketchSource src)
+{
 	if (!isfinite(sk->sum) || !isfinite(sk->min) || !isfinite(sk->max))
 		sketch_bad(src, "sum, min and max must be finite");
 	if (sk->min > sk->max)
@@ -601,6 +628,44 @@ sketch_validate(const Sketch *sk_const, SketchSource src)
 		sketch_bad(src, "min is above the lowest bucket");
 	if (sk->max < 0 && sketch_index(sk, -sk->max) > (int64) sk->neg.lo + 1)
 		sketch_bad(src, "max is above the highest bucket");
+	/* checked on input only (0.1.0 did not): a value stored by 0.1.0 stays readable */
+	if (src == SKETCH_FROM_STORAGE)
+		return;
+	if (sk->count == 1 && sk->min != sk->max)
+		sketch_bad(src, "a sketch of one value must have min equal to max");
+	if (sk->min == sk->max &&
+		((sk->pos.total > 0 && sk->pos.lo != sk->pos.hi) ||
+		 (sk->neg.total > 0 && sk->neg.lo != sk->neg.hi)))
+		sketch_bad(src, "min equals max but the values fill more than one bucket");
+	if (!sum_is_possible(sk))
+		sketch_bad(src, "sum is not between count * min and count * max");
+}
+
+/* Fill in the store totals of a decoded or parsed sketch, then validate it. */
+void
+sketch_finish(Sketch *sk, SketchSource src)
+{
+	store_total(&sk->pos, src);
+	store_total(&sk->neg, src);
+	sketch_validate(sk, src);
+}
+
+/* Check that the fields of a sketch (totals filled in) agree with each other. */
+void
+sketch_validate(const Sketch *sk, SketchSource src)
+{
+	int64		total;
+
+	store_validate(sk, &sk->pos, src);
+	store_validate(sk, &sk->neg, src);
+	if (sk->count < 1)
+		sketch_bad(src, "a sketch holds at least one value");
+	if (sk->zero_count < 0 ||
+		pg_add_s64_overflow(sk->pos.total, sk->neg.total, &total) ||
+		pg_add_s64_overflow(total, sk->zero_count, &total) ||
+		total != sk->count)
+		sketch_bad(src, "the bucket counts do not add up to the value count");
+	extremes_validate(sk, src);
 }
 
 /* Decode a sketch datum (detoasting it) into the current memory context. */

@@ -22,7 +22,8 @@
  *                                     varint number of buckets n,
  *                                     n varint counts (first and last > 0)
  *
- * f64 = IEEE 754 binary64, little endian; varint = unsigned LEB128.
+ * f64 = IEEE 754 binary64, little endian; varint = unsigned LEB128 in its
+ * shortest form (one encoding per number, so recv and send are inverses).
  */
 #ifndef CODER_SCALE_SKETCH_H
 #define CODER_SCALE_SKETCH_H
@@ -94,10 +95,11 @@ extern double sketch_rank(const Sketch *sk, double value);
 extern bytea *sketch_encode(const Sketch *sk);
 extern Sketch *sketch_decode(const char *data, int len, SketchSource src,
 							 MemoryContext cxt);
+extern void sketch_finish(Sketch *sk, SketchSource src);
 extern void sketch_validate(const Sketch *sk, SketchSource src);
 extern Sketch *sketch_from_datum(Datum d);
 
 /* errors with the SQLSTATE of the source */
 extern int	sketch_errcode(SketchSource src);
 
-#endif
+#endif							/* CODER_SCALE_SKETCH_H */

@@ -111,13 +111,14 @@ sketch_sum(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(sketch_from_datum(PG_GETARG_DATUM(0))->sum);
 }
 
-/* sketch -> mean of the values */
+/* sketch -> mean of the values, never outside [min, max] (the sum carries rounding) */
 Datum
 sketch_mean(PG_FUNCTION_ARGS)
 {
 	Sketch	   *sk = sketch_from_datum(PG_GETARG_DATUM(0));
+	double		mean = sk->sum / (double) sk->count;
 
-	PG_RETURN_FLOAT8(sk->sum / (double) sk->count);
+	PG_RETURN_FLOAT8(Min(Max(mean, sk->min), sk->max));
 }
 
 /* sketch -> smallest value (exact) */

@@ -71,7 +71,7 @@ sketch_agg_trans(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("sketch_agg alpha must not be null"),
-					 errhint("Omit alpha to use 0.01.")));
+					 errhint("Omit alpha to use %g.", SKETCH_DEFAULT_ALPHA)));
 		alpha = PG_GETARG_FLOAT8(2);
 	}
 	if (!PG_ARGISNULL(1))

@@ -11,7 +11,6 @@
 
 #include <math.h>
 
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -29,23 +28,6 @@ static bool
 at_field_end(const char *p)
 {
 	return *p == ' ' || *p == '\0';
-}
-
-static double
-read_double(TextReader *t)
-{
-	char	   *end;
-	double		d;
-
-	if (!(*t->p == '-' || *t->p == '.' || (*t->p >= '0' && *t->p <= '9')))
-		text_syntax_error(t, "a number");
-	errno = 0;
-	d = strtod(t->p, &end);
-	if (end == t->p || !at_field_end(end) ||
-		(errno == ERANGE && (d == 0.0 || isinf(d))))
-		text_syntax_error(t, "a finite number");
-	t->p = end;
-	return d;
 }
 
 static int64
@@ -90,14 +72,14 @@ read_store(TextReader *t, Sketch *sk, SketchStore *st)
 	for (;;)
 	{
 		if (n == SKETCH_MAX_BUCKETS)
-			text_syntax_error(t, "at most 4096 buckets");
+			text_syntax_error(t, psprintf("at most %d buckets", SKETCH_MAX_BUCKETS));
 		idx[n] = read_int(t, true);
 		if (idx[n] < PG_INT32_MIN || idx[n] > PG_INT32_MAX)
 			text_syntax_error(t, "a bucket index within the int4 range");
 		if (n > 0 && idx[n] <= idx[n - 1])
 			text_syntax_error(t, "bucket indexes in ascending order");
 		if (idx[n] - idx[0] >= SKETCH_MAX_BUCKETS)
-			text_syntax_error(t, "buckets spanning at most 4096 indexes");
+			text_syntax_error(t, psprintf("buckets spanning at most %d indexes", SKETCH_MAX_BUCKETS));
 		text_expect(t, ":");
 		cnt[n] = read_int(t, false);
 		if (cnt[n] == 0)
@@ -133,7 +115,7 @@ sketch_in(PG_FUNCTION_ARGS)
 				 errmsg("unsupported coder_scale.sketch version " INT64_FORMAT, version),
 				 errdetail("This build of coder_scale reads version %d.", SKETCH_VERSION)));
 	text_expect(&t, " alpha=");
-	alpha = read_double(&t);
+	alpha = text_read_double(&t, true, ' ');
 	if (isnan(alpha) || alpha < SKETCH_MIN_ALPHA || alpha > SKETCH_MAX_ALPHA)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -145,28 +127,19 @@ sketch_in(PG_FUNCTION_ARGS)
 	text_expect(&t, " zeros=");
 	sk->zero_count = read_int(&t, false);
 	text_expect(&t, " sum=");
-	sk->sum = read_double(&t);
+	sk->sum = text_read_double(&t, true, ' ');
 	text_expect(&t, " min=");
-	sk->min = read_double(&t);
+	sk->min = text_read_double(&t, true, ' ');
 	text_expect(&t, " max=");
-	sk->max = read_double(&t);
+	sk->max = text_read_double(&t, true, ' ');
 	text_expect(&t, " pos=");
 	read_store(&t, sk, &sk->pos);
 	text_expect(&t, " neg=");
 	read_store(&t, sk, &sk->neg);
 	if (*t.p != '\0')
 		text_syntax_error(&t, "the end of the value");
-	sketch_validate(sk, SKETCH_FROM_TEXT);
+	sketch_finish(sk, SKETCH_FROM_TEXT);
 	PG_RETURN_BYTEA_P(sketch_encode(sk));
-}
-
-static void
-append_double(StringInfo buf, double d)
-{
-	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-	double_to_shortest_decimal_buf(d, s);
-	appendStringInfoString(buf, s);
 }
 
 static void
@@ -191,14 +164,14 @@ sketch_out(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "v=%d alpha=", SKETCH_VERSION);
-	append_double(&buf, sk->alpha);
+	text_append_double(&buf, sk->alpha);
 	appendStringInfo(&buf, " count=" INT64_FORMAT " zeros=" INT64_FORMAT " sum=",
 					 sk->count, sk->zero_count);
-	append_double(&buf, sk->sum);
+	text_append_double(&buf, sk->sum);
 	appendStringInfoString(&buf, " min=");
-	append_double(&buf, sk->min);
+	text_append_double(&buf, sk->min);
 	appendStringInfoString(&buf, " max=");
-	append_double(&buf, sk->max);
+	text_append_double(&buf, sk->max);
 	appendStringInfoString(&buf, " pos=");
 	append_store(&buf, &sk->pos);
 	appendStringInfoString(&buf, " neg=");

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(25);
+SELECT plan(34);
 SET search_path = coder_scale, public;
 
 -- Crafted and random input to the binary and text input of coder_scale.sketch:
@@ -143,6 +143,15 @@ SELECT throws_ok($$SELECT sketch_from_bytes(overlay(b placing '\x05' from 11 for
 SELECT throws_ok($$SELECT sketch_from_bytes(substr(b, 1, 36) || '\x00818080808001') FROM one$$, '22P03',
                  'invalid coder_scale.sketch value: too many buckets', 'a 2^40 bucket count is refused before allocation');
 
+-- binary: one encoding per value, and a sum that agrees with count, min and max
+CREATE TEMP TABLE v42 AS SELECT sketch_send(sketch_agg(42::float8)) AS b;
+SELECT throws_ok($$SELECT sketch_from_bytes(overlay(b placing '\x8100' from 11 for 1)) FROM v42$$, '22P03',
+                 'invalid coder_scale.sketch value: an integer field is not in its shortest form',
+                 'an overlong varint (count 1 as 0x81 0x00) is refused: send would not give the same bytes');
+SELECT throws_ok($$SELECT sketch_from_bytes(overlay(b placing float8send(-1e308) from 13 for 8)) FROM v42$$, '22P03',
+                 'invalid coder_scale.sketch value: sum is not between count * min and count * max',
+                 'binary: one value of 42 with sum -1e308');
+
 -- text: truncation, mutation, random strings, extreme fields
 CREATE TEMP TABLE txt_cases AS
   SELECT 'truncated' AS kind, left(t, k) AS t FROM enc, generate_series(0, length(t) - 1) k WHERE name <> 'lognormal'
@@ -187,6 +196,27 @@ SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=1 zeros=0 sum=5 min=5 max=5 pos=
 SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=1 zeros=1 sum=0 min=0 max=0 pos= neg=1:1'::sketch$$, '22P02',
                  'invalid coder_scale.sketch value: the bucket counts do not add up to the value count',
                  'bucket counts above the value count');
+SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=1 zeros=0 sum=1e308 min=42 max=42 pos=187:1 neg='::sketch$$, '22P02',
+                 'invalid coder_scale.sketch value: sum is not between count * min and count * max',
+                 'one value of 42 with sum 1e308');
+SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=3 zeros=0 sum=-1e308 min=1 max=3 pos=0:1,35:1,55:1 neg='::sketch$$,
+                 '22P02', 'invalid coder_scale.sketch value: sum is not between count * min and count * max',
+                 'only positive values with sum -1e308');
+SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=2 zeros=1 sum=-1e-300 min=0 max=3 pos=55:1 neg='::sketch$$,
+                 '22P02', 'invalid coder_scale.sketch value: sum is not between count * min and count * max',
+                 'values >= 0 with a (tiny) negative sum');
+SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=1 zeros=0 sum=42 min=41.9 max=42 pos=187:1 neg='::sketch$$, '22P02',
+                 'invalid coder_scale.sketch value: a sketch of one value must have min equal to max',
+                 'one value with min below max');
+SELECT throws_ok($$SELECT 'v=1 alpha=0.01 count=2 zeros=0 sum=84 min=42 max=42 pos=187:1,188:1 neg='::sketch$$, '22P02',
+                 'invalid coder_scale.sketch value: min equals max but the values fill more than one bucket',
+                 'equal min and max over two buckets');
+SELECT is((SELECT num_vals(rollup(s)) FROM (VALUES
+             ('v=1 alpha=0.01 count=2 zeros=0 sum=1.7976931348623157e308 min=8.988465674311579e307 max=8.988465674311579e307 pos=35454:2 neg='::sketch),
+             ('v=1 alpha=0.01 count=1 zeros=0 sum=42 min=42 max=42 pos=187:1 neg=')) v(s)), 3::bigint,
+          'a sum at the float8 limit is valid and merges with a small one');
+SELECT is(mean('v=1 alpha=0.01 count=2 zeros=0 sum=84.00000000000003 min=42 max=42 pos=187:2 neg='), 42::float8,
+          'a sum with rounding in it (84 + 2 ulp for two values of 42) is valid, and mean stays at most max');
 SELECT throws_ok($$SELECT 'hello'::sketch$$, '22P02',
                  'invalid input syntax for type coder_scale.sketch: "hello"', 'garbage text');
 

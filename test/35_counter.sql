@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(33);
+SELECT plan(43);
 SET search_path = coder_scale, public;
 
 -- samples (seconds since 1970, value)
@@ -123,6 +123,44 @@ SELECT is((SELECT array_agg(DISTINCT r) FROM (
              SELECT pg_temp.try_recv(set_byte(b, i, 255)) FROM (SELECT counter_summary_send(c) b FROM c) z,
                     generate_series(0, 56) i) y WHERE r <> 'ok'), '{22P03}',
           'truncated or corrupted binary summaries are rejected with 22P03');
+-- values that must survive pg_dump: what recv and counter_agg give, in reads back
+CREATE FUNCTION pg_temp.recv(b bytea) RETURNS counter_summary LANGUAGE plpgsql AS $$
+DECLARE
+  f text := '/tmp/coder_scale_counter_fuzz_' || pg_backend_pid() || '.bin';
+  r counter_summary;
+BEGIN
+  EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', b, f);
+  TRUNCATE recv_target;
+  EXECUTE format('COPY recv_target FROM %L (FORMAT binary)', f);
+  SELECT c INTO r FROM recv_target;
+  RETURN r;
+END $$;
+SELECT throws_ok($$SELECT pg_temp.recv(overlay(counter_summary_send(counter_agg(to_timestamp(7), 42))
+                                               placing '\x8000000000000000' from 50 for 8))$$, '22P03',
+                 'invalid coder_scale.counter_summary value: values and increase must not be -0',
+                 'recv refuses increase = -0 (its text form "-0" is not valid input)');
+SELECT is((SELECT counter_agg(to_timestamp(7), '-0')::text), 'v=1 samples=1 resets=0 increase=0 first=7:0 last=7:0',
+          'a -0 sample is read as 0');
+SELECT is((SELECT counter_agg(to_timestamp(7), '-0')::text::counter_summary::text),
+          'v=1 samples=1 resets=0 increase=0 first=7:0 last=7:0', 'and its summary reads back');
+SELECT throws_ok($$SELECT counter_agg(to_timestamp(s), v)
+                   FROM (VALUES (0, 1.7e308::float8), (1, 1), (2, 1.7e308), (3, 1), (4, 1.7e308)) x(s, v)$$, '22003',
+                 'counter increase out of range', 'an increase beyond float8 is an error, not Infinity');
+SELECT throws_ok($$SELECT rate('v=1 samples=2 resets=0 increase=1e308 first=0:0 last=0.000001:1e308')$$, '22003',
+                 'counter rate out of range', 'a rate beyond float8 is an error, not Infinity');
+SELECT is((SELECT increase(counter_agg(to_timestamp(s), v)) FROM (VALUES (0, 1e20::float8), (1, 1)) x(s, v)),
+          1::float8, '1e20 then a reset to 1: increase 0 + 1, not lost to rounding');
+SELECT is(('v=1 samples=1000000000000000000 resets=0 increase=0 first=-200000000000:0 last=9000000000000:0'
+           ::counter_summary)::text,
+          'v=1 samples=1000000000000000000 resets=0 increase=0 first=-200000000000:0 last=9000000000000:0',
+          'a 19-digit sample count (which recv accepts) reads back from text');
+SELECT is(time_delta('v=1 samples=2 resets=0 increase=0 first=-210000000000:0 last=9224000000000:0'),
+          9434000000000::float8, 'time_delta over a span wider than int64 microseconds');
+SELECT throws_ok($$SELECT 'v=1 samples=1 resets=0 increase=0 first=0:1 last=5:1'::counter_summary$$, '22P02',
+                 'invalid coder_scale.counter_summary value: a single sample has one time',
+                 'one sample at two times');
+SELECT throws_ok($$SELECT 'v=1 samples=2 resets=0 increase=1 first=0:-0 last=1:1'::counter_summary$$, '22P02',
+                 NULL, 'a negative zero in text is not valid input');
 COPY (SELECT 1) TO PROGRAM 'rm -f /tmp/coder_scale_counter_fuzz_*.bin';
 
 -- errors
