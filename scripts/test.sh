@@ -36,6 +36,11 @@ rc=0
 (cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || rc=$?
 tally pg_prove $rc
 
+say "Debian packages: does DEB_PACKAGES name every one the build uses? (scripts/check-packages.sh)"
+rc=0
+bash "$ROOT/scripts/check-packages.sh" || rc=$?
+tally check-packages $rc
+
 if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
   say "client tests (test/client)"
   for t in "$ROOT"/test/client/*.sh; do
