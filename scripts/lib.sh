@@ -304,6 +304,7 @@ services_start() {
   ports_check
   printf '# the ports scripts/%s started the services on; unset variables keep them\nCODER_SCALE_PGPORT=%s\nCODER_SCALE_PORT_BASE=%s\n' \
     "$SCRIPT" "$PGPORT" "$BASE" >"$RUN/ports"
+  chmod 600 "$RUN/ports"
 
   cluster_start "$PGSTATE/data" "$SOCK" "$PGPORT"
   export PGHOST=$SOCK PGPORT PGUSER=postgres
