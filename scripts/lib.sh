@@ -156,7 +156,7 @@ services_where() {
   base=$(sed -n 's/^CODER_SCALE_PORT_BASE=//p' "$RUN/ports" 2>/dev/null || true)
   if pid=$(cluster_pid "$PGSTATE/data"); then
     port=$(sed -n 4p "$PGSTATE/data/postmaster.pid")
-    echo "  PostgreSQL        socket $(sed -n 5p "$PGSTATE/data/postmaster.pid")/.s.PGSQL.$port, database $DB (pid $pid, data in $(shown "$PGSTATE/data"))"
+    echo "  PostgreSQL        socket $(shown "$(sed -n 5p "$PGSTATE/data/postmaster.pid")")/.s.PGSQL.$port, database $DB (pid $pid, data in $(shown "$PGSTATE/data"))"
   fi
   if [ -z "$base" ]; then
     for d in "${DAEMONS[@]}"; do
