@@ -73,12 +73,12 @@ cluster_start() {
   runuser -u postgres -- test -x "$data" \
     || die "the postgres user cannot reach $data: put the project where others may enter its folders"
   if [ ! -f "$data/PG_VERSION" ]; then
-    say "creating a private PostgreSQL cluster in $data"
+    say "creating a private PostgreSQL cluster in $(shown "$data")"
     runuser -u postgres -- "$PGBIN/initdb" -D "$data" -A trust -U postgres -E UTF8 \
       --locale=C.UTF-8 --no-sync >/dev/null
   fi
   if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    say "starting the private PostgreSQL cluster in $data (socket $sock, port $port)"
+    say "starting the private PostgreSQL cluster in $(shown "$data") (socket $(shown "$sock"), port $port)"
     # 9>&-: the server must not inherit the build lock (take_lock), or it holds it while it runs
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
       -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=off" >/dev/null 9>&- \

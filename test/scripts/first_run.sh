@@ -7,6 +7,7 @@
 # log, output or table (pg_dump), and every file holding one is 0600.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"   # paths in the messages are relative to the current folder
 T=$(mktemp -d /tmp/cs-first-run.XXXXXX)
 chmod 755 "$T"
 export CODER_SCALE_STATE_DIR=$T/state CODER_SCALE_COUNT=10 CODER_SCALE_PGPORT=5497
