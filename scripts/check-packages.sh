@@ -80,7 +80,7 @@ missing=0
 while read -r pkg; do
   files=$(awk -v p="$pkg" '$1 == p { print $2 }' "$WORK/needed")
   if printf '%s\n' "${DEB_PACKAGES[@]}" | grep -qx "$pkg"; then
-    echo "ok - $pkg ($(echo "$files" | wc -l) files, e.g. $(echo "$files" | head -n 1))"
+    echo "ok - $pkg: $(echo "$files" | head -n 1)$([ "$(echo "$files" | wc -l)" = 1 ] || echo " and $(($(echo "$files" | wc -l) - 1)) more")"
   else
     echo "not ok - $pkg is used by the build but not in DEB_PACKAGES (scripts/lib.sh): $(echo "$files" | head -n 3 | tr '\n' ' ')"
     missing=1
