@@ -8,49 +8,25 @@
 #   results, phase latencies, peak CPU and memory per component, and the
 #   sizing table. Everything keeps running: scripts/stop.sh stops it.
 #
-# Environment: CODER_SCALE_COUNT (default 300 workspaces),
-# CODER_SCALE_PGPORT (5499), CODER_SCALE_PORT_BASE (53100: stand-in API,
-# +1 its /metrics, +2 node_exporter, +3 postgres_exporter).
+# Environment (README, "The first run's ports and variables"):
+#   CODER_SCALE_COUNT      workspaces in the scale test (default 300)
+#   CODER_SCALE_PGPORT     the private cluster's port, unix socket only (5499)
+#   CODER_SCALE_PORT_BASE  13100: stand-in API, +1 its /metrics, +2
+#                          node_exporter, +3 postgres_exporter (127.0.0.1)
+#   CODER_SCALE_STATE_DIR  where .pg/ and .run/ live (default: the checkout)
+# Services already running on other ports than asked for: refuses (stop.sh
+# first). A port taken by another program: refuses, naming it.
 source "$(dirname "$0")/lib.sh"
 
-DATA=$ROOT/.pg/data
-SOCK=$(sock_dir_for "$ROOT/.pg/sock")
-PORT=${CODER_SCALE_PGPORT:-5499}
-DB=coder_scale
 COUNT=${CODER_SCALE_COUNT:-300}
-BASE=${CODER_SCALE_PORT_BASE:-53100}
-API=127.0.0.1:$BASE METRICS=127.0.0.1:$((BASE + 1))
-NODE=127.0.0.1:$((BASE + 2)) PGEXP=127.0.0.1:$((BASE + 3))
-RUN=$ROOT/.run
+[[ $COUNT =~ ^[0-9]+$ ]] && [ "$COUNT" -ge 1 ] || die "CODER_SCALE_COUNT=$COUNT: must be a number of workspaces, 1 or more (default 300)"
 CLI=$ROOT/client/coder-scale
 
+services_settings first-run.sh
 install_packages
 build_and_install
 release_lock
-mkdir -p "$RUN"
-
-cluster_start "$DATA" "$SOCK" "$PORT"
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
-cat > "$ROOT/.pg/env" <<ENV
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PGDATABASE=$DB
-ENV
-psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
-  || psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
-psql -X -q -d "$DB" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS coder_scale;
-ALTER EXTENSION coder_scale UPDATE;
-SQL
-
-daemon_start standin "http://$API/api/v2/buildinfo" \
-  "$ROOT/standin/coder-standin" --listen "$API" --metrics-listen "$METRICS" \
-  --token-file "$RUN/standin.token" --replicas 2 --daemons 30 \
-  --build-time normal:2s,500ms --agent-delay 500ms
-daemon_start node_exporter "http://$NODE/metrics" \
-  prometheus-node-exporter --web.listen-address="$NODE"
-DATA_SOURCE_NAME="host=$SOCK port=$PORT user=postgres dbname=postgres sslmode=disable" \
-  daemon_start postgres_exporter "http://$PGEXP/metrics" \
-  prometheus-postgres-exporter --web.listen-address="$PGEXP"
+services_start
 
 say "scale test: $COUNT workspaces against the stand-in (http://$API), scraping coderd, runner and database"
 set +e
@@ -83,8 +59,4 @@ GROUP BY component ORDER BY component;
 SELECT * FROM coder_scale.recommendations();
 SQL
 
-cat >&2 <<MSG
-==> everything keeps running (PostgreSQL, the stand-in, both exporters). Query the results with:
-      source .pg/env && psql -c 'SELECT * FROM coder_scale.run_summary'
-    Stop it all with:  bash scripts/stop.sh
-MSG
+services_report >&2

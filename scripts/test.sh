@@ -46,6 +46,19 @@ rc=0
 bash "$ROOT/test/fuzz/run.sh" 3000 || rc=$?
 tally fuzz $rc
 
+say "Debian packages: does DEB_PACKAGES name every one the build uses? (scripts/check-packages.sh)"
+rc=0
+bash "$ROOT/scripts/check-packages.sh" || rc=$?
+tally check-packages $rc
+
+say "the scripts themselves (test/scripts): a whole first run in a throwaway folder"
+for t in "$ROOT"/test/scripts/*.sh; do
+  rc=0
+  bash "$t" || rc=$?
+  if [ $rc -eq 0 ]; then echo "ok - scripts $(basename "$t" .sh)"; else echo "not ok - scripts $(basename "$t" .sh)"; fi
+  tally "$t" $rc
+done
+
 if compgen -G "$ROOT/test/client/*.sh" >/dev/null; then
   say "client tests (test/client)"
   for t in "$ROOT"/test/client/*.sh; do

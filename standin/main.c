@@ -63,7 +63,8 @@ usage(FILE *f)
 			"  --verbose                     libwebsockets warnings on stderr\n"
 			"  --help                        this text\n"
 			"\n"
-			"On start it prints CODER_URL=... and CODER_SESSION_TOKEN=... on stdout.\n");
+			"On start it prints CODER_URL=... and CODER_SESSION_TOKEN=... on stdout; with --token-file,\n"
+			"the file's path instead of the token.\n");
 }
 
 static void
@@ -175,7 +176,9 @@ write_token_file(const char *path, const char *token)
 	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	size_t		n = strlen(token);
 
-	if (fd < 0 || write(fd, token, n) != (ssize_t) n || write(fd, "\n", 1) != 1)
+	/* fchmod: O_CREAT's mode does not apply to a file that already exists */
+	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+		write(fd, token, n) != (ssize_t) n || write(fd, "\n", 1) != 1)
 	{
 		fprintf(stderr, "coder-standin: --token-file %s: %s\n", path, strerror(errno));
 		exit(2);
@@ -410,7 +413,10 @@ main(int argc, char **argv)
 	printf("coder-standin: provisioners %d x %d, seed %llu\n", cfg.replicas, cfg.daemons,
 		   (unsigned long long) cfg.seed);
 	printf("CODER_URL=%s\n", url);
-	printf("CODER_SESSION_TOKEN=%s\n", token);
+	if (token_file)
+		printf("coder-standin: the session token is in %s (mode 0600)\n", token_file);
+	else
+		printf("CODER_SESSION_TOKEN=%s\n", token);
 	fflush(stdout);
 
 	while (!stop_requested)
