@@ -90,6 +90,8 @@ usage(FILE *out)
 			"  --db CONNINFO    libpq connection string (default: PGHOST, PGPORT, ... environment)\n"
 			"  -h, --help       this help\n\n"
 			"A file already stored (same SHA-256) is reported with its run id and skipped.\n"
+			"Limits per value: logs 16 MiB, error 1 MiB, ids and field names 256 bytes,\n"
+			"times, durations and numbers 64.\n"
 			"Exit codes: 0 stored (or already there), 2 bad flags or a bad file (nothing of it\n"
 			"is stored), 3 database unreachable, 4 database error.\n");
 }
