@@ -30,8 +30,20 @@ static struct
 	int			active;
 	int			done;
 	int			failed;
+	int			removed_ws;
+	int			removed_users;
 	int			limit;			/* items of the current phase: [next, limit) */
 } C;
+
+/* Names found by a listing after the removals: what is left. */
+typedef struct names
+{
+	char	  **v;
+	int			n;
+} names;
+
+static names left_ws,
+			left_users;
 
 static void
 usage(FILE *out)
@@ -45,7 +57,9 @@ usage(FILE *out)
 			"      --cleanup-job-timeout D   deadline for one removal (default 5m)\n"
 			"      --url URL                 Coder's URL (else CODER_URL, else the coder CLI's config)\n"
 			"      --token-file PATH         session token file (else CODER_SESSION_TOKEN)\n"
-			"      --insecure                do not verify TLS certificates\n");
+			"      --insecure                do not verify TLS certificates\n\n"
+			"It prints what it removed and, listed again from Coder, what is left by name.\n"
+			"Exit codes: 0 nothing left, 1 something left (or the listing after failed), 2 bad flags,\n3 Coder unreachable.\n");
 }
 
 static const char *
@@ -111,14 +125,66 @@ list_all(const char *what, const char *base, const char *array_key,
 	}
 }
 
+/* A scaletest workspace (name scaletest-*): its name and id, else false. */
+static bool
+scaletest_workspace(json_object *w, const char **name, const char **id)
+{
+	*name = jstr(w, "name");
+	*id = jstr(w, "id");
+	return *name && *id && strncmp(*name, "scaletest-", 10) == 0;
+}
+
+/* A scaletest user (email @scaletest.local): its username (else email) and id, else false. */
+static bool
+scaletest_user(json_object *u, const char **name, const char **id)
+{
+	const char *email = jstr(u, "email");
+	size_t		n = email ? strlen(email) : 0;
+
+	*id = jstr(u, "id");
+	*name = jstr(u, "username") ? jstr(u, "username") : email;
+	return email && *id && n >= 16 && strcmp(email + n - 16, "@scaletest.local") == 0;
+}
+
+static void
+add_name(names *l, const char *name)
+{
+	l->v = realloc(l->v, sizeof(char *) * (l->n + 1));
+	l->v[l->n++] = strdup(name);
+}
+
+static bool
+left_workspace(json_object *w)
+{
+	const char *name,
+			   *id;
+
+	if (!scaletest_workspace(w, &name, &id))
+		return false;
+	add_name(&left_ws, name);
+	return true;
+}
+
+static bool
+left_user(json_object *u)
+{
+	const char *name,
+			   *id;
+
+	if (!scaletest_user(u, &name, &id))
+		return false;
+	add_name(&left_users, name);
+	return true;
+}
+
 static bool
 take_workspace(json_object *w)
 {
-	const char *name = jstr(w, "name");
-	const char *id = jstr(w, "id");
+	const char *name,
+			   *id;
 	run		   *r;
 
-	if (!name || !id || strncmp(name, "scaletest-", 10) != 0)
+	if (!scaletest_workspace(w, &name, &id))
 		return false;
 	r = add_item();
 	snprintf(r->name, sizeof(r->name), "%s", name);
@@ -130,19 +196,14 @@ take_workspace(json_object *w)
 static bool
 take_user(json_object *u)
 {
-	const char *email = jstr(u, "email");
-	const char *id = jstr(u, "id");
-	const char *name = jstr(u, "username");
-	size_t		n;
+	const char *name,
+			   *id;
 	run		   *r;
 
-	if (!email || !id)
-		return false;
-	n = strlen(email);
-	if (n < 16 || strcmp(email + n - 16, "@scaletest.local") != 0)
+	if (!scaletest_user(u, &name, &id))
 		return false;
 	r = add_item();
-	snprintf(r->name, sizeof(r->name), "%s", name ? name : email);
+	snprintf(r->name, sizeof(r->name), "%s", name);
 	snprintf(r->user_id, sizeof(r->user_id), "%s", id);
 	r->user_attempted = true;
 	return true;
@@ -169,7 +230,13 @@ item_done(run *r)
 		cli_error("scaletest cleanup: %s %s: %s", r->ws_attempted ? "workspace" : "user", r->name, r->cl_error);
 	}
 	else
+	{
 		printf("removed %s %s\n", r->ws_attempted ? "workspace" : "user", r->name);
+		if (r->ws_attempted)
+			C.removed_ws++;
+		else
+			C.removed_users++;
+	}
 	pump();
 	if (C.active == 0)
 		uv_stop(C.loop);
@@ -255,6 +322,52 @@ cleanup_phase(int from, int to)
 		uv_run(C.loop, UV_RUN_ONCE);
 }
 
+static const char *
+plural(int n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void
+print_left(const char *kind, const names *l)
+{
+	for (int i = 0; i < l->n; i++)
+		printf("  %s %s\n", kind, l->v[i]);
+}
+
+/*
+ * What was removed (counted from the answers), then what is left (listed
+ * again from Coder, by name: the truth, whatever the answers said); exit 1
+ * while anything is left.
+ */
+static int
+summary(int nws, int nusers)
+{
+	int			lws,
+				lusers;
+
+	printf("Removed %d of %d workspace%s and %d of %d user%s.\n", C.removed_ws, nws, plural(nws, "", "s"),
+		   C.removed_users, nusers, plural(nusers, "", "s"));
+	lws = list_all("workspaces", "/api/v2/workspaces?q=name:scaletest-", "workspaces", left_workspace);
+	lusers = list_all("users", "/api/v2/users?q=scaletest.local", "users", left_user);
+	if (lws < 0 || lusers < 0)
+	{
+		cli_error("scaletest cleanup: cannot tell what is left; %d removal%s failed", C.failed, plural(C.failed, "", "s"));
+		return EXIT_TEST_FAILURES;
+	}
+	if (lws == 0 && lusers == 0)
+	{
+		printf("Nothing is left.\n");
+		return EXIT_OK;			/* a removal that reported an error but happened anyway */
+	}
+	printf("Left: %d workspace%s and %d user%s:\n", lws, plural(lws, "", "s"), lusers, plural(lusers, "", "s"));
+	print_left("workspace", &left_ws);
+	print_left("user", &left_users);
+	cli_error("scaletest cleanup: %d workspace%s and %d user%s are left; run it again once the cause above is fixed",
+			  lws, plural(lws, "", "s"), lusers, plural(lusers, "", "s"));
+	return EXIT_TEST_FAILURES;
+}
+
 int
 scaletest_cleanup(int argc, char **argv)
 {
@@ -294,7 +407,5 @@ scaletest_cleanup(int argc, char **argv)
 	runner_setup(&env);
 	cleanup_phase(0, nws);
 	cleanup_phase(nws, C.n);
-	printf("Removed %d workspace%s and %d user%s; %d failed.\n", nws - 0, nws == 1 ? "" : "s",
-		   nusers, nusers == 1 ? "" : "s", C.failed);
-	return C.failed ? EXIT_TEST_FAILURES : EXIT_OK;
+	return summary(nws, nusers);
 }

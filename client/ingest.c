@@ -2,15 +2,19 @@
  * ingest.c: coder-scale ingest FILE...: store result files of Coder's
  * `coder exp scaletest create-workspaces --output json:FILE` as runs.
  *
- * Each file is read whole and hashed (SHA-256: a file already stored is
- * reported, not stored twice).  Then, in one transaction: the run row, and
- * the file walked run by run (json-c parses every value), each run
- * validated strictly (every field, its type, Go durations, RFC 3339 times)
- * and sent to COPY at once, so the server stores runs while the client
- * reads on; then the totals checked against the runs, the failure
- * categories set by coder_scale.classify_failure() (classification lives in
- * one place), commit.  Any error rolls the whole file back.
+ * Each file is mapped and hashed (SHA-256: a file already stored is
+ * reported, not stored twice); pages already read are released, so a big
+ * file does not stay in memory.  Then, in one transaction: the run row,
+ * and the file walked run by run and field by field, each field checked
+ * before json-c parses its value (known, not repeated, within its size
+ * limit, valid UTF-8), each run validated strictly (every field, its type,
+ * Go durations, RFC 3339 times) and sent to COPY at once, so the server
+ * stores runs while the client reads on; then the totals checked against
+ * the runs, the failure categories set by coder_scale.classify_failure()
+ * (classification lives in one place), commit.  Any error rolls the whole
+ * file back.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -34,6 +38,7 @@
 #include "runlogs.h"
 
 #define NIL_ERROR "<nil>"
+#define RELEASE_EVERY (8 * 1024 * 1024)	/* bytes of the file read between releases */
 
 /* One run of the file, validated. */
 typedef struct result
@@ -85,6 +90,8 @@ usage(FILE *out)
 			"  --db CONNINFO    libpq connection string (default: PGHOST, PGPORT, ... environment)\n"
 			"  -h, --help       this help\n\n"
 			"A file already stored (same SHA-256) is reported with its run id and skipped.\n"
+			"Limits per value: logs 16 MiB, error 1 MiB, ids and field names 256 bytes,\n"
+			"times, durations and numbers 64.\n"
 			"Exit codes: 0 stored (or already there), 2 bad flags or a bad file (nothing of it\n"
 			"is stored), 3 database unreachable, 4 database error.\n");
 }
@@ -139,13 +146,40 @@ unmap_file(const char *buf, size_t len)
 		munmap((void *) buf, len);
 }
 
+/*
+ * Let the kernel drop the pages of a mapped file before off: the file is
+ * read front to back, so a big file does not stay resident (the mapping
+ * is private and read-only: a page read again, e.g. to find an error's
+ * line number, comes back from the file).
+ */
+static void
+release_pages(const char *buf, size_t off)
+{
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE),
+				n = off / page * page;
+
+	if (n > 0)
+		madvise((void *) buf, n, MADV_DONTNEED);
+}
+
 static bool
 sha256_hex(const char *data, size_t len, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool		ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+	for (size_t off = 0; ok && off < len; off += RELEASE_EVERY)
+	{
+		size_t		n = len - off < RELEASE_EVERY ? len - off : RELEASE_EVERY;
+
+		ok = EVP_DigestUpdate(ctx, data + off, n);
+		release_pages(data, off + n);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
 		return false;
 	for (unsigned i = 0; i < mdlen; i++)
 		sprintf(hex + 2 * i, "%02x", md[i]);
@@ -188,30 +222,64 @@ type_name(json_object *v)
 }
 
 /*
- * Check that obj has exactly the given keys (all present, none other).
- * where names the object in messages ("the top level", "runs.x").
+ * The fields of the file, with the longest value each may have (bytes of
+ * the decoded string, or characters of a number).  Values are checked
+ * before json-c parses them (see bounded_value), so a huge value costs no
+ * memory; the limits are in the README ("coder-scale ingest").
+ */
+#define NAME_LIMIT 256			/* full_id, test_name, id, any field name */
+#define SHORT_LIMIT 64			/* times, durations, numbers */
+#define ERROR_LIMIT (1024 * 1024)
+#define LOGS_LIMIT (16 * 1024 * 1024)
+
+typedef struct field
+{
+	const char *name;
+	const char *type;			/* what it must be, for messages */
+	size_t		limit;
+} field;
+
+static const field top_fields[] = {
+	{"total_runs", "an integer", SHORT_LIMIT},
+	{"total_pass", "an integer", SHORT_LIMIT},
+	{"total_fail", "an integer", SHORT_LIMIT},
+	{"elapsed", "a string", SHORT_LIMIT},
+	{"elapsed_ms", "an integer", SHORT_LIMIT},
+	{"runs", "an object", 0},	/* streamed run by run */
+	{NULL, NULL, 0}
+};
+static const field run_fields[] = {
+	{"full_id", "a string", NAME_LIMIT},
+	{"test_name", "a string", NAME_LIMIT},
+	{"id", "a string", NAME_LIMIT},
+	{"logs", "a string", LOGS_LIMIT},
+	{"started_at", "a string", SHORT_LIMIT},
+	{"duration", "a string", SHORT_LIMIT},
+	{"duration_ms", "an integer", SHORT_LIMIT},
+	{"error", "a string", ERROR_LIMIT},
+	{NULL, NULL, 0}
+};
+
+static const field *
+find_field(const field *fields, const char *name)
+{
+	for (const field *f = fields; f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/*
+ * Check that obj has every field (an unknown or repeated field is refused
+ * while the file is read).  where names the object in messages ("top
+ * level", "runs[...]").
  */
 static int
-check_keys(const char *path, const char *where, json_object *obj, const char *const *keys)
+check_keys(const char *path, const char *where, json_object *obj, const field *fields)
 {
-	int			n = 0;
-
-	for (const char *const *k = keys; *k; k++, n++)
-		if (!json_object_object_get_ex(obj, *k, NULL))
-			return bad(path, "%s: missing field \"%s\"", where, *k);
-	if (json_object_object_length(obj) != n)
-	{
-		json_object_object_foreach(obj, key, val)
-		{
-			bool		known = false;
-
-			(void) val;
-			for (const char *const *k = keys; *k; k++)
-				known = known || strcmp(key, *k) == 0;
-			if (!known)
-				return bad(path, "%s: unexpected field \"%s\"", where, key);
-		}
-	}
+	for (const field *f = fields; f->name; f++)
+		if (!json_object_object_get_ex(obj, f->name, NULL))
+			return bad(path, "%s: missing field \"%s\"", where, f->name);
 	return EXIT_OK;
 }
 
@@ -377,13 +445,6 @@ format_time(int64_t sec, int32_t nsec, int64_t plus_ns, char *buf, size_t size)
 	return buf;
 }
 
-static const char *const top_keys[] = {
-	"total_runs", "total_pass", "total_fail", "elapsed", "elapsed_ms", "runs", NULL
-};
-static const char *const run_keys[] = {
-	"full_id", "test_name", "id", "logs", "started_at", "duration", "duration_ms", "error", NULL
-};
-
 static int
 validate_run(const char *path, const char *key, json_object *o, result *r)
 {
@@ -399,7 +460,7 @@ validate_run(const char *path, const char *key, json_object *o, result *r)
 	snprintf(where, sizeof(where), "runs[\"%.256s\"]", key);
 	if (json_object_get_type(o) != json_type_object)
 		return bad(path, "%s: expected an object, found %s", where, type_name(o));
-	if ((rc = check_keys(path, where, o, run_keys)) != EXIT_OK ||
+	if ((rc = check_keys(path, where, o, run_fields)) != EXIT_OK ||
 		(rc = get_string(path, where, o, "full_id", &r->full_id, NULL)) != EXIT_OK ||
 		(rc = get_string(path, where, o, "test_name", &test_name, &tlen)) != EXIT_OK ||
 		(rc = get_string(path, where, o, "id", &id, &ilen)) != EXIT_OK ||
@@ -480,6 +541,7 @@ typedef struct ingest
 	const char *buf;
 	size_t		len;
 	size_t		pos;
+	size_t		released;		/* pages before this offset were released */
 	json_tokener *tok;
 	json_object *top;			/* the top-level fields ("runs": null) */
 	int64_t		nruns;
@@ -567,7 +629,7 @@ next_is(ingest *in, char c)
 	return false;
 }
 
-/* One JSON value by json-c (*out is NULL for null). */
+/* One JSON value by json-c (*out is NULL for null); bounded_value checks it first. */
 static int
 value(ingest *in, json_object **out)
 {
@@ -589,18 +651,212 @@ value(ingest *in, json_object **out)
 	return EXIT_OK;
 }
 
-/* A field name and its colon; *key is malloc'd. */
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, surrogates, > U+10FFFF), or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t avail)
+{
+	unsigned char lo = 0x80,
+				hi = 0xBF;
+	size_t		n;
+
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3, lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4, lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
+	else
+		return 0;
+	if (avail < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (s[k] < 0x80 || s[k] > 0xBF)
+			return 0;
+	return n;
+}
+
+/* The code unit of the \uXXXX escape at s (s[0] is the backslash), or -1. */
+static long
+escape_unit(const char *s, size_t avail)
+{
+	char		hex[5];
+	char	   *end;
+	long		u;
+
+	if (avail < 6 || s[1] != 'u')
+		return -1;
+	memcpy(hex, s + 2, 4);
+	hex[4] = '\0';
+	u = strtol(hex, &end, 16);
+	return *end == '\0' && hex[0] != '-' && hex[0] != '+' && hex[0] != ' ' ? u : -1;
+}
+
+/* Bytes of the decoded string json-c makes of the escape at s; *step: its length in the file. */
+static size_t
+escape_bytes(const char *s, size_t avail, size_t *step)
+{
+	long		u = escape_unit(s, avail),
+				lo;
+
+	*step = 2;
+	if (u < 0)
+		return 1;				/* \n, \" ...; a bad escape is json-c's to report */
+	*step = 6;
+	if (u >= 0xD800 && u <= 0xDBFF && (lo = escape_unit(s + 6, avail - 6)) >= 0xDC00 && lo <= 0xDFFF)
+	{
+		*step = 12;
+		return 4;
+	}
+	/* an unpaired surrogate becomes U+FFFD (3 bytes) */
+	return u < 0x80 ? 1 : u < 0x800 ? 2 : 3;
+}
+
+/*
+ * Check the string at in->pos (its opening quote) without parsing it: at
+ * most limit bytes once decoded, valid UTF-8, no raw control character.
+ * Returns NULL if it is fine (a bad escape or a missing closing quote is
+ * left to json-c, which then reads no further than this did), else what is
+ * wrong with *at its offset in the file.
+ */
+static const char *
+scan_string(const ingest *in, size_t limit, size_t *at)
+{
+	const unsigned char *b = (const unsigned char *) in->buf;
+	size_t		i = in->pos + 1,
+				n = 0;
+
+	for (;;)
+	{
+		size_t		from = i,
+					stop = in->len - i > limit - n ? i + (limit - n) + 1 : in->len,
+					step = 1,
+					bytes = 1;
+
+		/* plain ASCII, the bulk of any log, in one tight loop (to one byte past the limit) */
+		while (i < stop && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\')
+			i++;
+		n += i - from;
+		*at = i;
+		if (n > limit)
+			return "too long";
+		if (i >= in->len || b[i] == '"')
+			return NULL;
+		if (b[i] == '\\')
+			bytes = escape_bytes(in->buf + i, in->len - i, &step);
+		else if (b[i] < 0x20)
+			return "an unescaped control character";
+		else if ((step = bytes = utf8_len(b + i, in->len - i)) == 0)
+			return "invalid UTF-8";
+		n += bytes;
+		if (n > limit)
+			return "too long";
+		i += step;
+	}
+}
+
+/* "16 MiB" or "256 bytes" */
+static const char *
+size_text(size_t n, char *buf, size_t size)
+{
+	if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+		snprintf(buf, size, "%zu MiB", n / (1024 * 1024));
+	else
+		snprintf(buf, size, "%zu bytes", n);
+	return buf;
+}
+
+/* A string or a number/literal at in->pos within limit; else a message naming where and what. */
 static int
-field_name(ingest *in, char **key)
+check_size(ingest *in, const char *where, const char *what, size_t limit)
+{
+	const char *why;
+	size_t		at = in->pos,
+				end = in->pos;
+	char		lim[32];
+	int			lineno,
+				col;
+
+	if (in->buf[in->pos] == '"')
+		why = scan_string(in, limit, &at);
+	else
+	{
+		while (end < in->len && end - in->pos <= SHORT_LIMIT &&
+			   (isalnum((unsigned char) in->buf[end]) || strchr("+-.", in->buf[end])) && in->buf[end])
+			end++;
+		why = end - in->pos > SHORT_LIMIT ? "too long" : NULL;
+		limit = SHORT_LIMIT;
+	}
+	if (why == NULL)
+		return EXIT_OK;
+	if (strcmp(why, "too long") == 0)
+	{
+		position(in->buf, in->pos, &lineno, &col);
+		return bad(in->path, "%s: %s at line %d, column %d is longer than the limit of %s",
+				   where, what, lineno, col, size_text(limit, lim, sizeof(lim)));
+	}
+	position(in->buf, at, &lineno, &col);
+	return bad(in->path, "%s: %s in %s at line %d, column %d", where, why, what, lineno, col);
+}
+
+/* What the next value is, from its first character (for refusing an object or array unread); NULL for a scalar. */
+static const char *
+container(ingest *in)
+{
+	skip_ws(in);
+	if (in->pos < in->len && in->buf[in->pos] == '{')
+		return "an object";
+	if (in->pos < in->len && in->buf[in->pos] == '[')
+		return "an array";
+	return NULL;
+}
+
+/* The value of field f (a scalar, checked before json-c reads it). */
+static int
+bounded_value(ingest *in, const char *where, const field *f, json_object **out)
+{
+	const char *c = container(in);
+	int			rc;
+
+	if (in->pos >= in->len)
+		return syntax(in, in->len, "");
+	if (c)
+		return bad(in->path, "%s: expected %s, found %s", where, f->type, c);
+	if ((rc = check_size(in, where, "the value", f->limit)) != EXIT_OK)
+		return rc;
+	return value(in, out);
+}
+
+/* The type of a value that is not what it should be, read (boundedly) past it; NULL after a message. */
+static const char *
+wrong_type(ingest *in, const char *where)
+{
+	static const field any = {"", "", SHORT_LIMIT};
+	const char *c = container(in);
+	json_object *v = NULL;
+
+	if (c)
+		return c;
+	if (in->pos < in->len && in->buf[in->pos] == '"')
+		return "a string";
+	if (bounded_value(in, where, &any, &v) != EXIT_OK)
+		return NULL;
+	c = type_name(v);
+	json_object_put(v);
+	return c;
+}
+
+/* A field name (at most NAME_LIMIT bytes) and its colon; *key is malloc'd. */
+static int
+field_name(ingest *in, const char *where, const char *what, char **key)
 {
 	json_object *k = NULL;
-	size_t		at;
 	int			rc;
 
 	skip_ws(in);
-	at = in->pos;
-	if (at < in->len && in->buf[at] != '"')
-		return syntax(in, at, "expected a field name in double quotes");
+	if (in->pos < in->len && in->buf[in->pos] != '"')
+		return syntax(in, in->pos, "expected a field name in double quotes");
+	if (in->pos < in->len && (rc = check_size(in, where, what, NAME_LIMIT)) != EXIT_OK)
+		return rc;
 	if ((rc = value(in, &k)) != EXIT_OK)
 		return rc;
 	*key = strdup(json_object_get_string(k));
@@ -623,6 +879,57 @@ member_end(ingest *in)
 		return 0;
 	syntax(in, in->pos, "expected ',' or '}'");
 	return -1;
+}
+
+/*
+ * One run object, member by member: json-c would keep the last of two
+ * equal fields ("error":"...","error":"<nil>" would be a pass), so each
+ * field is read here, refused if unknown or repeated, and bounded before
+ * json-c parses its value.  *run is the caller's to free.
+ */
+static int
+read_run(ingest *in, const char *key, json_object **run)
+{
+	char		where[300];
+	const char *type;
+	int			more,
+				rc;
+
+	snprintf(where, sizeof(where), "runs[\"%.256s\"]", key);
+	skip_ws(in);
+	if (in->pos >= in->len)
+		return syntax(in, in->len, "");
+	if (in->buf[in->pos] != '{')
+	{
+		if ((type = wrong_type(in, where)) == NULL)
+			return EXIT_USAGE;
+		return bad(in->path, "%s: expected an object, found %s", where, type);
+	}
+	in->pos++;
+	*run = json_object_new_object();
+	if (next_is(in, '}'))
+		return EXIT_OK;
+	do
+	{
+		char	   *name = NULL,
+					fwhere[320];
+		const field *f;
+		json_object *v = NULL;
+
+		if ((rc = field_name(in, where, "a field name", &name)) != EXIT_OK)
+			return rc;
+		snprintf(fwhere, sizeof(fwhere), "%s.%s", where, name);
+		if ((f = find_field(run_fields, name)) == NULL)
+			rc = bad(in->path, "%s: unexpected field \"%s\"", where, name);
+		else if (json_object_object_get_ex(*run, name, NULL))
+			rc = bad(in->path, "%s: duplicate field \"%s\"", where, name);
+		else if ((rc = bounded_value(in, fwhere, f, &v)) == EXIT_OK)
+			json_object_object_add(*run, name, v);
+		free(name);
+		if (rc != EXIT_OK)
+			return rc;
+	} while ((more = member_end(in)) == 1);
+	return more == 0 ? EXIT_OK : EXIT_USAGE;
 }
 
 static void
@@ -657,19 +964,16 @@ copy_run(ingest *in, const result *r)
 static int
 stream_runs(ingest *in)
 {
+	const char *type;
 	int			more,
 				rc;
 
 	skip_ws(in);
 	if (in->pos < in->len && in->buf[in->pos] != '{')
 	{
-		json_object *v = NULL;
-
-		if ((rc = value(in, &v)) != EXIT_OK)
-			return rc;
-		rc = bad(in->path, "runs: expected an object keyed by run id, found %s", type_name(v));
-		json_object_put(v);
-		return rc;
+		if ((type = wrong_type(in, "runs")) == NULL)
+			return EXIT_USAGE;
+		return bad(in->path, "runs: expected an object keyed by run id, found %s", type);
 	}
 	if (!next_is(in, '{'))
 		return syntax(in, in->pos, "");
@@ -681,11 +985,11 @@ stream_runs(ingest *in)
 		json_object *o = NULL;
 		result		r;
 
-		if ((rc = field_name(in, &key)) != EXIT_OK)
+		if ((rc = field_name(in, "runs", "a run id", &key)) != EXIT_OK)
 			return rc;
 		if (!first_time(in, key))
 			rc = bad(in->path, "runs: the run id \"%s\" appears twice", key);
-		else if ((rc = value(in, &o)) == EXIT_OK && (rc = validate_run(in->path, key, o, &r)) == EXIT_OK)
+		else if ((rc = read_run(in, key, &o)) == EXIT_OK && (rc = validate_run(in->path, key, o, &r)) == EXIT_OK)
 		{
 			copy_run(in, &r);
 			in->nruns++;
@@ -698,29 +1002,55 @@ stream_runs(ingest *in)
 		free(key);
 		if (rc != EXIT_OK)
 			return rc;
+		if (in->pos - in->released > RELEASE_EVERY)
+			release_pages(in->buf, in->released = in->pos);
 		if (in->copy.failed)
 			return EXIT_INTERNAL;
 	} while ((more = member_end(in)) == 1);
 	return more == 0 ? EXIT_OK : EXIT_USAGE;
 }
 
+/* One top-level field: unknown or repeated ones are refused before their value is read. */
+static int
+top_field(ingest *in)
+{
+	char	   *key = NULL,
+				where[300];
+	const field *f;
+	json_object *v = NULL;
+	int			rc;
+
+	if ((rc = field_name(in, "top level", "a field name", &key)) != EXIT_OK)
+		return rc;
+	snprintf(where, sizeof(where), "top level.%s", key);
+	if ((f = find_field(top_fields, key)) == NULL)
+		rc = bad(in->path, "top level: unexpected field \"%s\"", key);
+	else if (json_object_object_get_ex(in->top, key, NULL))
+		rc = bad(in->path, "top level: duplicate field \"%s\"", key);
+	else if (strcmp(key, "runs") == 0)
+		rc = stream_runs(in);
+	else
+		rc = bounded_value(in, where, f, &v);
+	if (rc == EXIT_OK)
+		json_object_object_add(in->top, key, v);
+	free(key);
+	return rc;
+}
+
 /* The whole document: the top-level object, its fields, nothing after it. */
 static int
 stream_document(ingest *in)
 {
+	const char *type;
 	int			more,
 				rc;
 
 	skip_ws(in);
 	if (in->pos < in->len && in->buf[in->pos] != '{')
 	{
-		json_object *v = NULL;
-
-		if ((rc = value(in, &v)) != EXIT_OK)
-			return rc;
-		rc = bad(in->path, "expected a JSON object at the top level, found %s", type_name(v));
-		json_object_put(v);
-		return rc;
+		if ((type = wrong_type(in, "top level")) == NULL)
+			return EXIT_USAGE;
+		return bad(in->path, "expected a JSON object at the top level, found %s", type);
 	}
 	if (!next_is(in, '{'))
 		return syntax(in, in->pos, "");
@@ -728,21 +1058,7 @@ stream_document(ingest *in)
 	{
 		do
 		{
-			char	   *key = NULL;
-			json_object *v = NULL;
-
-			if ((rc = field_name(in, &key)) != EXIT_OK)
-				return rc;
-			if (json_object_object_get_ex(in->top, key, NULL))
-				rc = bad(in->path, "top level: duplicate field \"%s\"", key);
-			else if (strcmp(key, "runs") == 0)
-				rc = stream_runs(in);
-			else
-				rc = value(in, &v);
-			if (rc == EXIT_OK)
-				json_object_object_add(in->top, key, v);
-			free(key);
-			if (rc != EXIT_OK)
+			if ((rc = top_field(in)) != EXIT_OK)
 				return rc;
 		} while ((more = member_end(in)) == 1);
 		if (more < 0)
@@ -771,7 +1087,7 @@ check_totals(ingest *in, int64_t *elapsed_ns)
 	const char *elapsed;
 	int			rc;
 
-	if ((rc = check_keys(in->path, "top level", in->top, top_keys)) != EXIT_OK ||
+	if ((rc = check_keys(in->path, "top level", in->top, top_fields)) != EXIT_OK ||
 		(rc = get_int(in->path, "top level", in->top, "total_runs", &total_runs)) != EXIT_OK ||
 		(rc = get_int(in->path, "top level", in->top, "total_pass", &total_pass)) != EXIT_OK ||
 		(rc = get_int(in->path, "top level", in->top, "total_fail", &total_fail)) != EXIT_OK ||

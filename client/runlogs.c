@@ -125,7 +125,11 @@ url_ends(line l, const char *suffix)
 	return (size_t) (e - u) >= n && memcmp(e - n, suffix, n) == 0 && memmem(u, (size_t) (e - u), "/api/v2/", 8);
 }
 
-/* Copy the value after key up to a quote (skipping a backslash before it). */
+/*
+ * Copy the value after key up to a quote (skipping a backslash before it);
+ * a value too long for out is left unknown (""), never cut (a cut could
+ * split a UTF-8 character).
+ */
 static void
 copy_until_quote(const char *p, const char *end, char *out, size_t size)
 {
@@ -133,6 +137,8 @@ copy_until_quote(const char *p, const char *end, char *out, size_t size)
 
 	while (p < end && *p != '"' && *p != '\\' && n + 1 < size)
 		out[n++] = *p++;
+	if (p < end && *p != '"' && *p != '\\')
+		n = 0;
 	out[n] = '\0';
 }
 

@@ -100,12 +100,13 @@ sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run
 perl "$GEN" 3 2 >"$T/three.json"        # runs 0, 2 pass; run 1 fails (create_user)
 mk() { perl -pe "$2" "$T/three.json" >"$T/$1.json"; }
 before=$(runs)
-bad() {   # bad NAME WHAT-THE-MESSAGE-SAYS
-  local name=$1 says=$2
-  if run 2 "$T/$name" "$CS" ingest "$T/$name.json" && grep -Fq "coder-scale: $T/$name.json: $says" "$T/$name.err"; then
+bad() {   # bad NAME WHAT-THE-MESSAGE-SAYS [AND-ALSO]
+  local name=$1 says=$2 also=${3:-}
+  if run 2 "$T/$name" "$CS" ingest "$T/$name.json" && grep -Fq "coder-scale: $T/$name.json: $says" "$T/$name.err" &&
+     grep -Fq -- "$also" "$T/$name.err"; then
     ok "bad file refused (exit 2): $name"
   else
-    not_ok "bad file refused (exit 2): $name" "wanted: coder-scale: $T/$name.json: $says" "got: $(head -c 300 "$T/$name.err")"
+    not_ok "bad file refused (exit 2): $name" "wanted: coder-scale: $T/$name.json: $says${also:+ ... $also}" "got: $(head -c 300 "$T/$name.err")"
   fi
 }
 mk malformed 's/"total_pass":2,/"total_pass":2,,/'
@@ -157,7 +158,61 @@ bad key_mismatch 'runs["workspacebuild/0"].full_id: "workspacebuild/9" differs f
 mk nul 's/"Generating user/"\\u0000Generating user/'
 bad nul 'runs["workspacebuild/0"].logs: contains a NUL character'
 mk bad_utf8 's/Generating user/Generating \xff\xfe user/'
-bad bad_utf8 'malformed JSON at line 1'
+bad bad_utf8 'runs["workspacebuild/0"].logs: invalid UTF-8 in the value at line 1, column 197'
+# json-c 0.16 (JSON_TOKENER_VALIDATE_UTF8 too) lets these through; PostgreSQL would refuse them in COPY
+for u in 'surrogate:\xed\xa0\x80' 'overlong:\xc0\xaf' 'above_10ffff:\xf4\x90\x80\x80' 'cut_short:\xe2\x82 '; do
+  mk "utf8_${u%%:*}" "s/Generating user/Generating ${u#*:}user/"
+  bad "utf8_${u%%:*}" 'runs["workspacebuild/0"].logs: invalid UTF-8 in the value at line 1, column 197'
+done
+mk utf8_error 's/(Internal error creating user)/$1 \xff/'
+bad utf8_error 'runs["workspacebuild/1"].error: invalid UTF-8 in the value at line 1, column'
+mk raw_tab 's/Generating user/Generating\tuser/'
+bad raw_tab 'runs["workspacebuild/0"].logs: an unescaped control character in the value at line 1, column 196'
+# json-c keeps the last of two equal fields: a failed run followed by "error":"<nil>" would be a pass
+mk dup_error 's/(deadlock detected")/$1,"error":"\\u003cnil\\u003e"/; s/"total_pass":2,"total_fail":1/"total_pass":3,"total_fail":0/'
+check "... the file with a repeated \"error\" really is a pass to json-c" grep -Fq 'deadlock detected","error":"\u003cnil\u003e"}' "$T/dup_error.json"
+bad dup_error 'runs["workspacebuild/1"]: duplicate field "error"'
+mk dup_logs 's/"logs":/"logs":"short","logs":/'
+bad dup_logs 'runs["workspacebuild/0"]: duplicate field "logs"'
+mk dup_top 's/^\{/{"total_runs":3,/'
+bad dup_top 'top level: duplicate field "total_runs"'
+mk array_logs 's/"logs":/"logs":["x"],"x":/'
+bad array_logs 'runs["workspacebuild/0"].logs: expected a string, found an array'
+mk object_duration_ms 's/"duration_ms":5330/"duration_ms":{"a":1}/'
+bad object_duration_ms 'runs["workspacebuild/0"].duration_ms: expected an integer, found an object'
+# Every field has a size limit (README, "coder-scale ingest"); a value one byte over it is refused unread
+x257=$(printf 'x%.0s' $(seq 257)) x65=$(printf 'x%.0s' $(seq 65)) d65=$(printf '1%.0s' $(seq 65))
+mk long_run_id "s/\"workspacebuild\\/0\":\\{/\"$x257\":{/"
+bad long_run_id 'runs: a run id at line 1, column ' 'is longer than the limit of 256 bytes'
+mk long_full_id "s/\"full_id\":\"workspacebuild\\/0\"/\"full_id\":\"$x257\"/"
+bad long_full_id 'runs["workspacebuild/0"].full_id: the value at line 1, column ' 'is longer than the limit of 256 bytes'
+mk long_test_name "s/\"test_name\":\"workspacebuild\"/\"test_name\":\"$x257\"/"
+bad long_test_name 'runs["workspacebuild/0"].test_name: the value at line 1, column ' 'is longer than the limit of 256 bytes'
+mk long_id "s/\"id\":\"0\"/\"id\":\"$x257\"/"
+bad long_id 'runs["workspacebuild/0"].id: the value at line 1, column ' 'is longer than the limit of 256 bytes'
+mk long_started_at "s/\"started_at\":\"2026-11-29T10:00:00.000000007Z\"/\"started_at\":\"$x65\"/"
+bad long_started_at 'runs["workspacebuild/0"].started_at: the value at line 1, column ' 'is longer than the limit of 64 bytes'
+mk long_duration "s/\"duration\":\"5.330000123s\"/\"duration\":\"$x65\"/"
+bad long_duration 'runs["workspacebuild/0"].duration: the value at line 1, column ' 'is longer than the limit of 64 bytes'
+mk long_duration_ms "s/\"duration_ms\":5330/\"duration_ms\":$d65/"
+bad long_duration_ms 'runs["workspacebuild/0"].duration_ms: the value at line 1, column ' 'is longer than the limit of 64 bytes'
+mk long_total_runs "s/\"total_runs\":3/\"total_runs\":$d65/"
+bad long_total_runs 'top level.total_runs: the value at line 1, column 15 is longer than the limit of 64 bytes'
+mk long_elapsed "s/\"elapsed\":\"[^\"]*\"/\"elapsed\":\"$x65\"/"
+bad long_elapsed 'top level.elapsed: the value at line 1, column ' 'is longer than the limit of 64 bytes'
+mk long_field_name "s/^\\{/{\"$x257\":1,/"
+bad long_field_name 'top level: a field name at line 1, column 2 is longer than the limit of 256 bytes'
+# the long text fields: their value at the limit, counted in bytes as stored (an escaped é is 2, an
+# escaped surrogate pair 4), and one byte over it
+sized() {   # sized NAME FIELD RUN BYTES: FIELD of run RUN becomes "é😀" + x... of BYTES bytes decoded
+  perl -e 'my ($f, $r, $n) = @ARGV; local $/; $_ = <STDIN>;
+           s/("workspacebuild\/$r":\{.*?"$f":")(?:[^"\\]|\\.)*"/$1 . "\\u00e9\\ud83d\\ude00" . ("x" x ($n - 6)) . "\""/e or die;
+           print' "$2" "$3" "$4" <"$T/three.json" >"$T/$1.json"
+}
+sized logs_over logs 0 $((16 * 1024 * 1024 + 1))
+bad logs_over 'runs["workspacebuild/0"].logs: the value at line 1, column ' 'is longer than the limit of 16 MiB'
+sized error_over error 1 $((1024 * 1024 + 1))
+bad error_over 'runs["workspacebuild/1"].error: the value at line 1, column ' 'is longer than the limit of 1 MiB'
 mkdir "$T/dir.json"
 bad dir "not a regular file"
 # Go durations other than Go's own String() form parse too, and strictly: run 0 lasts 5330 ms + 123 ns
@@ -199,6 +254,50 @@ for k in $(seq 1 60); do
 done
 check "60 damaged files ($size bytes each): refused or whole, exit 0 or 2 only" test "$crashes $half" = "0 0"
 check "nothing of a bad file is stored" test "$(runs)" = "$before"
+
+# A huge value costs no memory: refused after reading 16 MiB of it, and the file is not held
+# (before: 425 MB for a 100 MB log, 4.2 GB and a broken COPY for a 1 GB one)
+perl -e 'local $/; $_ = <STDIN>; s/"logs":"/"logs":"${\("x" x (100 * 1024 * 1024))}/; print' <"$T/three.json" >"$T/huge.json"
+maxrss() { python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)' "$@"; }
+read -r rc mb < <(maxrss "$CS" ingest "$T/huge.json")
+echo "# a 100 MB log: exit $rc, $mb MB of memory at most"
+check "a 100 MB log is refused (exit 2) in under 64 MB of memory" test "$rc" = 2 -a "$mb" -lt 64
+check "... and nothing is stored" test "$(runs)" = "$before"
+rm -f "$T/huge.json"
+# a value at its limit is stored whole
+at_limit() {   # at_limit NAME FIELD RUN BYTES
+  sized "$1" "$2" "$3" "$4"
+  if run 0 "$T/$1" "$CS" ingest "$T/$1.json" &&
+     [ "$(sql "SELECT octet_length($2) FROM coder_scale.run_result WHERE full_id = 'workspacebuild/$3' AND run_id = (SELECT max(id) FROM coder_scale.run)")" = "$4" ]; then
+    ok "$2 of $4 bytes (the limit) is stored whole"
+  else
+    not_ok "$2 of $4 bytes (the limit) is stored whole" "$(head -c 300 "$T/$1.err")"
+  fi
+  sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run)" >/dev/null
+  rm -f "$T/$1.json"
+}
+at_limit logs_at logs 0 $((16 * 1024 * 1024))
+at_limit error_at error 1 $((1024 * 1024))
+name256="0$(printf 'x%.0s' $(seq 240))"   # workspacebuild/ + 241 = 256 bytes
+mk name_at "s/workspacebuild\\/0\"/workspacebuild\\/$name256\"/g; s/\"id\":\"0\"/\"id\":\"$name256\"/"
+if run 0 "$T/name_at" "$CS" ingest "$T/name_at.json" &&
+   [ "$(sql "SELECT max(octet_length(full_id)) FROM coder_scale.run_result WHERE run_id = (SELECT max(id) FROM coder_scale.run)")" = 256 ]; then
+  ok "a full_id of 256 bytes (the limit) is stored"
+else
+  not_ok "a full_id of 256 bytes (the limit) is stored" "$(head -c 300 "$T/name_at.err")"
+fi
+sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run)" >/dev/null
+# a user name too long for the phase reader is left unknown, never cut inside a UTF-8 character
+mk long_user "s/Username: scaletest-q7x2kd9a-0/Username: $(printf 'é%.0s' $(seq 100))/"
+if run 0 "$T/long_user" "$CS" ingest "$T/long_user.json" &&
+   [ "$(sql "SELECT coalesce(user_name, 'unknown') FROM coder_scale.run_result WHERE full_id = 'workspacebuild/0' AND run_id = (SELECT max(id) FROM coder_scale.run)")" = unknown ]; then
+  ok "a 200-byte user name in the logs is stored as unknown"
+else
+  not_ok "a 200-byte user name in the logs is stored as unknown" "$(head -c 300 "$T/long_user.err")"
+fi
+sql "DELETE FROM coder_scale.run WHERE id = (SELECT max(id) FROM coder_scale.run)" >/dev/null
 
 # one good and one bad file: the good one is stored, the exit code says a file was bad
 perl "$GEN" 4 0 >"$T/four.json"
