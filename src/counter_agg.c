@@ -31,6 +31,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "aggutil.h"
 #include "textread.h"
 
 #define COUNTER_VERSION 1
@@ -88,18 +89,6 @@ PG_FUNCTION_INFO_V1(counter_time_delta);
 
 /* Microseconds between the Unix and the PostgreSQL epoch. */
 #define UNIX_EPOCH_US ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
-
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo, const char *name)
-{
-	MemoryContext cxt;
-
-	if (!AggCheckCallContext(fcinfo, &cxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", name)));
-	return cxt;
-}
 
 static CounterState *
 state_create(MemoryContext cxt)

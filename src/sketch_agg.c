@@ -15,6 +15,7 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
+#include "aggutil.h"
 #include "sketch.h"
 
 PG_FUNCTION_INFO_V1(sketch_agg_trans);
@@ -24,18 +25,6 @@ PG_FUNCTION_INFO_V1(sketch_agg_serialize);
 PG_FUNCTION_INFO_V1(sketch_agg_deserialize);
 PG_FUNCTION_INFO_V1(sketch_agg_final);
 PG_FUNCTION_INFO_V1(sketch_from_histogram);
-
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo, const char *name)
-{
-	MemoryContext cxt;
-
-	if (!AggCheckCallContext(fcinfo, &cxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", name)));
-	return cxt;
-}
 
 static void
 check_same_alpha(const Sketch *a, double alpha)
