@@ -27,6 +27,25 @@ enum
 	T_COUNT
 };
 
+/*
+ * Instants of a run that bound its phases, in ms on the run's clock (see
+ * run_clock_ms); M_NONE when not reached.  They are the instants its log
+ * lines carry, so the phases read back from the logs are the same.
+ */
+#define M_NONE INT64_MIN
+enum
+{
+	M_USER_REQ,					/* POST /users sent */
+	M_USER_RESP,				/* its answer */
+	M_WS_REQ,					/* POST .../workspaces sent */
+	M_WS_RESP,					/* its answer */
+	M_QUEUE_FROM,				/* that answer, or a retry's POST .../builds answer */
+	M_BUILD_FROM,				/* the poll that saw the job leave "pending" */
+	M_BUILD_TO,					/* the poll that saw it succeed */
+	M_AGENTS_TO,				/* the poll that saw every agent connected */
+	M_COUNT
+};
+
 typedef struct st_param
 {
 	char	   *name;
@@ -97,6 +116,12 @@ typedef struct run
 	uint64_t	phase_ns;
 	struct timespec started_wall;
 	int64_t		t_us[T_COUNT];
+	int64_t		mark[M_COUNT];
+	int64_t		last_ms;		/* the instant of the last timestamped log line */
+	bool		build_started;	/* the current build's job has left "pending" */
+	char		bad_id[160];	/* why an id in an answer was refused */
+	http_done_fn call_done;		/* the callback behind the logged call */
+	char	   *call_url;
 	int64_t		duration_us;
 	http_call  *call;
 	ws_conn    *ws;
@@ -129,6 +154,7 @@ typedef struct runner_env
 	http_client *http;
 	const st_config *cfg;
 	const char *owner_token;
+	const char *base_url;		/* Coder's URL without a trailing slash, for the logs */
 	void		(*run_done) (run *r);
 	void		(*cleanup_done) (run *r);
 } runner_env;
@@ -152,10 +178,14 @@ void		runner_cleanup(run *r);
 void		runner_stop_cleanup(run *r, const char *reason);
 
 /* Helpers shared with the output code. */
-void		run_log(run *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+/* Plain text into a run's logs, as given (newlines included). */
+void		run_print(run *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 char	   *go_duration(int64_t ns, char *buf, size_t size);
 char	   *rfc3339(const struct timespec *ts, char *buf, size_t size);
 bool		parse_rfc3339(const char *s, int64_t *ns_out);
+
+/* Whether S is a UUID (8-4-4-4-12 hex digits): the only id that goes into a request path. */
+bool		is_uuid(const char *s);
 void		random_chars(char *out, int n);
 
 #endif

@@ -46,6 +46,7 @@ static struct
 	json_object *tags;
 	json_object *flags;
 	char	   *url;
+	char	   *base_url;		/* url without a trailing slash */
 	char	   *token;
 	char	   *coder_version;
 	long		run_id;
@@ -500,6 +501,8 @@ parse_flags(int argc, char **argv, const char **token_file)
 		return bad_flag(argv[optind], "unexpected argument");
 	if (!c->template_arg)
 		return bad_flag("--template", "is required (a template name or UUID)");
+	if (!c->template_arg[0])
+		return bad_flag("--template", "is empty: give a template name or UUID");
 	if (c->count > 1000000)
 		return bad_flag("--count", "at most 1000000");
 	if (c->run_expect_timeout && !c->run_command)
@@ -563,6 +566,21 @@ coder_config_file(const char *name)
 	return v;
 }
 
+/* Whether URL parses (libcurl's URL parser) and names a host. */
+static bool
+url_has_host(const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *host = NULL;
+	bool		ok;
+
+	ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && host[0];
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 /* Fill S.url and S.token; exit code on failure. */
 int
 scaletest_find_login(char **url, char **token, const char *token_file)
@@ -577,6 +595,8 @@ scaletest_find_login(char **url, char **token, const char *token_file)
 		return bad_flag("--url", "no Coder URL: give --url, set CODER_URL, or log in with the coder CLI");
 	if (strncmp(*url, "http://", 7) != 0 && strncmp(*url, "https://", 8) != 0)
 		return bad_flag("--url", "must start with http:// or https://");
+	if (!url_has_host(*url))
+		return bad_flag("--url", "names no host: give a URL such as https://coder.example.com");
 	if (token_file)
 	{
 		*token = read_trimmed(token_file);
@@ -607,22 +627,71 @@ jstr(json_object *o, const char *key)
 	return NULL;
 }
 
-static bool
-is_uuid(const char *s)
+/* The start of an answer on one line, for a message: at most 80 printable characters. */
+static void
+excerpt(const char *body, char *out, size_t size)
 {
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++)
+	size_t		n = 0;
+	bool		space = false;
+
+	for (const unsigned char *p = (const unsigned char *) (body ? body : ""); *p && n + 4 < size; p++)
 	{
-		if (i == 8 || i == 13 || i == 18 || i == 23)
+		if (*p <= ' ' || *p >= 0x7f)
 		{
-			if (s[i] != '-')
-				return false;
+			space = n > 0;
+			continue;
 		}
-		else if (!isxdigit((unsigned char) s[i]))
-			return false;
+		if (space)
+			out[n++] = ' ';
+		space = false;
+		out[n++] = (char) *p;
+		if (n >= 80)
+		{
+			out[n++] = '.', out[n++] = '.', out[n++] = '.';
+			break;
+		}
 	}
-	return true;
+	out[n] = '\0';
+}
+
+/*
+ * Coder answers GET /api/v2/buildinfo with 200 and a JSON object holding
+ * "version" (codersdk/buildinfo.go, BuildInfoResponse); anything else is some other
+ * server.
+ */
+static void
+not_coder(const char *url, const http_sync *s)
+{
+	char		ex[96];
+
+	excerpt(s->body, ex, sizeof(ex));
+	cli_error("scaletest: %s does not look like a Coder deployment: GET /api/v2/buildinfo answered HTTP %ld%s%s%s",
+			  url, s->status, ex[0] ? " \"" : " with an empty body", ex, ex[0] ? "\"" : "");
+	fprintf(stderr, "Give the URL of coderd (the one you open in a browser, e.g. --url https://coder.example.com), not that of an exporter or proxy.\n");
+}
+
+/*
+ * Copy the id WHAT of the answer to CALL into DST if it is a UUID, the only
+ * form of id that goes into a request path (a UUID needs no
+ * percent-encoding); else say so and return false.
+ */
+static bool
+answer_uuid(const char *call, const char *what, const char *src, char *dst, size_t size)
+{
+	char		ex[96];
+
+	dst[0] = '\0';
+	if (is_uuid(src))
+	{
+		snprintf(dst, size, "%s", src);
+		return true;
+	}
+	excerpt(src, ex, sizeof(ex));
+	if (!src || !*src)
+		cli_error("scaletest: %s: no %s id in the answer", call, what);
+	else
+		cli_error("scaletest: %s: the answer's %s id \"%s\" is not a UUID", call, what, ex);
+	return false;
 }
 
 /* GET /buildinfo and /users/me: exit code on failure. */
@@ -632,17 +701,25 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 {
 	http_sync	s;
 	json_object *j, *orgs;
+	bool		ok;
 
 	http_sync_call(http, "GET", "/api/v2/buildinfo", NULL, NULL, &s);
-	if (s.unreachable || s.status != 200)
+	if (s.unreachable)
 	{
 		cli_error("scaletest: cannot reach Coder at %s: %s", url, s.error ? s.error : "no answer");
 		http_sync_free(&s);
 		return EXIT_UNREACHABLE;
 	}
-	j = json_tokener_parse(s.body);
+	j = s.status == 200 ? json_tokener_parse(s.body) : NULL;
+	if (!jstr(j, "version"))
+	{
+		not_coder(url, &s);
+		json_object_put(j);
+		http_sync_free(&s);
+		return EXIT_UNREACHABLE;
+	}
 	if (version)
-		*version = jstr(j, "version") ? strdup(jstr(j, "version")) : NULL;
+		*version = strdup(jstr(j, "version"));
 	json_object_put(j);
 	http_sync_free(&s);
 
@@ -660,13 +737,14 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
 	}
 	j = json_tokener_parse(s.body);
-	snprintf(me_id, me_size, "%s", jstr(j, "id") ? jstr(j, "id") : "");
-	if (org_id && json_object_object_get_ex(j, "organization_ids", &orgs) &&
-		json_object_array_length(orgs) > 0)
-		snprintf(org_id, org_size, "%s", json_object_get_string(json_object_array_get_idx(orgs, 0)));
+	ok = answer_uuid("GET /api/v2/users/me", "user", jstr(j, "id"), me_id, me_size);
+	if (ok && org_id && json_object_object_get_ex(j, "organization_ids", &orgs) &&
+		json_object_is_type(orgs, json_type_array) && json_object_array_length(orgs) > 0)
+		ok = answer_uuid("GET /api/v2/users/me", "organization",
+						 json_object_get_string(json_object_array_get_idx(orgs, 0)), org_id, org_size);
 	json_object_put(j);
 	http_sync_free(&s);
-	return EXIT_OK;
+	return ok ? EXIT_OK : EXIT_INTERNAL;
 }
 
 /* Every --parameter must be one of the template's (as Coder's CLI checks). */
@@ -722,6 +800,7 @@ find_template(void)
 	char		path[512];
 	char	   *name;
 	json_object *j;
+	bool		ok;
 
 	if (is_uuid(c->template_arg))
 		snprintf(path, sizeof(path), "/api/v2/templates/%s", c->template_arg);
@@ -750,12 +829,14 @@ find_template(void)
 		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
 	}
 	j = json_tokener_parse(s.body);
-	snprintf(c->template_id, sizeof(c->template_id), "%s", jstr(j, "id") ? jstr(j, "id") : "");
+	ok = answer_uuid("find template", "template", jstr(j, "id"), c->template_id, sizeof(c->template_id));
 	snprintf(c->template_name, sizeof(c->template_name), "%s", jstr(j, "name") ? jstr(j, "name") : c->template_arg);
-	if (jstr(j, "active_version_id"))
-		snprintf(version, sizeof(version), "%s", jstr(j, "active_version_id"));
+	if (ok && jstr(j, "active_version_id"))
+		ok = answer_uuid("find template", "active version", jstr(j, "active_version_id"), version, sizeof(version));
 	json_object_put(j);
 	http_sync_free(&s);
+	if (!ok)
+		return EXIT_INTERNAL;
 	return version[0] ? check_params(version) : EXIT_OK;
 }
 
@@ -1190,6 +1271,9 @@ prepare(int argc, char **argv)
 	if ((rc = scaletest_find_login(&S.url, &S.token, token_file)) != EXIT_OK)
 		return rc;
 	raise_fd_limit();
+	S.base_url = strdup(S.url);
+	for (size_t n = strlen(S.base_url); n > 0 && S.base_url[n - 1] == '/';)
+		S.base_url[--n] = '\0';
 	S.loop = uv_default_loop();
 	S.http = http_client_new(S.loop, S.url, S.cfg.insecure);
 	if (!S.http || !ws_init(S.loop, S.url, S.cfg.insecure))
@@ -1261,6 +1345,7 @@ start_loop_handles(void)
 	env.http = S.http;
 	env.cfg = &S.cfg;
 	env.owner_token = S.token;
+	env.base_url = S.base_url;
 	env.run_done = on_run_done;
 	env.cleanup_done = on_cleanup_done;
 	runner_setup(&env);
