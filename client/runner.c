@@ -640,6 +640,7 @@ set_phases(run *r)
 static void
 print_user(run *r, const char *username)
 {
+	snprintf(r->username, sizeof(r->username), "%s", username);
 	run_print(r, "\tOrg ID:   %s\n\tUsername: %s\n\tEmail:    %s\n\tPassword: ****************\n",
 			  env.cfg->org_id, username, r->email);
 	run_print(r, "\nCreating workspace...\n");

@@ -101,6 +101,7 @@ typedef struct run
 	char		full_id[32];	/* workspacebuild/<i> */
 	char		name[48];		/* scaletest-<rand8>-<i>: user and workspace */
 	char		email[80];
+	char		username[128];	/* as the logs show it ("Username:"), "" before */
 	char		password[40];
 	char		user_id[64];
 	char		ws_id[64];

@@ -213,9 +213,10 @@ store_result(const run *r)
 	sb_sep(&b);
 	sb_text(&b, r->full_id);
 	sb_sep(&b);
-	sb_text(&b, r->name);
+	/* the names the logs show (client/runlogs.c reads them back the same) */
+	sb_text(&b, r->ws_attempted ? r->name : NULL);
 	sb_sep(&b);
-	sb_text(&b, r->user_attempted ? r->name : NULL);
+	sb_text(&b, r->username[0] ? r->username : NULL);
 	sb_sep(&b);
 	sb_text(&b, rfc3339(&r->started_wall, ts, sizeof(ts)));
 	sb_sep(&b);
