@@ -563,11 +563,28 @@ runner_stop(run *r, const char *reason, const char *category)
 	fail(r, reason, category);
 }
 
+/*
+ * The run's start, in whole microseconds of wall time (as run_result keeps
+ * it), so that its start + duration is its stored end exactly.
+ */
+static void
+start_clock(run *r)
+{
+	clock_gettime(CLOCK_REALTIME, &r->started_wall);
+	r->started_wall.tv_nsec -= r->started_wall.tv_nsec % 1000;
+	r->t0_ns = uv_hrtime();
+}
+
+int64_t
+run_start_us(const run *r)
+{
+	return (int64_t) r->started_wall.tv_sec * 1000000 + r->started_wall.tv_nsec / 1000;
+}
+
 void
 runner_fail_unstarted(run *r, const char *reason, const char *category)
 {
-	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->t0_ns = uv_hrtime();
+	start_clock(r);
 	r->started = true;
 	r->phase = P_USER;
 	fail(r, reason, category);
@@ -1213,8 +1230,7 @@ runner_start(run *r)
 	init_timers(r);
 	r->started = true;
 	r->retries_left = env.cfg->retry;
-	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->t0_ns = uv_hrtime();
+	start_clock(r);
 	if (env.cfg->job_timeout_ms > 0)
 		deadline_in(&r->deadline, on_deadline, env.cfg->job_timeout_ms);
 	step_user(r);

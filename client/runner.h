@@ -144,6 +144,7 @@ typedef struct run
 	int			cl_state;
 	bool		cl_started;
 	bool		cl_done;
+	bool		cl_canceled;	/* stopped by a second signal: left behind, not failed */
 	char	   *cl_error;
 	uint64_t	cl_t0_ns;
 } run;
@@ -172,6 +173,9 @@ void		runner_stop(run *r, const char *reason, const char *category);
 
 /* Fail a run that never started (the whole phase timed out). */
 void		runner_fail_unstarted(run *r, const char *reason, const char *category);
+
+/* The run's start in microseconds since the epoch (its end: + duration_us). */
+int64_t		run_start_us(const run *r);
 
 /* Whether the run left anything on the server to clean up. */
 bool		runner_needs_cleanup(const run *r);

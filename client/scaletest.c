@@ -66,7 +66,9 @@ static struct
 	bool		leftovers_listed;
 	int			interrupts;
 	uint64_t	t0_ns;
-	int64_t		elapsed_ns;
+	int64_t		elapsed_ns;		/* the test without its cleanup (Coder's elapsed) */
+	int64_t		last_end_us;	/* when the last run ended, µs since the epoch */
+	int64_t		end_us;			/* when the runs and their cleanup were over */
 	uv_timer_t	phase_timer;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
@@ -942,6 +944,7 @@ write_text(FILE *f, run **v, int n, int pass)
 {
 	int64_t		total_us = 0;
 	char		d[64];
+	bool		failures = false;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -951,6 +954,7 @@ write_text(FILE *f, run **v, int n, int pass)
 		total_us += r->duration_us;
 		if (!r->error)
 			continue;
+		failures = true;
 		fprintf(f, "\n== FAIL: %s\n\n\tError: %s\n\n\tLog:\n", r->full_id, r->error);
 		for (p = r->logs ? r->logs : ""; *p;)
 		{
@@ -962,7 +966,9 @@ write_text(FILE *f, run **v, int n, int pass)
 		}
 		fputc('\n', f);
 	}
-	fprintf(f, "\n\nTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", pass, n - pass, n);
+	/* Coder's "\n\nTest results:", without the two blank lines when nothing comes before */
+	fprintf(f, "%sTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", failures ? "\n\n" : "",
+			pass, n - pass, n);
 	fprintf(f, "\tTotal duration: %s\n", go_duration(S.elapsed_ns, d, sizeof(d)));
 	fprintf(f, "\tAvg. duration:  %s\n", go_duration(n ? total_us * 1000 / n : 0, d, sizeof(d)));
 }
@@ -1077,11 +1083,47 @@ pump_runs(void)
 	}
 }
 
+/*
+ * Coder's elapsed: the harness measures around its runs, so from the first
+ * run's start to the last run's end (coder/coder scaletest/harness/run.go,
+ * results.go). Taken from the stored starts and durations (whole µs), it is
+ * what run_summary.elapsed gives for this run.
+ */
+static void
+measure_elapsed(void)
+{
+	int64_t		first = INT64_MAX,
+				last = INT64_MIN;
+
+	for (int i = 0; i < S.cfg.count; i++)
+	{
+		run		   *r = &S.runs[i];
+
+		if (!r->done)
+			continue;
+		if (run_start_us(r) < first)
+			first = run_start_us(r);
+		if (run_start_us(r) + r->duration_us > last)
+			last = run_start_us(r) + r->duration_us;
+	}
+	S.last_end_us = last > INT64_MIN ? last : 0;
+	S.elapsed_ns = last > INT64_MIN ? (last - first) * 1000 : 0;
+}
+
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 runs_over(void)
 {
 	uv_timer_stop(&S.phase_timer);
-	S.elapsed_ns = (int64_t) (uv_hrtime() - S.t0_ns);
+	measure_elapsed();
 	write_outputs();
 	start_cleanup_phase();
 }
@@ -1147,7 +1189,8 @@ on_cleanup_done(run *r)
 	if (r->cl_error)
 	{
 		S.cl_failed++;
-		fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
+		if (!r->cl_canceled)		/* those are listed as left behind */
+			fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
 	}
 	if (!S.no_db)
 		store_cleanup(r);
@@ -1191,6 +1234,7 @@ finish_all(void)
 		return;
 	uv_timer_stop(&S.phase_timer);
 	S.all_done = true;
+	S.end_us = wall_us();
 	uv_stop(S.loop);
 }
 
@@ -1240,9 +1284,49 @@ on_signal(uv_signal_t *h, int signum)
 	fprintf(stderr, "\ncoder-scale: scaletest: %s: skipping cleanup\n", strsignal(signum));
 	S.skip_cleanup = true;
 	for (int i = 0; i < S.cfg.count; i++)
-		runner_stop_cleanup(&S.runs[i], "cleanup: context canceled");
+		if (S.runs[i].cl_started && !S.runs[i].cl_done)
+		{
+			S.runs[i].cl_canceled = true;
+			runner_stop_cleanup(&S.runs[i], "cleanup: context canceled");
+		}
 	list_leftovers();
 	pump_cleanups();
+}
+
+/*
+ * The last line on stderr: what was run and what its cleanup really did:
+ * cleaned up (removed), failed, and left behind (failed, stopped by a
+ * second signal or the cleanup timeout, or never started), with the
+ * cleanup's duration (run_summary.cleanup_elapsed for a stored run).
+ */
+static void
+print_status(void)
+{
+	char		run_id[32] = "",
+				d[64];
+	int			cleaned = 0,
+				failed = 0;
+
+	for (int k = 0; k < S.cl_total; k++)
+	{
+		run		   *r = &S.runs[S.cl_list[k]];
+
+		if (r->cl_done && !r->cl_error)
+			cleaned++;
+		else if (r->cl_done && !r->cl_canceled)
+			failed++;
+	}
+	if (!S.no_db)
+		snprintf(run_id, sizeof(run_id), "run %ld: ", S.run_id);
+	fprintf(stderr, "coder-scale: scaletest: %s%d runs, peak %d in flight; ", run_id, S.finished, S.peak);
+	if (S.cfg.no_cleanup || S.cl_total == 0)
+	{
+		fprintf(stderr, "%s\n", S.cfg.no_cleanup ? "no cleanup (--no-cleanup)" : "nothing to clean up");
+		return;
+	}
+	fprintf(stderr, "cleanup: %d cleaned up (peak %d), %d failed, %d left behind; cleanup duration %s\n",
+			cleaned, S.cl_peak, failed, S.cl_total - cleaned,
+			go_duration(S.cl_finished > 0 ? (S.end_us - S.last_end_us) * 1000 : 0, d, sizeof(d)));
 }
 
 /* ---------- main ---------- */
@@ -1364,7 +1448,7 @@ finish_store(void)
 
 	if (S.no_db)
 		return EXIT_OK;
-	if (!store_end(status, 60, &spill))
+	if (!store_end(status, S.end_us, 60, &spill))
 	{
 		cli_error("scaletest: results database: could not write every result; the rest is in %s",
 				  spill ? spill : "(no spill file)");
@@ -1508,8 +1592,7 @@ create_workspaces(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 	if (have_text_output())
 		summary_line(stdout);
-	fprintf(stderr, "coder-scale: scaletest: run %ld: %d runs, peak %d in flight, %d cleaned up (peak %d), %d cleanup failures\n",
-			S.run_id, S.finished, S.peak, S.cl_finished, S.cl_peak, S.cl_failed);
+	print_status();
 	if (S.skip_cleanup && !S.cfg.no_cleanup)
 		list_leftovers();
 	if (rc != EXIT_OK)

@@ -55,6 +55,7 @@ static struct
 	long		mem_before_spill;	/* queued items older than the spill file */
 	bool		finishing;
 	char		final_status[16];
+	int64_t		finished_us;	/* the run's end, µs since the epoch; 0: when written */
 	time_t		give_up_at;
 	bool		ok;				/* everything written */
 	long		written;
@@ -565,9 +566,14 @@ write_final_status(void)
 {
 	char		sql[256];
 
+	char		fin[96] = "now()";
+
+	if (W.finished_us > 0)
+		snprintf(fin, sizeof(fin), "'epoch'::timestamptz + %lld * interval '1 microsecond'",
+				 (long long) W.finished_us);
 	snprintf(sql, sizeof(sql),
-			 "UPDATE coder_scale.run SET status = '%s', finished_at = greatest(now(), started_at) WHERE id = %ld",
-			 W.final_status, W.run_id);
+			 "UPDATE coder_scale.run SET status = '%s', finished_at = greatest(%s, started_at) WHERE id = %ld",
+			 W.final_status, fin, W.run_id);
 	return exec_ok(W.conn, sql);
 }
 
@@ -820,13 +826,14 @@ spill_rest(void)
 }
 
 bool
-store_end(const char *status, int wait_s, char **spill)
+store_end(const char *status, int64_t finished_us, int wait_s, char **spill)
 {
 	*spill = NULL;
 	if (!W.running)
 		return false;
 	pthread_mutex_lock(&W.mu);
 	snprintf(W.final_status, sizeof(W.final_status), "%s", status);
+	W.finished_us = finished_us;
 	W.finishing = true;
 	W.give_up_at = time(NULL) + wait_s;
 	pthread_cond_signal(&W.cond);
