@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
+#include "db.h"
 #include "runner.h"
 #include "scaletest.h"
 #include "store.h"
@@ -32,6 +34,8 @@ typedef struct st_output
 {
 	bool		json;
 	const char *path;			/* "-" or NULL: stdout */
+	FILE	   *f;				/* opened before the test starts */
+	bool		created;		/* by us: removed again if the test never starts */
 } st_output;
 
 /* Everything about the test in progress. */
@@ -64,6 +68,7 @@ static struct
 	bool		in_cleanup;
 	bool		all_done;
 	bool		leftovers_listed;
+	bool		output_failed;	/* an --output could not be written: never exit 0 */
 	int			interrupts;
 	uint64_t	t0_ns;
 	int64_t		elapsed_ns;		/* the test without its cleanup (Coder's elapsed) */
@@ -973,12 +978,76 @@ write_text(FILE *f, run **v, int n, int pass)
 	fprintf(f, "\tAvg. duration:  %s\n", go_duration(n ? total_us * 1000 / n : 0, d, sizeof(d)));
 }
 
+/* Open PATH for writing without truncating it yet (that happens when the results are written). */
+static FILE *
+open_output(const char *path, bool *created)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	FILE	   *f;
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "w")))
+		close(fd);
+	return f;
+}
+
+/* The test never started: close the outputs, remove the files made for them. */
 static void
+discard_outputs(void)
+{
+	for (int k = 0; k < S.noutputs; k++)
+	{
+		st_output  *o = &S.outputs[k];
+
+		if (o->f && o->f != stdout)
+		{
+			fclose(o->f);
+			if (o->created)
+				unlink(o->path);
+		}
+		o->f = NULL;
+	}
+}
+
+/*
+ * Open every --output file before anything is created on Coder, so a path
+ * that cannot be written is a usage error (exit 2) and not a lost result.
+ */
+static int
+open_outputs(void)
+{
+	for (int k = 0; k < S.noutputs; k++)
+	{
+		st_output  *o = &S.outputs[k];
+
+		if (!o->path || strcmp(o->path, "-") == 0)
+		{
+			o->f = stdout;
+			continue;
+		}
+		o->f = open_output(o->path, &o->created);
+		if (!o->f)
+		{
+			cli_error("scaletest: --output %s%s: %s", o->json ? "json:" : "text:", o->path, strerror(errno));
+			fprintf(stderr, "Nothing was started. Give a path in a directory you can write to.\n");
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+/* Write every output; false when one could not be written (said on stderr). */
+static bool
 write_outputs(void)
 {
 	int			n,
 				pass = 0;
 	run		  **v = sorted_runs(&n);
+	bool		ok = true;
 
 	for (int i = 0; i < n; i++)
 		if (!v[i]->error)
@@ -986,24 +1055,32 @@ write_outputs(void)
 	for (int k = 0; k < S.noutputs; k++)
 	{
 		st_output  *o = &S.outputs[k];
-		bool		to_stdout = !o->path || strcmp(o->path, "-") == 0;
-		FILE	   *f = to_stdout ? stdout : fopen(o->path, "w");
+		bool		bad;
 
-		if (!f)
-		{
-			cli_error("scaletest: --output %s: %s", o->path, strerror(errno));
+		if (!o->f)
 			continue;
+		if (o->f != stdout && ftruncate(fileno(o->f), 0) != 0)
+		{
+			cli_error("scaletest: --output %s: cannot write the results: %s", o->path, strerror(errno));
+			ok = false;
 		}
 		if (o->json)
-			write_json(f, v, n, pass);
+			write_json(o->f, v, n, pass);
 		else
-			write_text(f, v, n, pass);
-		if (to_stdout)
-			fflush(f);
-		else
-			fclose(f);
+			write_text(o->f, v, n, pass);
+		bad = fflush(o->f) != 0 || ferror(o->f);
+		if (o->f != stdout && fclose(o->f) != 0)
+			bad = true;
+		o->f = NULL;
+		if (bad)
+		{
+			cli_error("scaletest: --output %s: cannot write the results: %s", o->path ? o->path : "-",
+					  strerror(errno));
+			ok = false;
+		}
 	}
 	free(v);
+	return ok;
 }
 
 /* The seed's summary line, computed from the runs: "998 succeeded, 2 failed to connect". */
@@ -1124,7 +1201,8 @@ runs_over(void)
 {
 	uv_timer_stop(&S.phase_timer);
 	measure_elapsed();
-	write_outputs();
+	if (!write_outputs())
+		S.output_failed = true;
 	start_cleanup_phase();
 }
 
@@ -1352,6 +1430,8 @@ prepare(int argc, char **argv)
 	rc = parse_flags(argc, argv, &token_file);
 	if (rc != EXIT_OK)
 		return rc;
+	if ((rc = open_outputs()) != EXIT_OK)
+		return rc;
 	if ((rc = scaletest_find_login(&S.url, &S.token, token_file)) != EXIT_OK)
 		return rc;
 	raise_fd_limit();
@@ -1411,6 +1491,11 @@ begin_store(void)
 	if (!store_begin(S.db, &info, &S.run_id, &err, &missing))
 	{
 		cli_error("scaletest: results database: %s", err ? err : "unreachable");
+		if (!missing)
+		{
+			db_connect_hint();
+			fprintf(stderr, "Or run with --no-db to store nothing.\n");
+		}
 		free(err);
 		free(params);
 		return missing ? EXIT_INTERNAL : EXIT_UNREACHABLE;
@@ -1491,6 +1576,8 @@ scrape_start(void)
 	if (PQstatus(conn) != CONNECTION_OK || !(SC.sink = samples_new(conn, S.run_id)))
 	{
 		cli_error("scaletest: --scrape: results database: %s", PQerrorMessage(conn));
+		if (PQstatus(conn) != CONNECTION_OK)
+			db_connect_hint();
 		PQfinish(conn);
 		return EXIT_UNREACHABLE;
 	}
@@ -1557,7 +1644,10 @@ create_workspaces(int argc, char **argv)
 	bool		scraped;
 
 	if (rc != EXIT_OK)
+	{
+		discard_outputs();
 		return rc < 0 ? EXIT_OK : rc;
+	}
 	random_chars(S.cfg.rand8, 8);
 	S.runs = calloc(S.cfg.count, sizeof(run));
 	if (!S.runs)
@@ -1568,7 +1658,10 @@ create_workspaces(int argc, char **argv)
 	for (int i = 0; i < S.cfg.count; i++)
 		runner_init(&S.runs[i], i, S.cfg.rand8);
 	if ((rc = begin_store()) != EXIT_OK)
+	{
+		discard_outputs();
 		return rc;
+	}
 	start_loop_handles();
 	if ((rc = scrape_start()) != EXIT_OK)
 		return rc;
@@ -1597,6 +1690,8 @@ create_workspaces(int argc, char **argv)
 		list_leftovers();
 	if (rc != EXIT_OK)
 		return rc;
+	if (S.output_failed)
+		return EXIT_INTERNAL;
 	return (failed || S.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
 }
 
