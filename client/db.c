@@ -122,6 +122,14 @@ print_error(const char *what, const char *msg)
 	cli_error("%s: %.*s", what, (int) n, msg);
 }
 
+void
+db_connect_hint(void)
+{
+	fprintf(stderr, "To reach the database: in the checkout, run 'source .pg/env' (scripts/first-run.sh writes it),\n"
+			"or give --db CONNINFO (e.g. --db 'host=/var/run/postgresql dbname=coder_scale'),\n"
+			"or set PGHOST, PGPORT, PGUSER and PGDATABASE.\n");
+}
+
 PGconn *
 db_connect(const char *conninfo)
 {
@@ -131,7 +139,7 @@ db_connect(const char *conninfo)
 	{
 		print_error("cannot connect to the database",
 					conn ? PQerrorMessage(conn) : "out of memory");
-		fprintf(stderr, "Give --db CONNINFO or set PGHOST, PGPORT, PGUSER, PGDATABASE.\n");
+		db_connect_hint();
 		PQfinish(conn);
 		exit(EXIT_UNREACHABLE);
 	}

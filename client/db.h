@@ -28,6 +28,9 @@
  */
 PGconn	   *db_connect(const char *conninfo);
 
+/* Say on stderr how to get a database connection (source .pg/env, --db, PG*). */
+void		db_connect_hint(void);
+
 /* Exit 4 with a hint unless CREATE EXTENSION coder_scale was done in this database. */
 void		db_require_extension(PGconn *conn);
 

@@ -100,6 +100,9 @@ print_totals(PGresult *s)
 	printf("\n");
 	printf("\tTotal duration: %s\n", go_us(PQgetvalue(s, 0, 4), 1, d1, sizeof(d1)));
 	printf("\tAvg. duration:  %s\n", go_us(PQgetvalue(s, 0, 5), 1, d2, sizeof(d2)));
+	/* Coder's Total duration leaves the cleanup out: say how long it took, apart */
+	if (!PQgetisnull(s, 0, 9))
+		printf("\tCleanup duration: %s\n", go_us(PQgetvalue(s, 0, 9), 1, d1, sizeof(d1)));
 	return true;
 }
 
@@ -209,7 +212,8 @@ report(PGconn *conn, const char *run, const char *limit)
 	PGresult   *s = db_query(conn,
 							 "SELECT coalesce(s.label, ''), total, succeeded, failed, "
 							 "  (extract(epoch FROM elapsed) * 1e6)::bigint, (extract(epoch FROM avg_duration) * 1e6)::bigint, "
-							 "  summary, s.kind, coalesce(r.source_file, '') "
+							 "  summary, s.kind, coalesce(r.source_file, ''), "
+							 "  (extract(epoch FROM cleanup_elapsed) * 1e6)::bigint "
 							 "FROM coder_scale.run_summary s JOIN coder_scale.run r ON r.id = s.run_id "
 							 "WHERE s.run_id = $1::bigint",
 							 1, params, NULL);

@@ -18,7 +18,7 @@
 
 #define BUILD_POLL_MS	500
 #define AGENT_POLL_MS	1000
-#define MAX_LOGS		(64 * 1024)
+#define MAX_LOGS		(1024 * 1024)
 #define MAX_PTY_LINE	4096
 
 static runner_env env;
@@ -194,29 +194,28 @@ parse_rfc3339(const char *s, int64_t *ns_out)
 	return true;
 }
 
-void
-run_log(run *r, const char *fmt,...)
+/*
+ * The run's logs, written the way Coder's createworkspaces runner writes
+ * them (coder/coder scaletest/createworkspaces/run.go,
+ * scaletest/workspacebuild/run.go, scaletest/reconnectingpty/run.go): plain
+ * progress lines without a time ("Creating user:", "Build started!
+ * Streaming logs below:", "Build succeeded!", "Agents connected!"), and
+ * for every API call of the clients Coder gives a debug logger (the owner's
+ * client, and the run user's once the workspacebuild runner has it; not the
+ * login) an "sdk request" line when it is sent and an "sdk response" line
+ * when the answer comes, in cdr.dev/slog's human format:
+ *   2026-12-03 06:00:01.234 [debu]  sdk request  method=POST  url=U  body="{...}"
+ *   2026-12-03 06:00:01.301 [debu]  sdk response  method=POST  url=U  status=201
+ * (response bodies and the new user's password are left out).  The phases
+ * of a run are the spans between the instants these lines carry, so
+ * client/runlogs.c reads back from the logs exactly what the driver stored.
+ */
+static void
+log_put(run *r, const char *s, size_t n)
 {
-	char		line[1024];
-	char		stamp[40];
-	struct timespec ts;
-	struct tm	tm;
-	va_list		ap;
-	int			n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ld [info]  ", stamp, ts.tv_nsec / 1000000);
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	n = (int) strlen(line);
-	line[n++] = '\n';
-	line[n] = '\0';
 	if (r->logs_len + n + 1 > r->logs_cap)
 	{
-		size_t		cap = r->logs_cap ? r->logs_cap * 2 : 512;
+		size_t		cap = r->logs_cap ? r->logs_cap * 2 : 1024;
 		char	   *nl;
 
 		while (cap < r->logs_len + n + 1)
@@ -226,8 +225,96 @@ run_log(run *r, const char *fmt,...)
 		r->logs = nl;
 		r->logs_cap = cap;
 	}
-	memcpy(r->logs + r->logs_len, line, n + 1);
+	memcpy(r->logs + r->logs_len, s, n);
 	r->logs_len += n;
+	r->logs[r->logs_len] = '\0';
+}
+
+/* Plain text into the logs, as given (Coder's fmt.Fprint* lines). */
+void
+run_print(run *r, const char *fmt,...)
+{
+	char	   *text;
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	log_put(r, text, (size_t) n);
+	free(text);
+}
+
+/*
+ * The run's clock in ms since the epoch: the wall time it started at plus
+ * the monotonic time since, so a clock step never bends a phase.
+ */
+static int64_t
+run_clock_ms(const run *r)
+{
+	int64_t		wall0 = (int64_t) r->started_wall.tv_sec * 1000000000LL + r->started_wall.tv_nsec;
+
+	return (wall0 + (int64_t) (uv_hrtime() - r->t0_ns)) / 1000000;
+}
+
+/* slog's human time, "2006-01-02 15:04:05.000" (UTC here). */
+static void
+log_stamp(int64_t ms, char *buf, size_t size)
+{
+	time_t		sec = (time_t) (ms / 1000);
+	struct tm	tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+}
+
+/* A field value as slog writes it: quoted Go-style. */
+static void
+log_quoted(run *r, const char *s)
+{
+	log_put(r, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++)
+	{
+		char		esc[8];
+
+		if (*p == '"' || *p == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", *p);
+		else if (*p == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (*p == '\t')
+			snprintf(esc, sizeof(esc), "\\t");
+		else if (*p < 0x20)
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		else
+			esc[0] = (char) *p, esc[1] = '\0';
+		log_put(r, esc, strlen(esc));
+	}
+	log_put(r, "\"", 1);
+}
+
+/* One "sdk request"/"sdk response" line; returns its instant. */
+static int64_t
+log_sdk(run *r, bool response, const char *method, const char *url, long status, const char *body)
+{
+	char		head[256];
+	int64_t		ms = run_clock_ms(r);
+
+	log_stamp(ms, head, sizeof(head));
+	run_print(r, "%s [debu]  sdk %s  method=%s  url=%s", head, response ? "response" : "request",
+			  method, url);
+	if (response)
+		run_print(r, "  status=%ld", status);
+	else
+	{
+		run_print(r, "  body=");
+		log_quoted(r, body);
+	}
+	log_put(r, "\n", 1);
+	r->last_ms = ms;
+	return ms;
 }
 
 static const char *
@@ -254,6 +341,61 @@ static void
 copy_id(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src ? src : "");
+}
+
+bool
+is_uuid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+	{
+		bool		dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char		c = s[i];
+
+		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* SRC, shown safely: at most 40 printable ASCII characters, the rest as '?'. */
+static void
+shown_id(const char *src, char *out, size_t size)
+{
+	size_t		n = 0;
+
+	for (const unsigned char *p = (const unsigned char *) src; *p && n + 4 < size && n < 40; p++)
+		out[n++] = (*p >= 0x20 && *p < 0x7f) ? (char) *p : '?';
+	if (strlen(src) > n)
+		out[n++] = '.', out[n++] = '.', out[n++] = '.';
+	out[n] = '\0';
+}
+
+/*
+ * Copy the id WHAT of an answer into DST if it is a UUID: an id goes into
+ * request paths, so anything else (empty, "..", a path) is refused, with
+ * the reason in r->bad_id.  A UUID needs no percent-encoding.
+ */
+static bool
+take_id(run *r, char *dst, size_t size, const char *src, const char *what)
+{
+	char		shown[64];
+
+	dst[0] = '\0';
+	if (!src || !*src)
+	{
+		snprintf(r->bad_id, sizeof(r->bad_id), "no %s id in the answer", what);
+		return false;
+	}
+	if (!is_uuid(src))
+	{
+		shown_id(src, shown, sizeof(shown));
+		snprintf(r->bad_id, sizeof(r->bad_id), "the answer's %s id \"%s\" is not a UUID", what, shown);
+		return false;
+	}
+	copy_id(dst, size, src);
+	return true;
 }
 
 /*
@@ -321,22 +463,24 @@ stop_io(run *r)
 	}
 }
 
+static void set_phases(run *r);
+
 static void
 finish(run *r, const char *error, const char *category)
 {
 	if (r->done)
 		return;
 	stop_io(r);
+	free(r->call_url);
+	r->call_url = NULL;
 	r->done = true;
 	r->duration_us = (int64_t) (uv_hrtime() - r->t0_ns) / 1000;
+	set_phases(r);
 	if (error)
 	{
 		r->error = strdup(error);
 		r->category = category;
-		run_log(r, "run failed: %s", error);
 	}
-	else
-		run_log(r, "run passed");
 	free(r->pty_line);
 	r->pty_line = NULL;
 	r->phase = P_FINISHED;
@@ -376,9 +520,10 @@ ok_status(const http_result *res)
  * else the id is copied into DST.
  */
 static bool
-answer_id(run *r, const http_result *res, const char *category, char *dst, size_t size)
+answer_id(run *r, const http_result *res, const char *category, const char *what, char *dst, size_t size)
 {
 	json_object *j;
+	bool		ok;
 
 	r->call = NULL;
 	if (!ok_status(res))
@@ -387,14 +532,11 @@ answer_id(run *r, const http_result *res, const char *category, char *dst, size_
 		return false;
 	}
 	j = http_json(res);
-	copy_id(dst, size, jstr(j, "id"));
+	ok = take_id(r, dst, size, jstr(j, "id"), what);
 	json_object_put(j);
-	if (!dst[0])
-	{
-		fail(r, "no id in the answer", category);
-		return false;
-	}
-	return true;
+	if (!ok)
+		fail(r, r->bad_id, category);
+	return ok;
 }
 
 static void
@@ -421,11 +563,28 @@ runner_stop(run *r, const char *reason, const char *category)
 	fail(r, reason, category);
 }
 
+/*
+ * The run's start, in whole microseconds of wall time (as run_result keeps
+ * it), so that its start + duration is its stored end exactly.
+ */
+static void
+start_clock(run *r)
+{
+	clock_gettime(CLOCK_REALTIME, &r->started_wall);
+	r->started_wall.tv_nsec -= r->started_wall.tv_nsec % 1000;
+	r->t0_ns = uv_hrtime();
+}
+
+int64_t
+run_start_us(const run *r)
+{
+	return (int64_t) r->started_wall.tv_sec * 1000000 + r->started_wall.tv_nsec / 1000;
+}
+
 void
 runner_fail_unstarted(run *r, const char *reason, const char *category)
 {
-	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->t0_ns = uv_hrtime();
+	start_clock(r);
 	r->started = true;
 	r->phase = P_USER;
 	fail(r, reason, category);
@@ -442,6 +601,66 @@ start_call(run *r, const char *method, const char *path, const char *token,
 	r->call = http_start(env.http, method, path, token, body, done, r);
 	if (!r->call)
 		fail(r, "cannot start an HTTP call (out of memory)", "other");
+}
+
+/* The answer of a logged call: its "sdk response" line, then the step's callback. */
+static void
+logged_done(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	http_done_fn done = r->call_done;
+
+	if (!res->transport_error)
+		log_sdk(r, true, res->method, r->call_url, res->status, NULL);
+	free(r->call_url);
+	r->call_url = NULL;
+	done(arg, res);
+}
+
+/*
+ * A call Coder's runner makes through a client with its debug logger: an
+ * "sdk request" line now (with LOG_BODY), an "sdk response" line when the
+ * answer comes (none when no answer comes, as in Coder).
+ */
+static void
+start_logged(run *r, const char *method, const char *path, const char *token,
+			 const char *body, const char *log_body, http_done_fn done)
+{
+	free(r->call_url);
+	if (asprintf(&r->call_url, "%s%s", env.base_url ? env.base_url : "", path) < 0)
+		r->call_url = NULL;
+	log_sdk(r, false, method, r->call_url ? r->call_url : path, 0, log_body ? log_body : "");
+	r->call_done = done;
+	start_call(r, method, path, token, body, logged_done);
+}
+
+static int64_t
+mark_span(const run *r, int from, int to)
+{
+	if (r->mark[from] == M_NONE || r->mark[to] == M_NONE || r->mark[to] < r->mark[from])
+		return -1;
+	return (r->mark[to] - r->mark[from]) * 1000;
+}
+
+/* The phases from the instants in the logs (client/runlogs.c reads the same). */
+static void
+set_phases(run *r)
+{
+	r->t_us[T_CREATE_USER] = mark_span(r, M_USER_REQ, M_USER_RESP);
+	r->t_us[T_CREATE_WORKSPACE] = mark_span(r, M_WS_REQ, M_WS_RESP);
+	r->t_us[T_QUEUE_WAIT] = mark_span(r, M_QUEUE_FROM, M_BUILD_FROM);
+	r->t_us[T_BUILD] = mark_span(r, M_BUILD_FROM, M_BUILD_TO);
+	r->t_us[T_AGENTS] = mark_span(r, M_BUILD_TO, M_AGENTS_TO);
+}
+
+/* The lines Coder prints once the user is known, up to the workspace. */
+static void
+print_user(run *r, const char *username)
+{
+	snprintf(r->username, sizeof(r->username), "%s", username);
+	run_print(r, "\tOrg ID:   %s\n\tUsername: %s\n\tEmail:    %s\n\tPassword: ****************\n",
+			  env.cfg->org_id, username, r->email);
+	run_print(r, "\nCreating workspace...\n");
 }
 
 static void
@@ -467,8 +686,7 @@ login_done(void *arg, const http_result *res)
 	}
 	r->token = strdup(tok);
 	json_object_put(j);
-	r->t_us[T_CREATE_USER] = phase_us(r);
-	run_log(r, "logged in as %s", r->name);
+	print_user(r, r->name);
 	step_workspace(r);
 }
 
@@ -478,14 +696,18 @@ user_created(void *arg, const http_result *res)
 	run		   *r = arg;
 	json_object *body;
 
-	if (!answer_id(r, res, "create_user", r->user_id, sizeof(r->user_id)))
+	if (!res->transport_error)
+		r->mark[M_USER_RESP] = r->last_ms;
+	if (!answer_id(r, res, "create_user", "user", r->user_id, sizeof(r->user_id)))
 		return;
-	run_log(r, "created user %s (%s)", r->name, r->user_id);
+	run_print(r, "\nLogging in as new user...\n");
 	r->phase = P_LOGIN;
 	body = json_object_new_object();
 	json_object_object_add(body, "email", json_object_new_string(r->email));
 	json_object_object_add(body, "password", json_object_new_string(r->password));
-	start_call(r, "POST", "/api/v2/users/login", NULL, json_object_to_json_string(body), login_done);
+	/* Coder logs in with a new client without its logger: no log lines */
+	start_call(r, "POST", "/api/v2/users/login", NULL,
+			   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), login_done);
 	json_object_put(body);
 }
 
@@ -493,38 +715,60 @@ static void
 me_done(void *arg, const http_result *res)
 {
 	run		   *r = arg;
+	json_object *j;
+	const char *username;
 
-	if (!answer_id(r, res, "create_user", r->user_id, sizeof(r->user_id)))
+	if (!answer_id(r, res, "create_user", "user", r->user_id, sizeof(r->user_id)))
 		return;
-	r->t_us[T_CREATE_USER] = phase_us(r);
+	j = http_json(res);
+	username = jstr(j, "username");
+	print_user(r, username ? username : "");
+	json_object_put(j);
 	step_workspace(r);
+}
+
+/* The user's JSON: as sent, and as logged (the password masked). */
+static char *
+user_body(run *r, bool for_log)
+{
+	json_object *body = json_object_new_object(),
+			   *orgs = json_object_new_array();
+	char	   *s;
+
+	json_object_array_add(orgs, json_object_new_string(env.cfg->org_id));
+	json_object_object_add(body, "email", json_object_new_string(r->email));
+	json_object_object_add(body, "username", json_object_new_string(r->name));
+	json_object_object_add(body, "password", json_object_new_string(for_log ? "****************" : r->password));
+	json_object_object_add(body, "login_type", json_object_new_string("password"));
+	json_object_object_add(body, "organization_ids", orgs);
+	s = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+	json_object_put(body);
+	return s;
 }
 
 static void
 step_user(run *r)
 {
-	json_object *body, *orgs;
+	char	   *body,
+			   *logged;
 
 	enter(r, P_USER);
 	if (env.cfg->use_host_login)
 	{
-		run_log(r, "using the host login");
-		start_call(r, "GET", "/api/v2/users/me", env.owner_token, NULL, me_done);
+		run_print(r, "Using existing user session token:\n");
+		start_logged(r, "GET", "/api/v2/users/me", env.owner_token, NULL, NULL, me_done);
 		return;
 	}
+	run_print(r, "Generating user password...\n");
 	random_chars(r->password, 24);
-	body = json_object_new_object();
-	orgs = json_object_new_array();
-	json_object_array_add(orgs, json_object_new_string(env.cfg->org_id));
-	json_object_object_add(body, "email", json_object_new_string(r->email));
-	json_object_object_add(body, "username", json_object_new_string(r->name));
-	json_object_object_add(body, "password", json_object_new_string(r->password));
-	json_object_object_add(body, "login_type", json_object_new_string("password"));
-	json_object_object_add(body, "organization_ids", orgs);
-	run_log(r, "creating user %s", r->name);
+	run_print(r, "Creating user:\n");
+	body = user_body(r, false);
+	logged = user_body(r, true);
 	r->user_attempted = true;
-	start_call(r, "POST", "/api/v2/users", env.owner_token, json_object_to_json_string(body), user_created);
-	json_object_put(body);
+	r->mark[M_USER_REQ] = run_clock_ms(r);
+	start_logged(r, "POST", "/api/v2/users", env.owner_token, body, logged, user_created);
+	free(body);
+	free(logged);
 }
 
 static const char *
@@ -533,27 +777,24 @@ run_token(run *r)
 	return r->token ? r->token : env.owner_token;
 }
 
-/* Read the job of a build: status, timings and error. */
+/* Read the job of a build: status and error. */
 static const char *
-read_job(run *r, json_object *build, const char **err)
+read_job(json_object *build, const char **err)
 {
 	json_object *job = jobj(build, "job");
 	const char *status = jstr(job, "status");
-	int64_t		c, s, e;
 
 	*err = jstr(job, "error");
-	if (parse_rfc3339(jstr(job, "created_at"), &c) && parse_rfc3339(jstr(job, "started_at"), &s))
-	{
-		r->t_us[T_QUEUE_WAIT] = (s - c) / 1000;
-		if (parse_rfc3339(jstr(job, "completed_at"), &e))
-			r->t_us[T_BUILD] = (e - s) / 1000;
-	}
 	return status ? status : "";
 }
 
-/* The first agent of a build or workspace's latest build; whether all are connected. */
+/*
+ * The agents of a build or workspace's latest build: remembers the first
+ * agent's id, prints "Agent NAME is STATUS" lines when PRINT; whether all
+ * are connected.
+ */
 static bool
-scan_agents(run *r, json_object *build, int *n_agents)
+scan_agents(run *r, json_object *build, int *n_agents, bool print)
 {
 	json_object *res = jobj(build, "resources");
 	bool		all = true;
@@ -567,12 +808,19 @@ scan_agents(run *r, json_object *build, int *n_agents)
 		{
 			json_object *a = json_object_array_get_idx(agents, k);
 			const char *st = jstr(a, "status");
+			const char *name = jstr(a, "name");
 
 			if (!r->agent_id[0])
 				copy_id(r->agent_id, sizeof(r->agent_id), jstr(a, "id"));
 			(*n_agents)++;
 			if (!st || strcmp(st, "connected") != 0)
 				all = false;
+			if (print)
+			{
+				run_print(r, "\tAgent ");
+				log_quoted(r, name ? name : "");
+				run_print(r, " is %s\n", st ? st : "");
+			}
 		}
 	}
 	return all;
@@ -581,16 +829,18 @@ scan_agents(run *r, json_object *build, int *n_agents)
 static void step_agents(run *r);
 static void step_command(run *r);
 static void after_agents(run *r);
+static void wait_for_build(run *r);
 
 static void
 restart_done(void *arg, const http_result *res)
 {
 	run		   *r = arg;
 
-	if (!answer_id(r, res, "build_failed", r->build_id, sizeof(r->build_id)))
+	if (!res->transport_error)
+		r->mark[M_QUEUE_FROM] = r->last_ms;
+	if (!answer_id(r, res, "build_failed", "build", r->build_id, sizeof(r->build_id)))
 		return;
-	run_log(r, "retrying the build: %s", r->build_id);
-	uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
+	wait_for_build(r);
 }
 
 static void
@@ -599,17 +849,22 @@ build_failed(run *r, const char *status, const char *jerr)
 	char		msg[2048];
 	char		path[128];
 
+	if (strcmp(status, "canceled") == 0)
+	{
+		run_print(r, "\nBuild canceled.\n");
+		fail(r, "build canceled", "build_canceled");
+		return;
+	}
+	run_print(r, "\nBuild failed with error ");
+	log_quoted(r, jerr ? jerr : "");
+	run_print(r, ".\nSee logs above for more details.\n");
 	if (strcmp(status, "failed") == 0 && r->retries_left > 0)
 	{
 		r->retries_left--;
-		run_log(r, "build failed: %s", jerr ? jerr : "");
+		run_print(r, "Retrying build %d/%d...\n", env.cfg->retry - r->retries_left, env.cfg->retry);
 		snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->ws_id);
-		start_call(r, "POST", path, run_token(r), "{\"transition\":\"start\"}", restart_done);
-		return;
-	}
-	if (strcmp(status, "canceled") == 0)
-	{
-		fail(r, "build canceled", "build_canceled");
+		start_logged(r, "POST", path, run_token(r), "{\"transition\":\"start\"}",
+					 "{\"transition\":\"start\"}", restart_done);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "build failed with status \"%s\": %s", status, jerr ? jerr : "");
@@ -632,19 +887,33 @@ build_read(void *arg, const http_result *res)
 		return;
 	}
 	j = http_json(res);
-	status = read_job(r, j, &jerr);
+	status = read_job(j, &jerr);
+	if (!r->build_started)
+	{
+		/* Coder's waitForBuild: a "." per pending poll, then "Build started!" */
+		if (strcmp(status, "pending") == 0)
+		{
+			json_object_put(j);
+			run_print(r, ".");
+			uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
+			return;
+		}
+		run_print(r, "\nBuild started! Streaming logs below:\n");
+		r->mark[M_BUILD_FROM] = r->last_ms;
+		r->build_started = true;
+	}
 	if (strcmp(status, "succeeded") == 0)
 	{
-		scan_agents(r, j, &n);
+		scan_agents(r, j, &n, false);
 		json_object_put(j);
-		run_log(r, "build succeeded (queue %.3fs, build %.3fs)", r->t_us[T_QUEUE_WAIT] / 1e6,
-				r->t_us[T_BUILD] / 1e6);
-		r->t_us[T_CREATE_WORKSPACE] = phase_us(r);
+		run_print(r, "\n\nBuild succeeded!\n");
+		r->mark[M_BUILD_TO] = r->last_ms;
 		step_agents(r);
 		return;
 	}
 	if (strcmp(status, "failed") == 0 || strcmp(status, "canceled") == 0)
 	{
+		run_print(r, "\n");
 		build_failed(r, status, jerr);
 		json_object_put(j);
 		return;
@@ -660,7 +929,16 @@ build_poll(uv_timer_t *t)
 	char		path[128];
 
 	snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
-	start_call(r, "GET", path, run_token(r), NULL, build_read);
+	start_logged(r, "GET", path, run_token(r), NULL, NULL, build_read);
+}
+
+static void
+wait_for_build(run *r)
+{
+	r->phase = P_BUILD;
+	r->build_started = false;
+	run_print(r, "Build is currently queued...");
+	build_poll(&r->poll);
 }
 
 static void
@@ -668,25 +946,26 @@ workspace_created(void *arg, const http_result *res)
 {
 	run		   *r = arg;
 	json_object *j;
+	bool		ok;
 
 	r->call = NULL;
+	if (!res->transport_error)
+		r->mark[M_WS_RESP] = r->mark[M_QUEUE_FROM] = r->last_ms;
 	if (!ok_status(res))
 	{
 		fail_http(r, res, "create_workspace");
 		return;
 	}
 	j = http_json(res);
-	copy_id(r->ws_id, sizeof(r->ws_id), jstr(j, "id"));
-	copy_id(r->build_id, sizeof(r->build_id), jstr(jobj(j, "latest_build"), "id"));
+	ok = take_id(r, r->ws_id, sizeof(r->ws_id), jstr(j, "id"), "workspace") &&
+		take_id(r, r->build_id, sizeof(r->build_id), jstr(jobj(j, "latest_build"), "id"), "build");
 	json_object_put(j);
-	if (!r->ws_id[0] || !r->build_id[0])
+	if (!ok)
 	{
-		fail(r, "no workspace or build id in the answer", "create_workspace");
+		fail(r, r->bad_id, "create_workspace");
 		return;
 	}
-	run_log(r, "created workspace %s (%s), build %s", r->name, r->ws_id, r->build_id);
-	r->phase = P_BUILD;
-	build_poll(&r->poll);
+	wait_for_build(r);
 }
 
 static void
@@ -694,6 +973,7 @@ step_workspace(run *r)
 {
 	json_object *body, *params;
 	char		path[160];
+	const char *text;
 
 	enter(r, P_WORKSPACE);
 	body = json_object_new_object();
@@ -711,9 +991,10 @@ step_workspace(run *r)
 	json_object_object_add(body, "rich_parameter_values", params);
 	snprintf(path, sizeof(path), "/api/v2/users/%s/workspaces",
 			 r->user_id[0] ? r->user_id : "me");
-	run_log(r, "creating workspace %s", r->name);
 	r->ws_attempted = true;
-	start_call(r, "POST", path, run_token(r), json_object_to_json_string(body), workspace_created);
+	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	r->mark[M_WS_REQ] = run_clock_ms(r);
+	start_logged(r, "POST", path, run_token(r), text, text, workspace_created);
 	json_object_put(body);
 }
 
@@ -732,15 +1013,16 @@ workspace_read(void *arg, const http_result *res)
 		return;
 	}
 	j = http_json(res);
-	all = scan_agents(r, jobj(j, "latest_build"), &n);
+	all = scan_agents(r, jobj(j, "latest_build"), &n, true);
 	json_object_put(j);
 	if (all)
 	{
-		r->t_us[T_AGENTS] = phase_us(r);
-		run_log(r, "%d agent%s connected", n, n == 1 ? "" : "s");
+		run_print(r, "\nAgents connected!\n\n");
+		r->mark[M_AGENTS_TO] = r->last_ms;
 		after_agents(r);
 		return;
 	}
+	run_print(r, "\n");
 	uv_timer_start(&r->poll, agents_poll, AGENT_POLL_MS, 0);
 }
 
@@ -751,7 +1033,7 @@ agents_poll(uv_timer_t *t)
 	char		path[128];
 
 	snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->ws_id);
-	start_call(r, "GET", path, run_token(r), NULL, workspace_read);
+	start_logged(r, "GET", path, run_token(r), NULL, NULL, workspace_read);
 }
 
 static void
@@ -760,9 +1042,11 @@ step_agents(run *r)
 	enter(r, P_AGENTS);
 	if (env.cfg->no_wait_for_agents)
 	{
+		run_print(r, "Skipping agent connectivity check.\n");
 		after_agents(r);
 		return;
 	}
+	run_print(r, "\nWaiting for agents to connect...\n\n");
 	agents_poll(&r->poll);
 }
 
@@ -788,7 +1072,7 @@ pty_line_done(run *r)
 	if (want && strstr(r->pty_line, want))
 		r->expect_found = true;
 	if (env.cfg->run_log_output)
-		run_log(r, "%s", r->pty_line);
+		run_print(r, "\t%s\n", r->pty_line);
 	r->pty_len = 0;
 }
 
@@ -838,7 +1122,6 @@ command_result(run *r, const char *error)
 		fail(r, msg, "command_failed");
 		return;
 	}
-	run_log(r, "command finished");
 	finish(r, NULL, NULL);
 }
 
@@ -876,6 +1159,16 @@ step_command(run *r)
 		fail(r, "the workspace has no agent", "command_failed");
 		return;
 	}
+	if (!is_uuid(r->agent_id))
+	{
+		char		shown[64];
+		char		msg[160];
+
+		shown_id(r->agent_id, shown, sizeof(shown));
+		snprintf(msg, sizeof(msg), "the answer's agent id \"%s\" is not a UUID", shown);
+		fail(r, msg, "command_failed");
+		return;
+	}
 	random_uuid(uuid);
 	cmd = curl_easy_escape(NULL, env.cfg->run_command, 0);
 	if (!cmd || asprintf(&path, "/api/v2/workspaceagents/%s/pty?reconnect=%s&width=80&height=24&command=%s",
@@ -886,7 +1179,12 @@ step_command(run *r)
 		return;
 	}
 	curl_free(cmd);
-	run_log(r, "running command: %s", env.cfg->run_command);
+	run_print(r, "Opening reconnecting PTY connection to agent via coderd...\n\tID:      %s\n"
+			  "\tWidth:   80\n\tHeight:  24\n\tBackend: \n\tCommand: ", uuid);
+	log_quoted(r, env.cfg->run_command);
+	run_print(r, "\n\n");
+	if (env.cfg->run_log_output)
+		run_print(r, "Output:\n");
 	r->ws = ws_open(path, run_token(r), pty_data, pty_end, r);
 	free(path);
 	if (!r->ws)
@@ -910,6 +1208,8 @@ runner_init(run *r, int i, const char *rand8)
 	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", rand8, i);
 	for (int k = 0; k < T_COUNT; k++)
 		r->t_us[k] = -1;
+	for (int k = 0; k < M_COUNT; k++)
+		r->mark[k] = M_NONE;
 }
 
 static void
@@ -930,8 +1230,7 @@ runner_start(run *r)
 	init_timers(r);
 	r->started = true;
 	r->retries_left = env.cfg->retry;
-	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->t0_ns = uv_hrtime();
+	start_clock(r);
 	if (env.cfg->job_timeout_ms > 0)
 		deadline_in(&r->deadline, on_deadline, env.cfg->job_timeout_ms);
 	step_user(r);
@@ -971,6 +1270,15 @@ cl_fail_http(run *r, const char *what, const http_result *res)
 	cl_finish(r, msg ? msg : e);
 	free(msg);
 	free(e);
+}
+
+static void
+cl_bad_id(run *r, const char *what)
+{
+	char		msg[256];
+
+	snprintf(msg, sizeof(msg), "cleanup: %s: %s", what, r->bad_id);
+	cl_finish(r, msg);
 }
 
 static void
@@ -1017,9 +1325,16 @@ cl_user_found(void *arg, const http_result *res)
 	}
 	else
 	{
+		bool		ok;
+
 		j = http_json(res);
-		copy_id(r->user_id, sizeof(r->user_id), jstr(j, "id"));
+		ok = take_id(r, r->user_id, sizeof(r->user_id), jstr(j, "id"), "user");
 		json_object_put(j);
+		if (!ok)
+		{
+			cl_bad_id(r, "find user");
+			return;
+		}
 		r->cl_state = CL_GET_WS;
 	}
 	cl_step(r);
@@ -1045,9 +1360,14 @@ cl_ws_read(void *arg, const http_result *res)
 		return;
 	}
 	j = http_json(res);
-	copy_id(r->ws_id, sizeof(r->ws_id), jstr(j, "id"));
 	build = jobj(j, "latest_build");
-	copy_id(r->build_id, sizeof(r->build_id), jstr(build, "id"));
+	if (!take_id(r, r->ws_id, sizeof(r->ws_id), jstr(j, "id"), "workspace") ||
+		!take_id(r, r->build_id, sizeof(r->build_id), jstr(build, "id"), "build"))
+	{
+		json_object_put(j);
+		cl_bad_id(r, "get workspace");
+		return;
+	}
 	status = jstr(jobj(build, "job"), "status");
 	transition = jstr(build, "transition");
 	if (status && job_active(status))
@@ -1140,7 +1460,12 @@ cl_deleting(void *arg, const http_result *res)
 		return;
 	}
 	j = http_json(res);
-	copy_id(r->build_id, sizeof(r->build_id), jstr(j, "id"));
+	if (!take_id(r, r->build_id, sizeof(r->build_id), jstr(j, "id"), "build"))
+	{
+		json_object_put(j);
+		cl_bad_id(r, "delete workspace");
+		return;
+	}
 	json_object_put(j);
 	r->cl_state = CL_WAIT_DELETE;
 	cl_step(r);

@@ -27,6 +27,25 @@ enum
 	T_COUNT
 };
 
+/*
+ * Instants of a run that bound its phases, in ms on the run's clock (see
+ * run_clock_ms); M_NONE when not reached.  They are the instants its log
+ * lines carry, so the phases read back from the logs are the same.
+ */
+#define M_NONE INT64_MIN
+enum
+{
+	M_USER_REQ,					/* POST /users sent */
+	M_USER_RESP,				/* its answer */
+	M_WS_REQ,					/* POST .../workspaces sent */
+	M_WS_RESP,					/* its answer */
+	M_QUEUE_FROM,				/* that answer, or a retry's POST .../builds answer */
+	M_BUILD_FROM,				/* the poll that saw the job leave "pending" */
+	M_BUILD_TO,					/* the poll that saw it succeed */
+	M_AGENTS_TO,				/* the poll that saw every agent connected */
+	M_COUNT
+};
+
 typedef struct st_param
 {
 	char	   *name;
@@ -82,6 +101,7 @@ typedef struct run
 	char		full_id[32];	/* workspacebuild/<i> */
 	char		name[48];		/* scaletest-<rand8>-<i>: user and workspace */
 	char		email[80];
+	char		username[128];	/* as the logs show it ("Username:"), "" before */
 	char		password[40];
 	char		user_id[64];
 	char		ws_id[64];
@@ -97,6 +117,12 @@ typedef struct run
 	uint64_t	phase_ns;
 	struct timespec started_wall;
 	int64_t		t_us[T_COUNT];
+	int64_t		mark[M_COUNT];
+	int64_t		last_ms;		/* the instant of the last timestamped log line */
+	bool		build_started;	/* the current build's job has left "pending" */
+	char		bad_id[160];	/* why an id in an answer was refused */
+	http_done_fn call_done;		/* the callback behind the logged call */
+	char	   *call_url;
 	int64_t		duration_us;
 	http_call  *call;
 	ws_conn    *ws;
@@ -118,6 +144,7 @@ typedef struct run
 	int			cl_state;
 	bool		cl_started;
 	bool		cl_done;
+	bool		cl_canceled;	/* stopped by a second signal: left behind, not failed */
 	char	   *cl_error;
 	uint64_t	cl_t0_ns;
 } run;
@@ -129,6 +156,7 @@ typedef struct runner_env
 	http_client *http;
 	const st_config *cfg;
 	const char *owner_token;
+	const char *base_url;		/* Coder's URL without a trailing slash, for the logs */
 	void		(*run_done) (run *r);
 	void		(*cleanup_done) (run *r);
 } runner_env;
@@ -146,16 +174,23 @@ void		runner_stop(run *r, const char *reason, const char *category);
 /* Fail a run that never started (the whole phase timed out). */
 void		runner_fail_unstarted(run *r, const char *reason, const char *category);
 
+/* The run's start in microseconds since the epoch (its end: + duration_us). */
+int64_t		run_start_us(const run *r);
+
 /* Whether the run left anything on the server to clean up. */
 bool		runner_needs_cleanup(const run *r);
 void		runner_cleanup(run *r);
 void		runner_stop_cleanup(run *r, const char *reason);
 
 /* Helpers shared with the output code. */
-void		run_log(run *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+/* Plain text into a run's logs, as given (newlines included). */
+void		run_print(run *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 char	   *go_duration(int64_t ns, char *buf, size_t size);
 char	   *rfc3339(const struct timespec *ts, char *buf, size_t size);
 bool		parse_rfc3339(const char *s, int64_t *ns_out);
+
+/* Whether S is a UUID (8-4-4-4-12 hex digits): the only id that goes into a request path. */
+bool		is_uuid(const char *s);
 void		random_chars(char *out, int n);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
+#include "db.h"
 #include "runner.h"
 #include "scaletest.h"
 #include "store.h"
@@ -32,6 +34,8 @@ typedef struct st_output
 {
 	bool		json;
 	const char *path;			/* "-" or NULL: stdout */
+	FILE	   *f;				/* opened before the test starts */
+	bool		created;		/* by us: removed again if the test never starts */
 } st_output;
 
 /* Everything about the test in progress. */
@@ -46,6 +50,7 @@ static struct
 	json_object *tags;
 	json_object *flags;
 	char	   *url;
+	char	   *base_url;		/* url without a trailing slash */
 	char	   *token;
 	char	   *coder_version;
 	long		run_id;
@@ -63,9 +68,12 @@ static struct
 	bool		in_cleanup;
 	bool		all_done;
 	bool		leftovers_listed;
+	bool		output_failed;	/* an --output could not be written: never exit 0 */
 	int			interrupts;
 	uint64_t	t0_ns;
-	int64_t		elapsed_ns;
+	int64_t		elapsed_ns;		/* the test without its cleanup (Coder's elapsed) */
+	int64_t		last_end_us;	/* when the last run ended, µs since the epoch */
+	int64_t		end_us;			/* when the runs and their cleanup were over */
 	uv_timer_t	phase_timer;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
@@ -500,6 +508,8 @@ parse_flags(int argc, char **argv, const char **token_file)
 		return bad_flag(argv[optind], "unexpected argument");
 	if (!c->template_arg)
 		return bad_flag("--template", "is required (a template name or UUID)");
+	if (!c->template_arg[0])
+		return bad_flag("--template", "is empty: give a template name or UUID");
 	if (c->count > 1000000)
 		return bad_flag("--count", "at most 1000000");
 	if (c->run_expect_timeout && !c->run_command)
@@ -563,6 +573,21 @@ coder_config_file(const char *name)
 	return v;
 }
 
+/* Whether URL parses (libcurl's URL parser) and names a host. */
+static bool
+url_has_host(const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *host = NULL;
+	bool		ok;
+
+	ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && host[0];
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 /* Fill S.url and S.token; exit code on failure. */
 int
 scaletest_find_login(char **url, char **token, const char *token_file)
@@ -577,6 +602,8 @@ scaletest_find_login(char **url, char **token, const char *token_file)
 		return bad_flag("--url", "no Coder URL: give --url, set CODER_URL, or log in with the coder CLI");
 	if (strncmp(*url, "http://", 7) != 0 && strncmp(*url, "https://", 8) != 0)
 		return bad_flag("--url", "must start with http:// or https://");
+	if (!url_has_host(*url))
+		return bad_flag("--url", "names no host: give a URL such as https://coder.example.com");
 	if (token_file)
 	{
 		*token = read_trimmed(token_file);
@@ -607,22 +634,71 @@ jstr(json_object *o, const char *key)
 	return NULL;
 }
 
-static bool
-is_uuid(const char *s)
+/* The start of an answer on one line, for a message: at most 80 printable characters. */
+static void
+excerpt(const char *body, char *out, size_t size)
 {
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++)
+	size_t		n = 0;
+	bool		space = false;
+
+	for (const unsigned char *p = (const unsigned char *) (body ? body : ""); *p && n + 4 < size; p++)
 	{
-		if (i == 8 || i == 13 || i == 18 || i == 23)
+		if (*p <= ' ' || *p >= 0x7f)
 		{
-			if (s[i] != '-')
-				return false;
+			space = n > 0;
+			continue;
 		}
-		else if (!isxdigit((unsigned char) s[i]))
-			return false;
+		if (space)
+			out[n++] = ' ';
+		space = false;
+		out[n++] = (char) *p;
+		if (n >= 80)
+		{
+			out[n++] = '.', out[n++] = '.', out[n++] = '.';
+			break;
+		}
 	}
-	return true;
+	out[n] = '\0';
+}
+
+/*
+ * Coder answers GET /api/v2/buildinfo with 200 and a JSON object holding
+ * "version" (codersdk/buildinfo.go, BuildInfoResponse); anything else is some other
+ * server.
+ */
+static void
+not_coder(const char *url, const http_sync *s)
+{
+	char		ex[96];
+
+	excerpt(s->body, ex, sizeof(ex));
+	cli_error("scaletest: %s does not look like a Coder deployment: GET /api/v2/buildinfo answered HTTP %ld%s%s%s",
+			  url, s->status, ex[0] ? " \"" : " with an empty body", ex, ex[0] ? "\"" : "");
+	fprintf(stderr, "Give the URL of coderd (the one you open in a browser, e.g. --url https://coder.example.com), not that of an exporter or proxy.\n");
+}
+
+/*
+ * Copy the id WHAT of the answer to CALL into DST if it is a UUID, the only
+ * form of id that goes into a request path (a UUID needs no
+ * percent-encoding); else say so and return false.
+ */
+static bool
+answer_uuid(const char *call, const char *what, const char *src, char *dst, size_t size)
+{
+	char		ex[96];
+
+	dst[0] = '\0';
+	if (is_uuid(src))
+	{
+		snprintf(dst, size, "%s", src);
+		return true;
+	}
+	excerpt(src, ex, sizeof(ex));
+	if (!src || !*src)
+		cli_error("scaletest: %s: no %s id in the answer", call, what);
+	else
+		cli_error("scaletest: %s: the answer's %s id \"%s\" is not a UUID", call, what, ex);
+	return false;
 }
 
 /* GET /buildinfo and /users/me: exit code on failure. */
@@ -632,17 +708,25 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 {
 	http_sync	s;
 	json_object *j, *orgs;
+	bool		ok;
 
 	http_sync_call(http, "GET", "/api/v2/buildinfo", NULL, NULL, &s);
-	if (s.unreachable || s.status != 200)
+	if (s.unreachable)
 	{
 		cli_error("scaletest: cannot reach Coder at %s: %s", url, s.error ? s.error : "no answer");
 		http_sync_free(&s);
 		return EXIT_UNREACHABLE;
 	}
-	j = json_tokener_parse(s.body);
+	j = s.status == 200 ? json_tokener_parse(s.body) : NULL;
+	if (!jstr(j, "version"))
+	{
+		not_coder(url, &s);
+		json_object_put(j);
+		http_sync_free(&s);
+		return EXIT_UNREACHABLE;
+	}
 	if (version)
-		*version = jstr(j, "version") ? strdup(jstr(j, "version")) : NULL;
+		*version = strdup(jstr(j, "version"));
 	json_object_put(j);
 	http_sync_free(&s);
 
@@ -660,13 +744,14 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
 	}
 	j = json_tokener_parse(s.body);
-	snprintf(me_id, me_size, "%s", jstr(j, "id") ? jstr(j, "id") : "");
-	if (org_id && json_object_object_get_ex(j, "organization_ids", &orgs) &&
-		json_object_array_length(orgs) > 0)
-		snprintf(org_id, org_size, "%s", json_object_get_string(json_object_array_get_idx(orgs, 0)));
+	ok = answer_uuid("GET /api/v2/users/me", "user", jstr(j, "id"), me_id, me_size);
+	if (ok && org_id && json_object_object_get_ex(j, "organization_ids", &orgs) &&
+		json_object_is_type(orgs, json_type_array) && json_object_array_length(orgs) > 0)
+		ok = answer_uuid("GET /api/v2/users/me", "organization",
+						 json_object_get_string(json_object_array_get_idx(orgs, 0)), org_id, org_size);
 	json_object_put(j);
 	http_sync_free(&s);
-	return EXIT_OK;
+	return ok ? EXIT_OK : EXIT_INTERNAL;
 }
 
 /* Every --parameter must be one of the template's (as Coder's CLI checks). */
@@ -722,6 +807,7 @@ find_template(void)
 	char		path[512];
 	char	   *name;
 	json_object *j;
+	bool		ok;
 
 	if (is_uuid(c->template_arg))
 		snprintf(path, sizeof(path), "/api/v2/templates/%s", c->template_arg);
@@ -750,12 +836,14 @@ find_template(void)
 		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
 	}
 	j = json_tokener_parse(s.body);
-	snprintf(c->template_id, sizeof(c->template_id), "%s", jstr(j, "id") ? jstr(j, "id") : "");
+	ok = answer_uuid("find template", "template", jstr(j, "id"), c->template_id, sizeof(c->template_id));
 	snprintf(c->template_name, sizeof(c->template_name), "%s", jstr(j, "name") ? jstr(j, "name") : c->template_arg);
-	if (jstr(j, "active_version_id"))
-		snprintf(version, sizeof(version), "%s", jstr(j, "active_version_id"));
+	if (ok && jstr(j, "active_version_id"))
+		ok = answer_uuid("find template", "active version", jstr(j, "active_version_id"), version, sizeof(version));
 	json_object_put(j);
 	http_sync_free(&s);
+	if (!ok)
+		return EXIT_INTERNAL;
 	return version[0] ? check_params(version) : EXIT_OK;
 }
 
@@ -861,6 +949,7 @@ write_text(FILE *f, run **v, int n, int pass)
 {
 	int64_t		total_us = 0;
 	char		d[64];
+	bool		failures = false;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -870,6 +959,7 @@ write_text(FILE *f, run **v, int n, int pass)
 		total_us += r->duration_us;
 		if (!r->error)
 			continue;
+		failures = true;
 		fprintf(f, "\n== FAIL: %s\n\n\tError: %s\n\n\tLog:\n", r->full_id, r->error);
 		for (p = r->logs ? r->logs : ""; *p;)
 		{
@@ -881,17 +971,83 @@ write_text(FILE *f, run **v, int n, int pass)
 		}
 		fputc('\n', f);
 	}
-	fprintf(f, "\n\nTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", pass, n - pass, n);
+	/* Coder's "\n\nTest results:", without the two blank lines when nothing comes before */
+	fprintf(f, "%sTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", failures ? "\n\n" : "",
+			pass, n - pass, n);
 	fprintf(f, "\tTotal duration: %s\n", go_duration(S.elapsed_ns, d, sizeof(d)));
 	fprintf(f, "\tAvg. duration:  %s\n", go_duration(n ? total_us * 1000 / n : 0, d, sizeof(d)));
 }
 
+/* Open PATH for writing without truncating it yet (that happens when the results are written). */
+static FILE *
+open_output(const char *path, bool *created)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	FILE	   *f;
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "w")))
+		close(fd);
+	return f;
+}
+
+/* The test never started: close the outputs, remove the files made for them. */
 static void
+discard_outputs(void)
+{
+	for (int k = 0; k < S.noutputs; k++)
+	{
+		st_output  *o = &S.outputs[k];
+
+		if (o->f && o->f != stdout)
+		{
+			fclose(o->f);
+			if (o->created)
+				unlink(o->path);
+		}
+		o->f = NULL;
+	}
+}
+
+/*
+ * Open every --output file before anything is created on Coder, so a path
+ * that cannot be written is a usage error (exit 2) and not a lost result.
+ */
+static int
+open_outputs(void)
+{
+	for (int k = 0; k < S.noutputs; k++)
+	{
+		st_output  *o = &S.outputs[k];
+
+		if (!o->path || strcmp(o->path, "-") == 0)
+		{
+			o->f = stdout;
+			continue;
+		}
+		o->f = open_output(o->path, &o->created);
+		if (!o->f)
+		{
+			cli_error("scaletest: --output %s%s: %s", o->json ? "json:" : "text:", o->path, strerror(errno));
+			fprintf(stderr, "Nothing was started. Give a path in a directory you can write to.\n");
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+/* Write every output; false when one could not be written (said on stderr). */
+static bool
 write_outputs(void)
 {
 	int			n,
 				pass = 0;
 	run		  **v = sorted_runs(&n);
+	bool		ok = true;
 
 	for (int i = 0; i < n; i++)
 		if (!v[i]->error)
@@ -899,24 +1055,32 @@ write_outputs(void)
 	for (int k = 0; k < S.noutputs; k++)
 	{
 		st_output  *o = &S.outputs[k];
-		bool		to_stdout = !o->path || strcmp(o->path, "-") == 0;
-		FILE	   *f = to_stdout ? stdout : fopen(o->path, "w");
+		bool		bad;
 
-		if (!f)
-		{
-			cli_error("scaletest: --output %s: %s", o->path, strerror(errno));
+		if (!o->f)
 			continue;
+		if (o->f != stdout && ftruncate(fileno(o->f), 0) != 0)
+		{
+			cli_error("scaletest: --output %s: cannot write the results: %s", o->path, strerror(errno));
+			ok = false;
 		}
 		if (o->json)
-			write_json(f, v, n, pass);
+			write_json(o->f, v, n, pass);
 		else
-			write_text(f, v, n, pass);
-		if (to_stdout)
-			fflush(f);
-		else
-			fclose(f);
+			write_text(o->f, v, n, pass);
+		bad = fflush(o->f) != 0 || ferror(o->f);
+		if (o->f != stdout && fclose(o->f) != 0)
+			bad = true;
+		o->f = NULL;
+		if (bad)
+		{
+			cli_error("scaletest: --output %s: cannot write the results: %s", o->path ? o->path : "-",
+					  strerror(errno));
+			ok = false;
+		}
 	}
 	free(v);
+	return ok;
 }
 
 /* The seed's summary line, computed from the runs: "998 succeeded, 2 failed to connect". */
@@ -996,12 +1160,49 @@ pump_runs(void)
 	}
 }
 
+/*
+ * Coder's elapsed: the harness measures around its runs, so from the first
+ * run's start to the last run's end (coder/coder scaletest/harness/run.go,
+ * results.go). Taken from the stored starts and durations (whole µs), it is
+ * what run_summary.elapsed gives for this run.
+ */
+static void
+measure_elapsed(void)
+{
+	int64_t		first = INT64_MAX,
+				last = INT64_MIN;
+
+	for (int i = 0; i < S.cfg.count; i++)
+	{
+		run		   *r = &S.runs[i];
+
+		if (!r->done)
+			continue;
+		if (run_start_us(r) < first)
+			first = run_start_us(r);
+		if (run_start_us(r) + r->duration_us > last)
+			last = run_start_us(r) + r->duration_us;
+	}
+	S.last_end_us = last > INT64_MIN ? last : 0;
+	S.elapsed_ns = last > INT64_MIN ? (last - first) * 1000 : 0;
+}
+
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 runs_over(void)
 {
 	uv_timer_stop(&S.phase_timer);
-	S.elapsed_ns = (int64_t) (uv_hrtime() - S.t0_ns);
-	write_outputs();
+	measure_elapsed();
+	if (!write_outputs())
+		S.output_failed = true;
 	start_cleanup_phase();
 }
 
@@ -1066,7 +1267,8 @@ on_cleanup_done(run *r)
 	if (r->cl_error)
 	{
 		S.cl_failed++;
-		fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
+		if (!r->cl_canceled)		/* those are listed as left behind */
+			fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
 	}
 	if (!S.no_db)
 		store_cleanup(r);
@@ -1110,6 +1312,7 @@ finish_all(void)
 		return;
 	uv_timer_stop(&S.phase_timer);
 	S.all_done = true;
+	S.end_us = wall_us();
 	uv_stop(S.loop);
 }
 
@@ -1159,9 +1362,49 @@ on_signal(uv_signal_t *h, int signum)
 	fprintf(stderr, "\ncoder-scale: scaletest: %s: skipping cleanup\n", strsignal(signum));
 	S.skip_cleanup = true;
 	for (int i = 0; i < S.cfg.count; i++)
-		runner_stop_cleanup(&S.runs[i], "cleanup: context canceled");
+		if (S.runs[i].cl_started && !S.runs[i].cl_done)
+		{
+			S.runs[i].cl_canceled = true;
+			runner_stop_cleanup(&S.runs[i], "cleanup: context canceled");
+		}
 	list_leftovers();
 	pump_cleanups();
+}
+
+/*
+ * The last line on stderr: what was run and what its cleanup really did:
+ * cleaned up (removed), failed, and left behind (failed, stopped by a
+ * second signal or the cleanup timeout, or never started), with the
+ * cleanup's duration (run_summary.cleanup_elapsed for a stored run).
+ */
+static void
+print_status(void)
+{
+	char		run_id[32] = "",
+				d[64];
+	int			cleaned = 0,
+				failed = 0;
+
+	for (int k = 0; k < S.cl_total; k++)
+	{
+		run		   *r = &S.runs[S.cl_list[k]];
+
+		if (r->cl_done && !r->cl_error)
+			cleaned++;
+		else if (r->cl_done && !r->cl_canceled)
+			failed++;
+	}
+	if (!S.no_db)
+		snprintf(run_id, sizeof(run_id), "run %ld: ", S.run_id);
+	fprintf(stderr, "coder-scale: scaletest: %s%d runs, peak %d in flight; ", run_id, S.finished, S.peak);
+	if (S.cfg.no_cleanup || S.cl_total == 0)
+	{
+		fprintf(stderr, "%s\n", S.cfg.no_cleanup ? "no cleanup (--no-cleanup)" : "nothing to clean up");
+		return;
+	}
+	fprintf(stderr, "cleanup: %d cleaned up (peak %d), %d failed, %d left behind; cleanup duration %s\n",
+			cleaned, S.cl_peak, failed, S.cl_total - cleaned,
+			go_duration(S.cl_finished > 0 ? (S.end_us - S.last_end_us) * 1000 : 0, d, sizeof(d)));
 }
 
 /* ---------- main ---------- */
@@ -1187,9 +1430,14 @@ prepare(int argc, char **argv)
 	rc = parse_flags(argc, argv, &token_file);
 	if (rc != EXIT_OK)
 		return rc;
+	if ((rc = open_outputs()) != EXIT_OK)
+		return rc;
 	if ((rc = scaletest_find_login(&S.url, &S.token, token_file)) != EXIT_OK)
 		return rc;
 	raise_fd_limit();
+	S.base_url = strdup(S.url);
+	for (size_t n = strlen(S.base_url); n > 0 && S.base_url[n - 1] == '/';)
+		S.base_url[--n] = '\0';
 	S.loop = uv_default_loop();
 	S.http = http_client_new(S.loop, S.url, S.cfg.insecure);
 	if (!S.http || !ws_init(S.loop, S.url, S.cfg.insecure))
@@ -1243,6 +1491,11 @@ begin_store(void)
 	if (!store_begin(S.db, &info, &S.run_id, &err, &missing))
 	{
 		cli_error("scaletest: results database: %s", err ? err : "unreachable");
+		if (!missing)
+		{
+			db_connect_hint();
+			fprintf(stderr, "Or run with --no-db to store nothing.\n");
+		}
 		free(err);
 		free(params);
 		return missing ? EXIT_INTERNAL : EXIT_UNREACHABLE;
@@ -1261,6 +1514,7 @@ start_loop_handles(void)
 	env.http = S.http;
 	env.cfg = &S.cfg;
 	env.owner_token = S.token;
+	env.base_url = S.base_url;
 	env.run_done = on_run_done;
 	env.cleanup_done = on_cleanup_done;
 	runner_setup(&env);
@@ -1279,7 +1533,7 @@ finish_store(void)
 
 	if (S.no_db)
 		return EXIT_OK;
-	if (!store_end(status, 60, &spill))
+	if (!store_end(status, S.end_us, 60, &spill))
 	{
 		cli_error("scaletest: results database: could not write every result; the rest is in %s",
 				  spill ? spill : "(no spill file)");
@@ -1322,6 +1576,8 @@ scrape_start(void)
 	if (PQstatus(conn) != CONNECTION_OK || !(SC.sink = samples_new(conn, S.run_id)))
 	{
 		cli_error("scaletest: --scrape: results database: %s", PQerrorMessage(conn));
+		if (PQstatus(conn) != CONNECTION_OK)
+			db_connect_hint();
 		PQfinish(conn);
 		return EXIT_UNREACHABLE;
 	}
@@ -1388,7 +1644,10 @@ create_workspaces(int argc, char **argv)
 	bool		scraped;
 
 	if (rc != EXIT_OK)
+	{
+		discard_outputs();
 		return rc < 0 ? EXIT_OK : rc;
+	}
 	random_chars(S.cfg.rand8, 8);
 	S.runs = calloc(S.cfg.count, sizeof(run));
 	if (!S.runs)
@@ -1399,7 +1658,10 @@ create_workspaces(int argc, char **argv)
 	for (int i = 0; i < S.cfg.count; i++)
 		runner_init(&S.runs[i], i, S.cfg.rand8);
 	if ((rc = begin_store()) != EXIT_OK)
+	{
+		discard_outputs();
 		return rc;
+	}
 	start_loop_handles();
 	if ((rc = scrape_start()) != EXIT_OK)
 		return rc;
@@ -1423,12 +1685,13 @@ create_workspaces(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 	if (have_text_output())
 		summary_line(stdout);
-	fprintf(stderr, "coder-scale: scaletest: run %ld: %d runs, peak %d in flight, %d cleaned up (peak %d), %d cleanup failures\n",
-			S.run_id, S.finished, S.peak, S.cl_finished, S.cl_peak, S.cl_failed);
+	print_status();
 	if (S.skip_cleanup && !S.cfg.no_cleanup)
 		list_leftovers();
 	if (rc != EXIT_OK)
 		return rc;
+	if (S.output_failed)
+		return EXIT_INTERNAL;
 	return (failed || S.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
 }
 

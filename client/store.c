@@ -15,6 +15,7 @@
  * always written before anything queued after it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +51,13 @@ static struct
 	long		bytes;			/* their size */
 	long		memory_limit;
 	FILE	   *spill;			/* appended while spilling */
-	char	   *spill_path;
+	char	   *spill_path;		/* SPILL_DIR/spill, once made */
+	char	   *spill_dir;
 	long		spilled;		/* rows in the spill file */
 	long		mem_before_spill;	/* queued items older than the spill file */
 	bool		finishing;
 	char		final_status[16];
+	int64_t		finished_us;	/* the run's end, µs since the epoch; 0: when written */
 	time_t		give_up_at;
 	bool		ok;				/* everything written */
 	long		written;
@@ -146,15 +149,75 @@ sb_interval(sbuf *b, int64_t us)
 
 /* ---------- the queue ---------- */
 
+/*
+ * The spill file holds result rows (user names, URLs, logs): it lives in a
+ * private directory made with mkdtemp under $TMPDIR (default /tmp), mode
+ * 0700, and is created there with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, so
+ * no other user can read it, predict its name or point it elsewhere.
+ */
+static FILE *
+open_spill(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char	   *dir;
+	int			fd;
+	FILE	   *f;
+
+	if (!W.spill_dir)
+	{
+		if (asprintf(&dir, "%s/coder-scale-run%ld-XXXXXX", tmp && *tmp ? tmp : "/tmp", W.run_id) < 0)
+			return NULL;
+		if (!mkdtemp(dir))
+		{
+			free(dir);
+			return NULL;
+		}
+		W.spill_dir = dir;
+		free(W.spill_path);
+		if (asprintf(&W.spill_path, "%s/spill", dir) < 0)
+			W.spill_path = NULL;
+	}
+	if (!W.spill_path)
+		return NULL;
+	fd = open(W.spill_path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "a")))
+		close(fd);
+	return f;
+}
+
+/* Read the spill file (never through a symlink). */
+static FILE *
+read_spill_file(void)
+{
+	int			fd = open(W.spill_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE	   *f;
+
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "r")))
+		close(fd);
+	return f;
+}
+
+/* Remove the spill file and its directory. */
+static void
+remove_spill(void)
+{
+	if (W.spill_path)
+		unlink(W.spill_path);
+	if (W.spill_dir)
+		rmdir(W.spill_dir);
+	free(W.spill_dir);
+	W.spill_dir = NULL;
+}
+
 static void
 spill_item_locked(item *it)
 {
-	if (!W.spill)
-	{
-		W.spill = fopen(W.spill_path, "a");
-		if (!W.spill)
-			return;				/* nowhere to put it: keep it in memory */
-	}
+	if (!W.spill && !(W.spill = open_spill()))
+		return;					/* nowhere to put it: keep it in memory */
 	fputc(it->kind, W.spill);
 	fwrite(it->line, 1, it->len, W.spill);
 	fflush(W.spill);
@@ -213,9 +276,10 @@ store_result(const run *r)
 	sb_sep(&b);
 	sb_text(&b, r->full_id);
 	sb_sep(&b);
-	sb_text(&b, r->name);
+	/* the names the logs show (client/runlogs.c reads them back the same) */
+	sb_text(&b, r->ws_attempted ? r->name : NULL);
 	sb_sep(&b);
-	sb_text(&b, r->user_attempted ? r->name : NULL);
+	sb_text(&b, r->username[0] ? r->username : NULL);
 	sb_sep(&b);
 	sb_text(&b, rfc3339(&r->started_wall, ts, sizeof(ts)));
 	sb_sep(&b);
@@ -457,7 +521,7 @@ drain_spill(void)
 		return true;
 	}
 	pthread_mutex_unlock(&W.mu);
-	f = fopen(W.spill_path, "r");
+	f = read_spill_file();
 	if (!f)
 		return false;
 	for (;;)
@@ -485,7 +549,7 @@ drain_spill(void)
 		if (W.spill)
 			fclose(W.spill);
 		W.spill = NULL;
-		unlink(W.spill_path);
+		remove_spill();
 		W.spilled = 0;
 		spill_off = 0;
 		spill_done = 0;
@@ -564,9 +628,14 @@ write_final_status(void)
 {
 	char		sql[256];
 
+	char		fin[96] = "now()";
+
+	if (W.finished_us > 0)
+		snprintf(fin, sizeof(fin), "'epoch'::timestamptz + %lld * interval '1 microsecond'",
+				 (long long) W.finished_us);
 	snprintf(sql, sizeof(sql),
-			 "UPDATE coder_scale.run SET status = '%s', finished_at = greatest(now(), started_at) WHERE id = %ld",
-			 W.final_status, W.run_id);
+			 "UPDATE coder_scale.run SET status = '%s', finished_at = greatest(%s, started_at) WHERE id = %ld",
+			 W.final_status, fin, W.run_id);
 	return exec_ok(W.conn, sql);
 }
 
@@ -750,7 +819,6 @@ store_begin(const char *conninfo, const store_run_info *info, long *run_id, char
 {
 	PGconn	   *c = connect_db(conninfo);
 	const char *mem = getenv("CODER_SCALE_STORE_MEMORY");
-	const char *tmp = getenv("TMPDIR");
 
 	*err = NULL;
 	*missing_extension = false;
@@ -791,9 +859,6 @@ store_begin(const char *conninfo, const store_run_info *info, long *run_id, char
 	W.memory_limit = mem ? atol(mem) : DEFAULT_MEMORY;
 	if (W.memory_limit <= 0)
 		W.memory_limit = DEFAULT_MEMORY;
-	if (asprintf(&W.spill_path, "%s/coder-scale-run%ld-%d.spill", tmp && *tmp ? tmp : "/tmp",
-				 W.run_id, (int) getpid()) < 0)
-		W.spill_path = strdup("/tmp/coder-scale.spill");
 	pthread_mutex_init(&W.mu, NULL);
 	pthread_cond_init(&W.cond, NULL);
 	W.running = pthread_create(&W.thread, NULL, writer_main, NULL) == 0;
@@ -819,13 +884,14 @@ spill_rest(void)
 }
 
 bool
-store_end(const char *status, int wait_s, char **spill)
+store_end(const char *status, int64_t finished_us, int wait_s, char **spill)
 {
 	*spill = NULL;
 	if (!W.running)
 		return false;
 	pthread_mutex_lock(&W.mu);
 	snprintf(W.final_status, sizeof(W.final_status), "%s", status);
+	W.finished_us = finished_us;
 	W.finishing = true;
 	W.give_up_at = time(NULL) + wait_s;
 	pthread_cond_signal(&W.cond);
@@ -835,7 +901,7 @@ store_end(const char *status, int wait_s, char **spill)
 	if (W.ok)
 		return true;
 	spill_rest();
-	*spill = strdup(W.spill_path);
+	*spill = W.spill_path ? strdup(W.spill_path) : NULL;
 	return false;
 }
 

@@ -12,6 +12,7 @@
 #define CODER_SCALE_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "runner.h"
 
@@ -42,11 +43,13 @@ void		store_result(const run *r);
 void		store_cleanup(const run *r);
 
 /*
- * Queue the run's final status, write everything, and stop the writer.
- * Waits at most WAIT_S seconds for an absent database; returns false when
- * something could not be written (then *spill names the file that holds it).
+ * Queue the run's final status and end (FINISHED_US, µs since the epoch:
+ * when its runs and their cleanup ended; 0: now), write everything, and
+ * stop the writer. Waits at most WAIT_S seconds for an absent database;
+ * returns false when something could not be written (then *spill names the
+ * file that holds it).
  */
-bool		store_end(const char *status, int wait_s, char **spill);
+bool		store_end(const char *status, int64_t finished_us, int wait_s, char **spill);
 
 /* Counts for tests and messages. */
 long		store_written(void);

@@ -64,9 +64,11 @@ SELECT r.id AS run_id,
        c.job_timeout,
        c.cleanup_failed,
        c.other,
-       coalesce(r.finished_at, c.last_finished) - r.started_at AS elapsed,
+       CASE WHEN r.kind = 'ingest' THEN r.finished_at - r.started_at
+            ELSE c.last_finished - c.first_started END AS elapsed,
        c.avg_duration,
-       c.succeeded || ' succeeded' || coalesce(', ' || f.failures, '') AS summary
+       c.succeeded || ' succeeded' || coalesce(', ' || f.failures, '') AS summary,
+       CASE WHEN r.kind <> 'ingest' AND c.cleaned > 0 THEN r.finished_at - c.last_finished END AS cleanup_elapsed
 FROM coder_scale.run r
 CROSS JOIN LATERAL (
   SELECT count(*) AS total,
@@ -82,7 +84,9 @@ CROSS JOIN LATERAL (
          count(*) FILTER (WHERE rr.failure_category = 'job_timeout') AS job_timeout,
          count(*) FILTER (WHERE rr.failure_category = 'cleanup_failed') AS cleanup_failed,
          count(*) FILTER (WHERE rr.failure_category = 'other') AS other,
-         max(rr.finished_at) AS last_finished,
+         count(rr.cleanup) AS cleaned,
+         min(rr.started_at) AS first_started,
+         max(coalesce(rr.finished_at, rr.started_at + rr.duration)) AS last_finished,
          avg(rr.duration) AS avg_duration
   FROM coder_scale.run_result rr
   WHERE rr.run_id = r.id
@@ -96,11 +100,14 @@ LEFT JOIN LATERAL (
   JOIN coder_scale.failure_category fc ON fc.name = n.failure_category
 ) f ON true;
 COMMENT ON VIEW coder_scale.run_summary IS
-  'Per run: total, succeeded, failed, failures per category, elapsed, average duration and a one-line summary like ''998 succeeded, 2 failed to connect''';
-COMMENT ON COLUMN coder_scale.run_summary.elapsed IS 'finished_at - started_at of the run (while running: up to the last finished result)';
+  'Per run: total, succeeded, failed, failures per category, elapsed (the test, as Coder''s), average duration, a one-line summary like ''998 succeeded, 2 failed to connect'', and the cleanup''s elapsed';
+COMMENT ON COLUMN coder_scale.run_summary.elapsed IS
+  'The test without its cleanup, as Coder''s elapsed ("Total duration"): an ingested file''s elapsed; for a driven run, from its first result''s start to its last result''s end (as the driver prints it)';
 COMMENT ON COLUMN coder_scale.run_summary.avg_duration IS 'Mean duration over every result, passed or failed (as Coder''s Avg. duration)';
 COMMENT ON COLUMN coder_scale.run_summary.summary IS
   'N succeeded, then each non-zero failure category as count and wording, in failure_category.sort_order';
+COMMENT ON COLUMN coder_scale.run_summary.cleanup_elapsed IS
+  'A driven run''s cleanup: from the end of its last result to the run''s end; NULL when nothing was cleaned up, and for an ingested file (Coder''s json has no cleanup time)';
 
 -- ---------------------------------------------------------------------------
 -- phase_latency

@@ -32,6 +32,14 @@ expect_exit "no url" 2 "no Coder URL" env -u CODER_URL HOME=$T "$CS" scaletest c
 expect_exit "unreachable url" 3 "cannot reach Coder at http://127.0.0.1:1" st -t docker --url http://127.0.0.1:1
 expect_exit "unreachable database" 3 "results database" "$CS" scaletest create-workspaces --token-file "$TOKEN_FILE" -t docker --db "host=/nonexistent dbname=x"
 expect_exit "database without the extension" 4 "CREATE EXTENSION coder_scale" "$CS" scaletest create-workspaces --token-file "$TOKEN_FILE" -t docker --db "dbname=postgres"
+expect_exit "empty template" 2 "--template: is empty" st -t ''
+expect_exit "url without a host" 2 "--url: names no host" st -t docker --url http://
+expect_exit "output in a missing directory" 2 "--output json:$T/nonexistent/f.json: No such file or directory" \
+  st -t docker --output "json:$T/nonexistent/f.json"
+check "output in a missing directory: nothing made" "" "$(ls "$T/nonexistent" 2>&1 | grep -v 'No such file' || true)"
+expect_exit "output is a directory" 2 "--output text:$T: Is a directory" st -t docker --output "text:$T"
+expect_exit "unreachable database: how to get one" 3 "source .pg/env" "$CS" scaletest create-workspaces --token-file "$TOKEN_FILE" -t docker --db "host=/nonexistent dbname=x"
+grep -qF -- "--db CONNINFO" "$T/err" && echo "  ok - unreachable database: names --db" || { echo "  not ok - --db hint"; fails=$((fails+1)); }
 expect_exit "refused token" 2 "session token was refused" env CODER_SESSION_TOKEN=wrong "$CS" scaletest create-workspaces -t docker --no-db
 
 # nothing was created by any of them
