@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(9);
+SELECT plan(10);
 
 -- A driver holds its run's lock (hold_run) on its own connection; a run still
 -- 'running' without it has lost its driver.  (Here this session plays the driver.)
@@ -23,6 +23,8 @@ SELECT is(coder_scale.hold_run(:driven), true, 'a driver takes its run''s lock')
 SELECT is(coder_scale.run_driver_alive(:driven), true, '... and the run''s driver is alive');
 SELECT is((SELECT coder_scale.run_driver_alive(id) FROM coder_scale.run WHERE label = 'lost'), false,
           'a run whose lock nobody holds has no driver');
+SELECT is(ARRAY(SELECT label || ' ' || status FROM coder_scale.run_summary ORDER BY label),
+          ARRAY['done completed', 'driven running', 'lost abandoned'], 'run_summary shows the run without a driver as abandoned');
 SELECT is(ARRAY(SELECT r.label FROM coder_scale.close_abandoned_runs() a JOIN coder_scale.run r ON r.id = a ORDER BY 1),
           ARRAY['lost'], 'close_abandoned_runs() marks only the running run without a driver');
 SELECT is((SELECT status || ' ' || (finished_at = '2026-03-01 10:00:42Z') FROM coder_scale.run WHERE label = 'lost'),

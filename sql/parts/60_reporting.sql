@@ -48,7 +48,8 @@ CREATE VIEW coder_scale.run_summary AS
 SELECT r.id AS run_id,
        r.label,
        r.kind,
-       r.status,
+       CASE WHEN r.status = 'running' AND NOT coder_scale.run_driver_alive(r.id) THEN 'abandoned'
+            ELSE r.status END AS status,
        r.started_at,
        r.finished_at,
        c.total,
@@ -103,6 +104,8 @@ COMMENT ON VIEW coder_scale.run_summary IS
   'Per run: total, succeeded, failed, failures per category, elapsed (the test, as Coder''s), average duration, a one-line summary like ''998 succeeded, 2 failed to connect'', and the cleanup''s elapsed';
 COMMENT ON COLUMN coder_scale.run_summary.elapsed IS
   'The test without its cleanup, as Coder''s elapsed ("Total duration"): an ingested file''s elapsed; for a driven run, from its first result''s start to its last result''s end (as the driver prints it)';
+COMMENT ON COLUMN coder_scale.run_summary.status IS
+  'The run''s status, ''abandoned'' for a run still ''running'' whose driver holds no lock on it (see close_abandoned_runs())';
 COMMENT ON COLUMN coder_scale.run_summary.avg_duration IS 'Mean duration over every result, passed or failed (as Coder''s Avg. duration)';
 COMMENT ON COLUMN coder_scale.run_summary.summary IS
   'N succeeded, then each non-zero failure category as count and wording, in failure_category.sort_order';
