@@ -213,7 +213,7 @@ report(PGconn *conn, const char *run, const char *limit)
 							 "SELECT coalesce(s.label, ''), total, succeeded, failed, "
 							 "  (extract(epoch FROM elapsed) * 1e6)::bigint, (extract(epoch FROM avg_duration) * 1e6)::bigint, "
 							 "  summary, s.kind, coalesce(r.source_file, ''), "
-							 "  (extract(epoch FROM cleanup_elapsed) * 1e6)::bigint "
+							 "  (extract(epoch FROM cleanup_elapsed) * 1e6)::bigint, s.status "
 							 "FROM coder_scale.run_summary s JOIN coder_scale.run r ON r.id = s.run_id "
 							 "WHERE s.run_id = $1::bigint",
 							 1, params, NULL);
@@ -226,7 +226,9 @@ report(PGconn *conn, const char *run, const char *limit)
 	printf("Run %s", run);
 	if (*PQgetvalue(s, 0, 0))
 		printf(" \"%s\"", PQgetvalue(s, 0, 0));
-	printf(" (%s%s%s)\n", PQgetvalue(s, 0, 7), *PQgetvalue(s, 0, 8) ? " of " : "", PQgetvalue(s, 0, 8));
+	printf(" (%s%s%s%s%s)\n", PQgetvalue(s, 0, 7), *PQgetvalue(s, 0, 8) ? " of " : "", PQgetvalue(s, 0, 8),
+		   strcmp(PQgetvalue(s, 0, 10), "completed") != 0 ? ", " : "",
+		   strcmp(PQgetvalue(s, 0, 10), "completed") != 0 ? PQgetvalue(s, 0, 10) : "");
 	if (!print_failures(conn, run, limit))
 	{
 		PQclear(s);
@@ -299,6 +301,8 @@ cmd_report(int argc, char **argv)
 	}
 	conn = db_connect(conninfo);
 	db_require_extension(conn);
+	/* runs whose driver is gone are marked abandoned (a reader without UPDATE sees it in run_summary) */
+	PQclear(PQexec(conn, "SELECT count(*) FROM coder_scale.close_abandoned_runs()"));
 	run = pick_run(conn, optind < argc ? argv[optind] : NULL, &rc);
 	if (run)
 	{
