@@ -1607,7 +1607,19 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		case LWS_CALLBACK_HTTP_BODY:
 			if (!c->body_wait)
+			{
+				/*
+				 * A POST, PUT or PATCH without Content-Length has no body
+				 * (RFC 9112 6.3; Go's server reads it so) and was answered,
+				 * but lws waits for a body after it: these bytes are the
+				 * client's next request.  Hang up so that the client sends
+				 * it again at once on a new connection (curl does, for a
+				 * reused connection that dies without an answer) instead
+				 * of waiting for lws to time out, 5 s later.
+				 */
+				rc = -1;
 				break;
+			}
 			if (c->blen + len > MAX_BODY)
 			{
 				c->body_wait = 0;
