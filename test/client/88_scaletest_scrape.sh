@@ -6,19 +6,17 @@
 source "$(dirname "$0")/8_scaletest_lib.inc"
 
 db_setup
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MPORT=$(free_port); NPORT=$(free_port); FPORT=$(free_port)
-si_start --metrics-listen "127.0.0.1:$MPORT" --build-time 300ms --agent-delay 100ms
-prometheus-node-exporter --web.listen-address="127.0.0.1:$NPORT" >"$T/node.log" 2>&1 9>&- &
+# every server on port 0; the port each really bound is read back
+si_start --metrics-listen 127.0.0.1:0 --build-time 300ms --agent-delay 100ms
+MPORT=${METRICS_URL#http://127.0.0.1:}; MPORT=${MPORT%/metrics}
+prometheus-node-exporter --web.listen-address=127.0.0.1:0 >"$T/node.log" 2>&1 9>&- &
 NODE_PID=$!
 mkdir -p "$T/www" && cp "$ROOT/test/client/data/prom/coderd-metrics-sample.prom" "$T/www/metrics"
-(cd "$T/www" && exec python3 -m http.server "$FPORT" --bind 127.0.0.1) >"$T/fixture.log" 2>&1 9>&- &
+(cd "$T/www" && exec python3 -m http.server 0 --bind 127.0.0.1) >"$T/fixture.log" 2>&1 9>&- &
 FIX_PID=$!
 trap 'kill $NODE_PID $FIX_PID 2>/dev/null || true; finish_test' EXIT
-for _ in $(seq 50); do
-  curl -fs -o /dev/null "http://127.0.0.1:$NPORT/metrics" && curl -fs -o /dev/null "http://127.0.0.1:$FPORT/metrics" && break
-  sleep 0.1
-done
+NPORT=$(listen_port $NODE_PID)
+FPORT=$(listen_port $FIX_PID)
 
 code() { local rc=0; "$@" >/dev/null 2>"$T/err" || rc=$?; echo $rc; }
 yes_no() { if "$@"; then echo yes; else echo no; fi; }
@@ -36,12 +34,17 @@ check "a URL that is not http(s)" 2 "$(code st -t docker --scrape a=ftp://x/m)"
 check "nothing was created" "0 0" "$(leftovers)"
 
 echo "# a run with three targets, one killed mid-run"
+# builds are held until the fixture has been scraped and killed: the run is
+# still going when it dies, and goes on for 10 rounds of 300 ms builds after
+hold builds=true
 st_bg -t docker -c 20 --concurrency 2 --cleanup-concurrency 0 --run-command "sleep 0.2 && echo hi" \
   --scrape "coderd=http://127.0.0.1:$MPORT/metrics" --scrape "runner=http://127.0.0.1:$NPORT/metrics" \
   --scrape "fixture=http://127.0.0.1:$FPORT/metrics" --scrape-interval 300ms >"$T/out" 2>"$T/err"
 ST=$!
-sleep 1.5
+wait_for_line "$T/fixture.log" '"GET /metrics HTTP/1.1" 200'
 kill $FIX_PID
+wait $FIX_PID 2>/dev/null || true
+hold builds=false
 rc=0; wait $ST || rc=$?; check "the scale test passes" 0 $rc
 RUN=$(q "SELECT max(id) FROM coder_scale.run")
 check "all 20 runs stored" 20 "$(q "SELECT count(*) FROM coder_scale.run_result WHERE run_id = $RUN AND outcome = 'pass'")"
