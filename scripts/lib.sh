@@ -63,6 +63,20 @@ build_and_install() {
   as_root make -C "$ROOT" -s install >/dev/null
 }
 
+# test_setup: what scripts/test.sh and scripts/soak.sh need first: the
+# packages, the build installed, and a throwaway private cluster in a new
+# folder $WORK (stopped and removed when the script exits); exports PGHOST,
+# PGPORT and PGUSER for it.
+test_setup() {
+  install_packages
+  build_and_install
+  WORK=$(mktemp -d /tmp/cs-test.XXXXXX)
+  chmod 755 "$WORK"
+  trap 'cluster_stop "$WORK/data" || true; rm -rf "$WORK"' EXIT
+  cluster_start "$WORK/data" "$WORK" 5432
+  export PGHOST=$WORK PGPORT=5432 PGUSER=postgres
+}
+
 # cluster_init DATADIR SOCKDIR PORT: create (if absent) and start a private
 # cluster owned by postgres, listening only on a unix socket in SOCKDIR.
 cluster_start() {

@@ -4,19 +4,8 @@
 #   then the client tests in test/client/.
 source "$(dirname "$0")/lib.sh"
 
-install_packages
-build_and_install
+test_setup
 
-WORK=$(mktemp -d /tmp/cs-test.XXXXXX)
-chmod 755 "$WORK"
-cleanup() {
-  cluster_stop "$WORK/data" || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-cluster_start "$WORK/data" "$WORK" 5432
-
-export PGHOST=$WORK PGPORT=5432 PGUSER=postgres
 status=0
 passed=0
 failed=0

@@ -63,6 +63,8 @@ static void h_build_cancel(struct req *r);
 static void h_build_logs(struct req *r);
 static void h_agent_get(struct req *r);
 static void h_pty_plain(struct req *r);
+static void h_hold_get(struct req *r);
+static void h_hold_put(struct req *r);
 
 static const struct route routes[] = {
 	{M_GET, "/buildinfo", "/api/v2/buildinfo", h_buildinfo, 0},
@@ -90,6 +92,9 @@ static const struct route routes[] = {
 	{M_GET, "/workspacebuilds/{workspacebuild}/logs", "/api/v2/workspacebuilds/{workspacebuild}/logs", h_build_logs, 1},
 	{M_GET, "/workspaceagents/{workspaceagent}", "/api/v2/workspaceagents/{workspaceagent}/", h_agent_get, 1},
 	{M_GET, "/workspaceagents/{workspaceagent}/pty", "/api/v2/workspaceagents/{workspaceagent}/pty", h_pty_plain, 1},
+	/* the stand-in's own, for tests (not Coder's API) */
+	{M_GET, "/standin/hold", "/api/v2/standin/hold", h_hold_get, 1},
+	{M_PUT, "/standin/hold", "/api/v2/standin/hold", h_hold_put, 1},
 };
 #define NROUTES ((int) (sizeof(routes) / sizeof(routes[0])))
 #define ROUTE_LOGS 22
@@ -1013,6 +1018,50 @@ h_ws_build(struct req *r)
 	respond(r->c, 201, j_build(build_start(w, t, r->me)));
 }
 
+/* ---------------- the stand-in's own: test holds ---------------- */
+
+static json_object *
+j_hold(void)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "builds", json_object_new_boolean(S.hold_builds));
+	json_object_object_add(o, "agents", json_object_new_boolean(S.hold_agents));
+	json_object_object_add(o, "held_builds", json_object_new_int(S.n_held_builds));
+	json_object_object_add(o, "held_agents", json_object_new_int(S.n_held_agents));
+	return o;
+}
+
+static void
+h_hold_get(struct req *r)
+{
+	respond(r->c, 200, j_hold());
+}
+
+/* {"builds": BOOL, "agents": BOOL}: an absent field keeps its value. */
+static void
+h_hold_put(struct req *r)
+{
+	int			v[2] = {S.hold_builds, S.hold_agents};
+	const char *keys[2] = {"builds", "agents"};
+	json_object *x;
+
+	if (!r->me->is_owner)
+		return forbidden(r);
+	if (!need_body(r))
+		return;
+	for (int i = 0; i < 2; i++)
+	{
+		if (!json_object_object_get_ex(r->body, keys[i], &x))
+			continue;
+		if (!json_object_is_type(x, json_type_boolean))
+			return fail_validation(r, 400, "Validation failed.", keys[i], "must be true or false");
+		v[i] = json_object_get_boolean(x);
+	}
+	hold_set(v[0], v[1]);
+	respond(r->c, 200, j_hold());
+}
+
 /* ---------------- builds ---------------- */
 
 static struct build *
@@ -1558,7 +1607,19 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		case LWS_CALLBACK_HTTP_BODY:
 			if (!c->body_wait)
+			{
+				/*
+				 * A POST, PUT or PATCH without Content-Length has no body
+				 * (RFC 9112 6.3; Go's server reads it so) and was answered,
+				 * but lws waits for a body after it: these bytes are the
+				 * client's next request.  Hang up so that the client sends
+				 * it again at once on a new connection (curl does, for a
+				 * reused connection that dies without an answer) instead
+				 * of waiting for lws to time out, 5 s later.
+				 */
+				rc = -1;
 				break;
+			}
 			if (c->blen + len > MAX_BODY)
 			{
 				c->body_wait = 0;

@@ -39,8 +39,10 @@ usage(FILE *f)
 			"that `coder-scale scaletest` uses, on loopback only, for tests and benchmarks.\n"
 			"\n"
 			"Options:\n"
-			"  --listen 127.0.0.1:PORT       API address (default 127.0.0.1:3000; loopback only)\n"
-			"  --metrics-listen 127.0.0.1:PORT  Prometheus /metrics on its own port (also on the API port)\n"
+			"  --listen 127.0.0.1:PORT       API address (default 127.0.0.1:3000; loopback only;\n"
+			"                                port 0: a free port, printed in CODER_URL=...)\n"
+			"  --metrics-listen 127.0.0.1:PORT  Prometheus /metrics on its own port (also on the API port;\n"
+			"                                port 0: a free port, printed on the \"metrics on\" line)\n"
 			"  --replicas R                  coderd replicas (default 1)\n"
 			"  --daemons D                   provisioner daemons per replica (default 3);\n"
 			"                                at most R x D builds run at once, the rest wait in FIFO order\n"
@@ -48,6 +50,8 @@ usage(FILE *f)
 			"                                (Go durations: 500ms, 1.5s, 2m; default 1s)\n"
 			"  --agent-delay DUR             agent connects this long after its build succeeds (default 500ms)\n"
 			"  --agent-timeout DUR           an agent that never connects shows \"timeout\" after this (default 2m)\n"
+			"                                (tests may hold builds and agents at run time:\n"
+			"                                PUT /api/v2/standin/hold, see standin/API.md)\n"
 			"  --fail-create-user RATE       POST /users answers 500 with this probability (0..1)\n"
 			"  --fail-create-workspace RATE  POST .../workspaces answers 500\n"
 			"  --fail-build RATE             a start or stop build ends \"failed\"\n"
@@ -120,8 +124,8 @@ parse_listen(const char *flag, const char *s, char iface[64], int *port)
 		die_usage(flag, why);
 	}
 	p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 1 || p > 65535)
-		die_usage(flag, "the port must be 1..65535");
+	if (!colon[1] || *end || p < 0 || p > 65535)
+		die_usage(flag, "the port must be 0..65535 (0: a free port)");
 	strcpy(iface, host);
 	*port = (int) p;
 }
@@ -253,7 +257,7 @@ main(int argc, char **argv)
 	char		iface[64] = "127.0.0.1",
 				miface[64] = "";
 	int			port = 3000,
-				mport = 0,
+				mport = -1,	/* -1: no metrics port */
 				verbose = 0,
 				c,
 				seed_given = 0;
@@ -360,7 +364,7 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die_usage(argv[optind], "unexpected argument (see --help)");
-	if (mport && mport == port)
+	if (mport > 0 && mport == port)
 		die_usage("--metrics-listen", "must differ from --listen");
 	if (!seed_given)
 		cfg.seed = (uint64_t) wall_us();
@@ -400,15 +404,19 @@ main(int argc, char **argv)
 		return 4;
 	}
 	main_vhost = make_vhost("api", iface, port);
-	if (mport)
+	port = lws_get_vhost_listen_port(main_vhost);	/* the one bound, for port 0 */
+	if (mport >= 0)
+	{
 		metrics_vhost = make_vhost("metrics", miface, mport);
+		mport = lws_get_vhost_listen_port(metrics_vhost);
+	}
 
 	snprintf(url, sizeof(url), "http://%s:%d", iface, port);
 	listen_url = url;
 	if (token_file)
 		write_token_file(token_file, token);
 	printf("coder-standin: a local stand-in for coderd (not a Coder), listening on %s\n", url);
-	if (mport)
+	if (mport >= 0)
 		printf("coder-standin: metrics on http://%s:%d/metrics\n", miface, mport);
 	printf("coder-standin: provisioners %d x %d, seed %llu\n", cfg.replicas, cfg.daemons,
 		   (unsigned long long) cfg.seed);

@@ -388,6 +388,12 @@ job_finish(void *obj, uint32_t gen)
 
 	if (gen != b->gen || b->status != JOB_RUNNING)
 		return;
+	if (S.hold_builds)
+	{
+		S.held_builds = xrealloc(S.held_builds, (S.n_held_builds + 1) * sizeof(*S.held_builds));
+		S.held_builds[S.n_held_builds++] = b;
+		return;
+	}
 	if (b->will_fail)
 	{
 		b->error = xstrdup(b->tr == TR_DELETE
@@ -417,6 +423,12 @@ agent_connect(void *obj, uint32_t gen)
 
 	if (gen != a->gen || a->status != AG_CONNECTING)
 		return;
+	if (S.hold_agents)
+	{
+		S.held_agents = xrealloc(S.held_agents, (S.n_held_agents + 1) * sizeof(*S.held_agents));
+		S.held_agents[S.n_held_agents++] = a;
+		return;
+	}
 	a->status = AG_CONNECTED;
 	a->first_connected = wall_us();
 	a->build->updated = wall_us();
@@ -537,4 +549,39 @@ timers_run(int64_t now)
 
 	while (theap_pop_due(&S.timers, now, &t))
 		t.fn(t.obj, t.gen);
+}
+
+/*
+ * Test holds: while builds are held no job finishes (a job whose time is up
+ * stays running; cancels still go through), while agents are held no agent
+ * connects (timeouts still happen).  Letting go finishes or connects what was
+ * due at once, in the order it fell due; the rest follow at their own time.
+ */
+void
+hold_set(int builds, int agents)
+{
+	S.hold_builds = builds;
+	S.hold_agents = agents;
+	if (!builds)
+	{
+		int			n = S.n_held_builds;
+		struct build **held = S.held_builds;
+
+		S.held_builds = NULL;
+		S.n_held_builds = 0;
+		for (int i = 0; i < n; i++)
+			job_finish(held[i], held[i]->gen);
+		free(held);
+	}
+	if (!agents)
+	{
+		int			n = S.n_held_agents;
+		struct agent **held = S.held_agents;
+
+		S.held_agents = NULL;
+		S.n_held_agents = 0;
+		for (int i = 0; i < n; i++)
+			agent_connect(held[i], held[i]->gen);
+		free(held);
+	}
 }

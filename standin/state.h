@@ -194,6 +194,13 @@ struct state
 	int			running;
 	int64_t		log_seq;
 	theap		timers;
+	/* test holds (PUT /api/v2/standin/hold): what is due waits here */
+	int			hold_builds,
+				hold_agents;
+	struct build **held_builds;
+	struct agent **held_agents;
+	int			n_held_builds,
+				n_held_agents;
 	/* set by the server: called when a build gets new logs or finishes */
 	void		(*on_build_change) (struct build *b);
 	void		(*on_job_wait) (struct build *b, double seconds);
@@ -222,5 +229,6 @@ const char *build_status_name(const struct build *b);
 const char *transition_name(enum transition t);
 const char *agent_status_name(enum agent_status s);
 void		timers_run(int64_t now);
+void		hold_set(int builds, int agents);
 
 #endif

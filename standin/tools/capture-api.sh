@@ -9,14 +9,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/standin/coder-standin
 WSC=$ROOT/test/client/standin/wsclient.py
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 TOKEN=doc-owner-token-0001
-URL=http://127.0.0.1:$PORT
-"$BIN" --listen 127.0.0.1:$PORT --token $TOKEN --replicas 1 --daemons 1 \
-  --build-time 1s --agent-delay 500ms --seed 7 >/dev/null &
-PID=$!
+source "$ROOT/test/client/listen.inc"   # standin_launch: port 0, the URL read back
+standin_launch /dev/null /dev/null "$BIN" --listen 127.0.0.1:0 --token $TOKEN --replicas 1 --daemons 1 \
+  --build-time 1s --agent-delay 500ms --seed 7 || { echo "the stand-in did not start" >&2; exit 1; }
+PID=$LAUNCH_PID
+URL=$LAUNCH_URL
+PORT=${URL##*:}
 trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -s -o /dev/null "$URL/api/v2/buildinfo" && break; sleep 0.05; done
 
 # show TITLE METHOD PATH [BODY] [TOKEN|-]: print the request and the trimmed response
 show() {
@@ -163,6 +163,24 @@ curl -s -o /dev/null -H "Coder-Session-Token: $UT" -X POST "$URL/api/v2/workspac
 show 'GET /workspaces/{workspace} after the delete build succeeded (404)' GET "/api/v2/workspaces/$WID" '' "$UT"
 sleep 1.2
 show 'DELETE /users/{user}' DELETE "/api/v2/users/$UID1"
+
+echo
+echo "## The stand-in's own: test holds (not Coder's API)"
+cat <<'TXT'
+
+For tests that must see a state a timer would otherwise end. While builds are held no job
+finishes (a job whose build time is up stays `running`; cancels still go through); while agents
+are held no agent connects (`--fail-agent` timeouts still happen). Letting go finishes or connects
+at once what fell due meanwhile, the rest at their own time. Owner only (403 otherwise); a field
+left out keeps its value; anything but `true` or `false` is a 400.
+TXT
+show 'PUT /standin/hold {"builds": true}' PUT /api/v2/standin/hold '{"builds":true}'
+curl -s -o /dev/null -H "Coder-Session-Token: $TOKEN" -X POST "$URL/api/v2/users/me/workspaces" \
+  -d "{\"template_id\":\"$TID\",\"name\":\"held-demo\"}"
+sleep 1.2   # past its 1 s build time: held
+show 'GET /standin/hold (one build past its time, held)' GET /api/v2/standin/hold
+show 'PUT /standin/hold {"builds": false} (the held build finishes now)' PUT /api/v2/standin/hold '{"builds":false}'
+show 'PUT /standin/hold with a non-boolean (400)' PUT /api/v2/standin/hold '{"agents":"yes"}'
 
 echo
 echo '## Errors'

@@ -29,7 +29,9 @@ category() {
 category create_user create_user --fail-create-user 1 --
 category create_workspace create_workspace --fail-create-workspace 1 --
 category build_failed build_failed --fail-build 1 --
-category agent_timeout agent_timeout --fail-agent 1 -- --job-timeout 1500ms
+# (the agent never connects: every run ends at --job-timeout waiting for it;
+# 3 s leaves the steps before it time enough on a loaded machine)
+category agent_timeout agent_timeout --fail-agent 1 -- --job-timeout 3s
 category command_failed pty_refused --fail-pty 1 -- --run-command "echo hi"
 category command_failed output_missing -- --run-command "echo hi" --run-expect-output nothere
 category command_failed no_timeout -- --run-command "echo hi" --run-expect-timeout
@@ -39,17 +41,20 @@ check "nothing left after those" "0 0" "$(leftovers)"
 category cleanup_failed cleanup_failed --fail-delete 1 -- --cleanup-job-timeout 5s
 check "cleanup_failed: text output counted the runs as passed first" "$(printf '\tPass:  3')" "$(grep -P '^\tPass:' "$T/out")"
 
-# build_canceled: cancel the build from outside while it runs
-si_start --build-time 3s --agent-delay 0
+# build_canceled: cancel the build from outside while it runs (held: it
+# cannot end first)
+si_start --build-time 0 --agent-delay 0
+hold builds=true
 st -t docker -c 1 --label build_canceled >"$T/out" 2>"$T/err" &
 pid=$!
 bid=
-for _ in $(seq 100); do
+for _ in $(seq 1200); do
   bid=$(api workspaces | python3 -c 'import json,sys; w=json.load(sys.stdin)["workspaces"]; print(w[0]["latest_build"]["id"] if w else "")')
   [ -n "$bid" ] && break
   sleep 0.05
 done
 curl -fsS -X PATCH -H "Coder-Session-Token: $(cat "$TOKEN_FILE")" "$CODER_URL/api/v2/workspacebuilds/$bid/cancel" >/dev/null
+hold builds=false
 rc=0; wait $pid || rc=$?
 check "build_canceled: exit 1" 1 $rc
 expect_category build_canceled build_canceled 1

@@ -19,9 +19,7 @@ not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi; }
 same() { diff -u "$1" "$2" >"$T/diff" && return 0; head -20 "$T/diff" | sed 's/^/# /'; return 1; }
 counts() { grep '^# lines ' "$1"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# wait_http URL: up to 10 s for a 200
-wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+source "$HERE/listen.inc"   # listen_port: exporters bind port 0, the port is read back
 
 make -s -C "$ROOT/client" tests/promparse_test >/dev/null || { echo "not ok - cannot build the parser test program"; exit 1; }
 
@@ -96,16 +94,16 @@ check "... 7 summary, 542 histogram, 47 counter, 61 gauge samples" test \
 name_counts() { grep -v -e '^#' -e '^[[:space:]]*$' "$1" | sed 's/[{ ].*//' | sort | uniq -c; }
 dump_counts() { grep -v '^#' "$1" | sed 's/{.*//' | sort | uniq -c; }
 
-NODE_PORT=$(free_port)
-prometheus-node-exporter --web.listen-address=127.0.0.1:$NODE_PORT --log.level=error >"$T/node.log" 2>&1 &
+prometheus-node-exporter --web.listen-address=127.0.0.1:0 --log.level=error >"$T/node.log" 2>&1 9>&- &
 PIDS+=($!)
-PG_PORT=$(free_port)
+NODE_PORT=$(listen_port $!)
 DATA_SOURCE_NAME="host=$PGHOST port=$PGPORT user=${PGUSER:-postgres} dbname=postgres sslmode=disable" \
-  prometheus-postgres-exporter --web.listen-address=127.0.0.1:$PG_PORT --log.level=error >"$T/pgexp.log" 2>&1 &
+  prometheus-postgres-exporter --web.listen-address=127.0.0.1:0 --log.level=error >"$T/pgexp.log" 2>&1 9>&- &
 PIDS+=($!)
+PG_PORT=$(listen_port $!)
 for exp in node:$NODE_PORT postgres:$PG_PORT; do
   name=${exp%%:*} port=${exp#*:}
-  if wait_http "http://127.0.0.1:$port/metrics" && curl -fsS -o "$T/$name.prom" "http://127.0.0.1:$port/metrics"; then
+  if [ -n "$port" ] && curl -fsS -o "$T/$name.prom" "http://127.0.0.1:$port/metrics"; then
     "$PT" dump "$T/$name.prom" 1500 >"$T/$name.out"
     lines=$(awk 'END { print NR }' "$T/$name.prom")
     samples=$(grep -cv -e '^#' -e '^[[:space:]]*$' "$T/$name.prom")
