@@ -4,8 +4,9 @@
 # is what is left on the server and what it lists.
 source "$(dirname "$0")/8_scaletest_lib.inc"
 db_setup
-# builds (and delete builds) of 3 s: no cleanup can end between the two signals
-si_start --build-time 3s --agent-delay 0 --daemons 50
+# every build (and delete build) held: no cleanup can end between the two signals
+si_start --build-time 100ms --agent-delay 0 --daemons 50
+hold builds=true
 st_bg -t docker -c 6 --concurrency 0 --cleanup-concurrency 2 --label twice >"$T/out" 2>"$T/err"
 pid=$!
 n=0
@@ -24,8 +25,9 @@ line=$(grep -o 'cleanup: [0-9]* cleaned up (peak [0-9]*), [0-9]* failed, [0-9]* 
 read -r cleaned failed left < <(echo "$line" | sed -E 's/cleanup: ([0-9]+) cleaned up \(peak [0-9]+\), ([0-9]+) failed, ([0-9]+) left behind/\1 \2 \3/')
 check "the status line" yes "$([ -n "$line" ] && echo yes || echo no)"
 check "cleaned + left behind = 6, none failed" "6 0" "$((cleaned + left)) $failed"
-check "left behind: none cleaned in between (3 s builds)" 6 "$left"
+check "left behind: none cleaned in between (builds held)" 6 "$left"
 check "left behind = the users left on the server" "$left" "$(leftovers | cut -d' ' -f2)"
 check "left behind = the workspaces listed" "$left" "$(grep -c '^  workspace scaletest-' "$T/err" || true)"
+hold builds=false
 "$CS" scaletest cleanup --token-file "$TOKEN_FILE" --cleanup-concurrency 0 >/dev/null 2>&1 || true
 done_testing
