@@ -6,10 +6,13 @@
 
 #include <stdbool.h>
 
-/* from coder_scale.control's default_version, passed in by client/Makefile */
-#ifndef CODER_SCALE_VERSION
-#error "CODER_SCALE_VERSION must be defined (client/Makefile reads it from coder_scale.control)"
+/* from coder_scale.control's default_version, which client/Makefile passes in bare */
+#ifndef CODER_SCALE_VERSION_NUMBER
+#error "CODER_SCALE_VERSION_NUMBER must be defined (client/Makefile reads it from coder_scale.control)"
 #endif
+#define CLI_STRINGIFY_(x) #x
+#define CLI_STRINGIFY(x) CLI_STRINGIFY_(x)
+#define CODER_SCALE_VERSION CLI_STRINGIFY(CODER_SCALE_VERSION_NUMBER)
 
 /* Exit codes, the same for every subcommand. */
 enum

@@ -50,7 +50,7 @@ pgctl stop -m fast -w
 hold builds=false
 workspaces_past 89
 spilled=no
-for _ in $(seq 1200); do compgen -G "$T/coder-scale-run*.spill" >/dev/null && { spilled=yes; break; }; sleep 0.05; done
+for _ in $(seq 1200); do compgen -G "$T/coder-scale-run*/spill" >/dev/null && { spilled=yes; break; }; sleep 0.05; done
 check "spill: rows went to a spill file while the server was down" yes "$spilled"
 pgctl start -w -l "$T/pg.log" -o "$OPTS"
 rc=0; wait $pid || rc=$?
@@ -58,6 +58,6 @@ check "spill: exit 0" 0 $rc
 check "spill: every result and cleanup written" "completed|300|300|300" "$(q "SELECT r.status, s.total, s.succeeded,
   (SELECT count(*) FROM coder_scale.run_result WHERE run_id = r.id AND cleanup IS NOT NULL)
   FROM coder_scale.run r JOIN coder_scale.run_summary s ON s.run_id = r.id WHERE r.label = 'spill'")"
-check "spill: the spill file is gone" "" "$(ls "$T"/coder-scale-run*.spill 2>/dev/null || true)"
+check "spill: the spill file and its directory are gone" "" "$(ls -d "$T"/coder-scale-run* 2>/dev/null || true)"
 check "nothing left" "0 0" "$(leftovers)"
 done_testing
