@@ -302,6 +302,7 @@ daemon_stop() {
   local pidf=$RUN/$1.pid pid i
   if pid=$(daemon_pid "$1"); then
     kill "$pid" 2>/dev/null || true
+    # until the process is gone (its own state ends the wait; 5 s only bound a stuck one)
     for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
     echo "$1"

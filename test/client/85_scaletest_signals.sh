@@ -10,12 +10,11 @@ si_start --build-time 0 --agent-delay 0
 
 # wait_api WHAT PYTHON-EXPR: until the expression over the stand-in's
 # workspace list w is true (at most 60 s; the state ends the wait)
+workspaces_match() {
+  api "workspaces" | python3 -c 'import json,sys; w=[x for x in json.load(sys.stdin)["workspaces"] if x["name"].startswith("scaletest-")]; sys.exit(0 if ('"$1"') else 1)'
+}
 wait_api() {
-  local i
-  for i in $(seq 1200); do
-    api "workspaces" | python3 -c 'import json,sys; w=[x for x in json.load(sys.stdin)["workspaces"] if x["name"].startswith("scaletest-")]; sys.exit(0 if ('"$2"') else 1)' && return 0
-    sleep 0.05
-  done
+  wait_until workspaces_match "$2" && return 0
   echo "  # the stand-in never showed: $1" >&2
   return 1
 }

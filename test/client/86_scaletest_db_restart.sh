@@ -14,12 +14,11 @@ pgctl() { runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$DATA" "$
 
 # workspaces_past N: until the stand-in has a workspace of run N or later
 # (scaletest-XXXXXXXX-N): the runs before it have ended (at most 60 s)
+workspace_of_run() {
+  api "workspaces?limit=1000" | python3 -c 'import json,sys; sys.exit(0 if any(int(w["name"].rsplit("-", 1)[1]) >= int(sys.argv[1]) for w in json.load(sys.stdin)["workspaces"] if w["name"].startswith("scaletest-")) else 1)' "$1"
+}
 workspaces_past() {
-  local i
-  for i in $(seq 1200); do
-    api "workspaces?limit=1000" | python3 -c 'import json,sys; sys.exit(0 if any(int(w["name"].rsplit("-", 1)[1]) >= int(sys.argv[1]) for w in json.load(sys.stdin)["workspaces"] if w["name"].startswith("scaletest-")) else 1)' "$1" && return 0
-    sleep 0.05
-  done
+  wait_until workspace_of_run "$1" && return 0
   echo "  # no workspace of run $1 after 60 s" >&2
   return 1
 }
@@ -50,7 +49,7 @@ pgctl stop -m fast -w
 hold builds=false
 workspaces_past 89
 spilled=no
-for _ in $(seq 1200); do compgen -G "$T/coder-scale-run*/spill" >/dev/null && { spilled=yes; break; }; sleep 0.05; done
+wait_until compgen -G "$T/coder-scale-run*/spill" >/dev/null && spilled=yes
 check "spill: rows went to a spill file while the server was down" yes "$spilled"
 pgctl start -w -l "$T/pg.log" -o "$OPTS"
 rc=0; wait $pid || rc=$?

@@ -45,7 +45,8 @@ st_bg -t docker -c 20 --concurrency 2 --cleanup-concurrency 0 --run-command "sle
 ST=$!
 fixture_up() { q "SELECT count(*) FROM coder_scale.metric_sample v JOIN coder_scale.metric_series s ON s.id = v.series_id
   WHERE s.component = 'fixture' AND s.name = 'up' AND v.value = 1"; }
-for _ in $(seq 1200); do [ "$(fixture_up)" -gt 0 ] && break; sleep 0.05; done
+fixture_scraped() { [ "$(fixture_up)" -gt 0 ]; }
+wait_until fixture_scraped || true    # the checks below say what is missing
 kill $FIX_PID
 wait $FIX_PID 2>/dev/null || true
 hold builds=false

@@ -14,13 +14,14 @@ yes_no() { if "$@"; then echo yes; else echo no; fi; }
 py_stop() { if [ -n "$PY_PID" ]; then kill "$PY_PID" 2>/dev/null || true; wait "$PY_PID" 2>/dev/null || true; fi; PY_PID=; }
 trap 'py_stop; finish_test' EXIT
 
+port_written_or_gone() { [ -s "$T/port" ] || ! kill -0 $PY_PID 2>/dev/null; }
 # py_start SCRIPT ARGS...: a python3 server on 127.0.0.1:0; sets URL once it wrote its port
 py_start() {
   py_stop
   rm -f "$T/port"
   python3 "$@" >"$T/py.out" 2>"$T/py.err" &
   PY_PID=$!
-  for _ in $(seq 200); do [ -s "$T/port" ] && break; kill -0 $PY_PID 2>/dev/null || break; sleep 0.05; done
+  wait_until port_written_or_gone || true
   [ -s "$T/port" ] || { cat "$T/py.err" >&2; echo "the python server did not start" >&2; exit 1; }
   URL=http://127.0.0.1:$(cat "$T/port")
 }

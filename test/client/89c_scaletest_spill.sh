@@ -22,21 +22,17 @@ CODER_SCALE_STORE_MEMORY=2000 st_bg -t docker -c 200 --concurrency 20 --cleanup-
   >"$T/out" 2>"$T/err"
 pid=$!
 run=
-for _ in $(seq 200); do
-  run=$(q "SELECT id FROM coder_scale.run WHERE label = 'spill'")
-  [ -n "$run" ] && break
-  sleep 0.05
-done
+run_row() { run=$(q "SELECT id FROM coder_scale.run WHERE label = 'spill'"); [ -n "$run" ]; }
+wait_until run_row || true
 # the name the driver used to open with fopen(..., "a"): plant a symlink there
 ln -s "$T/victim" "$TMPDIR/coder-scale-run$run-$pid.spill"
 pgctl stop -m fast -w
 spill=
-for _ in $(seq 600); do
+spill_or_gone() {
   spill=$(ls "$TMPDIR"/coder-scale-run"$run"-*/spill 2>/dev/null | head -n 1 || true)
-  [ -n "$spill" ] && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 0.05
-done
+  [ -n "$spill" ] || ! kill -0 $pid 2>/dev/null
+}
+wait_until spill_or_gone || true
 check "a spill file while the database is away" yes "$([ -n "$spill" ] && echo yes || echo no)"
 dir=$(dirname "$spill")
 check "its directory: mkdtemp's random name under TMPDIR" yes \

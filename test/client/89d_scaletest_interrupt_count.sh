@@ -10,14 +10,11 @@ hold builds=true
 st_bg -t docker -c 6 --concurrency 0 --cleanup-concurrency 2 --label twice >"$T/out" 2>"$T/err"
 pid=$!
 n=0
-for _ in $(seq 400); do
-  n=$(api workspaces | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["workspaces"]))')
-  [ "$n" = 6 ] && break
-  sleep 0.05
-done
+six_workspaces() { n=$(api workspaces | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["workspaces"]))'); [ "$n" = 6 ]; }
+wait_until six_workspaces || true
 check "6 workspaces building" 6 "$n"
 kill -INT $pid
-for _ in $(seq 400); do grep -q '^Cleaning up' "$T/err" && break; sleep 0.05; done
+wait_for_line "$T/err" '^Cleaning up' || true
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 check "exit 1" 1 $rc

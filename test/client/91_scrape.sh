@@ -34,9 +34,9 @@ source "$HERE/listen.inc"   # listen_port: every server binds port 0, the port i
 # served LOG PATH: how many GETs of PATH a python3 http.server has logged
 served() { grep -c "\"GET $2 HTTP/1.1\"" "$1" 2>/dev/null || true; }
 # wait_served LOG PATH N: until it has logged N (at most 60 s)
+served_at_least() { [ "$(served "$1" "$2")" -ge "$3" ]; }
 wait_served() {
-  local i
-  for i in $(seq 3000); do [ "$(served "$1" "$2")" -ge "$3" ] && return 0; sleep 0.02; done
+  wait_until served_at_least "$1" "$2" "$3" && return 0
   echo "# $1: fewer than $3 GETs of $2 after 60 s"; return 1
 }
 # the values of series NAME of component C in run R, in time order

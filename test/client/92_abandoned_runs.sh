@@ -9,7 +9,8 @@ db_setup
 si_start --build-time 1h --agent-delay 0
 
 # until COND (an SQL boolean) holds; the bound only ends a hung test
-until_db() { for _ in $(seq 600); do [ "$(q "SELECT $1" 2>&1)" = t ] && return 0; sleep 0.05; done; return 1; }
+db_true() { [ "$(q "SELECT $1" 2>&1)" = t ]; }
+until_db() { wait_until db_true "$1"; }
 
 st_bg -t docker -c 3 --concurrency 0 --label killed >"$T/out" 2>"$T/err"
 pid=$!

@@ -42,4 +42,5 @@ while True:
                 sys.exit(0)
     if time.monotonic() > end:
         sys.exit(f"listen_port: process {pid} does not listen after {limit:g} s")
+    # /proc is the state: the pause only spaces the looks; the limit ends a hung start
     time.sleep(0.02)

@@ -525,7 +525,7 @@ connect_db(void)
 			break;
 		PQfinish(conn);
 		conn = NULL;
-		usleep(100000);
+		usleep(100000);			/* spaces the attempts; the server's state ends the wait */
 	}
 	if (conn == NULL)
 		die(3, "cannot connect to the server");

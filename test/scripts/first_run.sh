@@ -72,7 +72,9 @@ has "stop.sh" "stopped: standin node_exporter postgres_exporter the private clus
 ok "$(none_listen; echo $?)" "after stop.sh nothing listens on $B-$((B + 3))"
 ok "$(! cluster_pid "$T/state/.pg/data" >/dev/null; echo $?)" "after stop.sh the cluster is stopped"
 
-# another program on node_exporter's port: a plain listener, seen by ss
+# another program on node_exporter's port: a plain listener, seen by ss.
+# Its sleep is only how long it holds the port (the test kills it long before);
+# the loop after it waits for the line it prints once bound, not for time.
 python3 -c 'import socket,sys,time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
 print("listening", flush=True); time.sleep(300)' $((B + 2)) >"$T/listener" &
