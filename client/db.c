@@ -430,3 +430,27 @@ db_copy_abort(db_copy *c, const char *why)
 	free(c->buf);
 	c->buf = NULL;
 }
+
+void
+db_hold_run(PGconn *conn, long long run_id, const char *command)
+{
+	static bool warned;
+	char		id[24];
+	const char *p[1] = {id};
+	PGresult   *res;
+	const char *why;
+
+	if (run_id <= 0)
+		return;
+	snprintf(id, sizeof(id), "%lld", run_id);
+	res = PQexecParams(conn, "SELECT coder_scale.hold_run($1)", 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && !warned)
+	{
+		warned = true;
+		why = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		fprintf(stderr, "coder-scale: %s: warning: run %s is not marked as driven (%s); "
+				"run ALTER EXTENSION coder_scale UPDATE if the extension is older than 0.2.0\n",
+				command, id, why ? why : "no answer");
+	}
+	PQclear(res);
+}

@@ -34,6 +34,14 @@ void		db_connect_hint(void);
 /* Exit 4 with a hint unless CREATE EXTENSION coder_scale was done in this database. */
 void		db_require_extension(PGconn *conn);
 
+/*
+ * Hold run RUN_ID's lock on this connection for as long as it lasts
+ * (coder_scale.hold_run()), so that readers tell a live run from one whose
+ * driver was killed.  Never fails the caller: when the server cannot (an
+ * extension older than 0.2.0), it warns once on stderr as COMMAND.
+ */
+void		db_hold_run(PGconn *conn, long long run_id, const char *command);
+
 /* Run a command without result rows; false (message printed) on error. */
 bool		db_exec(PGconn *conn, const char *sql);
 

@@ -242,27 +242,6 @@ flags_json(const scrape_opts *o)
 }
 
 /* The run to store into: --run (must exist) or a new 'scrape' run; exit code on failure. */
-/*
- * Hold the run's lock on this connection for as long as it lasts, so that a
- * reader can tell a live run from one whose driver was killed
- * (coder_scale.close_abandoned_runs()).  Only a warning when it fails.
- */
-static void
-hold_run(PGconn *conn, int64_t run_id)
-{
-	char		id[24];
-	const char *p[1] = {id};
-	PGresult   *res;
-
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	res = PQexecParams(conn, "SELECT coder_scale.hold_run($1)", 1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "coder-scale: scrape: warning: run %s is not marked as driven (%s); "
-				"run ALTER EXTENSION coder_scale UPDATE if the extension is older than 0.2.0\n",
-				id, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "no answer");
-	PQclear(res);
-}
-
 static int
 open_run(PGconn *conn, scrape_opts *o, bool *created)
 {
@@ -302,7 +281,7 @@ open_run(PGconn *conn, scrape_opts *o, bool *created)
 		o->run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 		*created = true;
-		hold_run(conn, o->run_id);
+		db_hold_run(conn, (long long) o->run_id, "scrape");
 		return EXIT_OK;
 	}
 }

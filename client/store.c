@@ -25,6 +25,7 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
+#include "db.h"
 #include "store.h"
 
 #define BATCH_ROWS		500
@@ -352,38 +353,10 @@ exec_ok(PGconn *c, const char *sql)
 	return ok;
 }
 
-/*
- * Hold the run's lock on this connection while it lasts (again after a
- * reconnect), so that a reader can tell this live run from one whose driver
- * was killed (coder_scale.close_abandoned_runs()).  Never fails the writer:
- * an extension older than 0.2.0 has no hold_run(), and says so once.
- */
-static void
-hold_run(PGconn *c)
-{
-	static bool warned;
-	char		id[24];
-	const char *p[1] = {id};
-	PGresult   *res;
-
-	if (W.run_id <= 0)
-		return;
-	snprintf(id, sizeof(id), "%ld", W.run_id);
-	res = PQexecParams(c, "SELECT coder_scale.hold_run($1)", 1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK && !warned)
-	{
-		warned = true;
-		fprintf(stderr, "coder-scale: scaletest: warning: run %s is not marked as driven (%s); "
-				"run ALTER EXTENSION coder_scale UPDATE if the extension is older than 0.2.0\n", id,
-				PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "no answer");
-	}
-	PQclear(res);
-}
-
 static bool
 prepare_conn(PGconn *c)
 {
-	hold_run(c);
+	db_hold_run(c, W.run_id, "scaletest");
 	return exec_ok(c,
 				   "CREATE TEMP TABLE IF NOT EXISTS cs_results ("
 				   " run_id bigint, full_id text, workspace_name text, user_name text,"

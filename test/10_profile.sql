@@ -102,15 +102,7 @@ SELECT throws_ok($$SELECT coder_scale.derive_profile('x', 'default', '{"max_daem
 SELECT throws_ok($$SELECT coder_scale.derive_profile('Bad Name')$$, '22023', 'invalid profile name "Bad Name"',
                  'derive_profile refuses a name the profile table would');
 -- every error of derive_profile carries a hint
-CREATE FUNCTION pg_temp.hint_of(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE h text;
-BEGIN
-  EXECUTE sql;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-  RETURN h;
-END $f$;
+\i test/lib/hint_of.psql
 SELECT is((SELECT count(*)::int FROM unnest(ARRAY[
              $$SELECT coder_scale.derive_profile('cautious')$$,
              $$SELECT coder_scale.derive_profile('x', 'default', '{"build_fraction": 2}')$$,

@@ -53,15 +53,7 @@ SELECT throws_ok($$SELECT * FROM coder_scale.workspace_totals(10000000, 1e300, 1
 SELECT throws_ok($$SELECT coder_scale.max_daemons_per_replica(0)$$, '22023', NULL, 'a replica of 0 cores');
 SELECT throws_ok($$SELECT coder_scale.max_daemons_per_replica(1e300)$$, '22003', NULL,
                  'a replica too large to count its daemons is an error, not a saturated int');
-CREATE FUNCTION pg_temp.hint_of(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE h text;
-BEGIN
-  EXECUTE sql;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-  RETURN h;
-END $f$;
+\i test/lib/hint_of.psql
 SELECT is((SELECT array_agg(q ORDER BY q) FROM unnest(ARRAY[
              $$SELECT coder_scale.max_concurrent_builds(0, 1)$$,
              $$SELECT coder_scale.max_concurrent_builds(NULL, 1)$$,

@@ -40,4 +40,13 @@ srun=$(q "SELECT id FROM coder_scale.run WHERE label = 'scrape-killed'")
 pid=
 until_db "NOT coder_scale.run_driver_alive($srun)" || { echo "  not ok - the scrape's lock outlived it"; fails=$((fails + 1)); }
 check "a killed scrape is abandoned too" "abandoned" "$(q "SELECT status FROM coder_scale.run_summary WHERE run_id = $srun")"
+# a database whose extension is older than 0.2.0: the driver warns once and goes on
+OLD=${DB}_old
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $OLD WITH (FORCE)" -c "CREATE DATABASE $OLD" >/dev/null
+psql -X -q -d "$OLD" -c "CREATE EXTENSION coder_scale VERSION '0.1.0'" >/dev/null
+rc=0
+"$CS" scrape "coderd=$CODER_URL/metrics" --for 1s --interval 500ms --label old --db "dbname=$OLD" >"$T/oout" 2>"$T/oerr" || rc=$?
+check "0.1.0 extension: the scrape still runs (exit 0)" 0 $rc
+check "... and says once how to update" 1 "$(grep -c 'warning: run 1 is not marked as driven (function coder_scale.hold_run(unknown) does not exist); run ALTER EXTENSION coder_scale UPDATE' "$T/oerr" || true)"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $OLD WITH (FORCE)" >/dev/null
 done_testing
