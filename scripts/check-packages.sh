@@ -48,7 +48,8 @@ while IFS= read -r line; do
       /^\.+ / { d = length($1); f = $2; if (f !~ /^\//) f = dir "/" f
                 parent = (d == 1) ? src : stack[d - 1]; stack[d] = f
                 if (index(parent, root) == 1 && index(f, root) != 1 && index(f, cc) != 1) print f }
-    ' >>"$WORK/files"
+    ' >>"$WORK/files" \
+      || die "check-packages: the compile of ${args[-1]} in $dir failed when rerun with gcc -H; run make -C $dir to see why"
   elif [[ " $line " == *" -o "* ]]; then
     # link into a scratch file with the linker tracing what it opens
     args=() skip=0 libs=()
