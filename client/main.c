@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "scaletest.h"
+#include "scaletest/scaletest.h"
 
 int			cmd_ingest(int argc, char **argv);
 int			cmd_report(int argc, char **argv);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Prometheus text parser (client/promparse.c), through its test program
+# The Prometheus text parser (client/scrape/promparse.c), through its test program
 # built with -fsanitize=address,undefined: every edge case of the format,
 # every kind of malformed line, real scrapes of node_exporter and
 # postgres_exporter captured here, coderd's sample, and hostile input.
@@ -7,7 +7,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DATA=$HERE/data/prom
-PT=$ROOT/client/tests/promparse_test
+PT=$ROOT/client/scrape/tests/promparse_test
 T=$(mktemp -d /tmp/cs-promparse.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
@@ -21,7 +21,7 @@ same() { diff -u "$1" "$2" >"$T/diff" && return 0; head -20 "$T/diff" | sed 's/^
 counts() { grep '^# lines ' "$1"; }
 source "$HERE/listen.inc"   # listen_port: exporters bind port 0, the port is read back
 
-make -s -C "$ROOT/client" tests/promparse_test >/dev/null || { echo "not ok - cannot build the parser test program"; exit 1; }
+make -s -C "$ROOT/client" scrape/tests/promparse_test >/dev/null || { echo "not ok - cannot build the parser test program"; exit 1; }
 
 # ------------------------------------------------------------------ values
 check "Go ParseFloat syntax: decimals, exponents, hex, NaN, +Inf, -Inf, range errors" "$PT" floats

@@ -25,7 +25,7 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
-#include "db.h"
+#include "common/db.h"
 #include "store.h"
 
 #define BATCH_ROWS		500

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "db.h"
-#include "goduration.h"
+#include "common/db.h"
+#include "common/goduration.h"
 
 static void
 usage(FILE *out)

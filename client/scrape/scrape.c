@@ -18,8 +18,8 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-#include "db.h"
-#include "goduration.h"
+#include "common/db.h"
+#include "common/goduration.h"
 #include "samples.h"
 #include "scraper.h"
 

@@ -11,21 +11,9 @@
 #include <time.h>
 #include <uv.h>
 
-#include "http.h"
-#include "ws.h"
-
-/* Timings of a run, in microseconds; -1 when unknown. */
-enum
-{
-	T_CREATE_USER,
-	T_CREATE_WORKSPACE,
-	T_QUEUE_WAIT,
-	T_BUILD,
-	T_AGENTS,
-	T_COMMAND,
-	T_CLEANUP,
-	T_COUNT
-};
+#include "common/categories.h"
+#include "net/http.h"
+#include "net/ws.h"
 
 /*
  * Instants of a run that bound its phases, in ms on the run's clock (see

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "http.h"
+#include "net/http.h"
 
 /* coder-scale scaletest SUBCOMMAND ... */
 int			cmd_scaletest(int argc, char **argv);

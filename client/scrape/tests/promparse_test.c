@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../promparse.h"
+#include "scrape/promparse.h"
 
 static void
 print_escaped(const char *s, size_t n)

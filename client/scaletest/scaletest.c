@@ -20,13 +20,13 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
-#include "db.h"
+#include "common/db.h"
 #include "runner.h"
 #include "scaletest.h"
 #include "store.h"
-#include "goduration.h"
-#include "samples.h"
-#include "scraper.h"
+#include "common/goduration.h"
+#include "scrape/samples.h"
+#include "scrape/scraper.h"
 
 #define MAX_OUTPUTS 8
 

@@ -33,8 +33,8 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
-#include "db.h"
-#include "goduration.h"
+#include "common/db.h"
+#include "common/goduration.h"
 #include "runlogs.h"
 
 #define NIL_ERROR "<nil>"
