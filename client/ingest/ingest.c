@@ -33,8 +33,11 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
-#include "common/db.h"
+#include "common/buf.h"
+#include "common/copywriter.h"
 #include "common/goduration.h"
+#include "common/pg.h"
+#include "common/runrow.h"
 #include "runlogs.h"
 
 #define NIL_ERROR "<nil>"
@@ -490,26 +493,26 @@ validate_run(const char *path, const char *key, json_object *o, result *r)
  * ------------------------------------------------------------------------- */
 
 static void
-copy_ms(db_copy *c, int64_t ms)
+copy_ms(buf *row, int64_t ms)
 {
-	char		buf[40];
+	char		text[40];
 
 	if (ms < 0)
 	{
-		db_copy_null(c);
+		buf_copy_null(row);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%" PRId64 ".%03d", ms / 1000, (int) (ms % 1000));
-	db_copy_text(c, buf);
+	snprintf(text, sizeof(text), "%" PRId64 ".%03d", ms / 1000, (int) (ms % 1000));
+	buf_copy_text(row, text);
 }
 
 static void
-copy_ns(db_copy *c, int64_t ns)
+copy_ns(buf *row, int64_t ns)
 {
-	char		buf[40];
+	char		text[40];
 
-	snprintf(buf, sizeof(buf), "%" PRId64 ".%09d", ns / 1000000000, (int) (ns % 1000000000));
-	db_copy_text(c, buf);
+	snprintf(text, sizeof(text), "%" PRId64 ".%09d", ns / 1000000000, (int) (ns % 1000000000));
+	buf_copy_text(row, text);
 }
 
 /* Look up a run already stored from this file; returns its id or NULL. */
@@ -517,9 +520,12 @@ static char *
 stored_as(PGconn *conn, const char *sha)
 {
 	const char *params[1] = {sha};
-	PGresult   *r = db_query(conn, "SELECT id FROM coder_scale.run WHERE source_sha256 = $1", 1, params, NULL);
+	pg_error	e;
+	PGresult   *r = pg_query(conn, "SELECT id FROM coder_scale.run WHERE source_sha256 = $1", 1, params, &e);
 	char	   *id = NULL;
 
+	if (r == NULL)
+		pg_report("ingest", "database", &e);
 	if (r && PQntuples(r) == 1)
 		id = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -549,7 +555,8 @@ typedef struct ingest
 	int64_t		first_sec;		/* earliest started_at */
 	int32_t		first_nsec;
 	const char *run_id;
-	db_copy		copy;
+	copy_writer *copy;			/* the COPY of its runs, streamed */
+	buf			row;			/* the run being formatted */
 	char	  **seen;			/* run ids read so far: open addressing */
 	size_t		seen_cap;
 } ingest;
@@ -935,29 +942,31 @@ read_run(ingest *in, const char *key, json_object **run)
 static void
 copy_run(ingest *in, const result *r)
 {
-	db_copy    *c = &in->copy;
+	buf		   *c = &in->row;
 	run_phases	ph;
 	char		t[64];
 
 	runlog_phases(r->logs, r->logs_len, &ph);
-	db_copy_text(c, in->run_id);
-	db_copy_text(c, r->full_id);
-	db_copy_text(c, ph.workspace_name[0] ? ph.workspace_name : NULL);
-	db_copy_text(c, ph.user_name[0] ? ph.user_name : NULL);
-	db_copy_text(c, format_time(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
-	db_copy_text(c, format_time(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
+	buf_reset(c);
+	buf_copy_text(c, in->run_id);
+	buf_copy_text(c, r->full_id);
+	buf_copy_text(c, ph.workspace_name[0] ? ph.workspace_name : NULL);
+	buf_copy_text(c, ph.user_name[0] ? ph.user_name : NULL);
+	buf_copy_text(c, format_time(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
+	buf_copy_text(c, format_time(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
 	copy_ns(c, r->duration_ns);
 	copy_ms(c, ph.create_user);
 	copy_ms(c, ph.create_workspace);
 	copy_ms(c, ph.queue_wait);
 	copy_ms(c, ph.build);
 	copy_ms(c, ph.agents_connect);
-	db_copy_text(c, r->error ? "fail" : "pass");
+	buf_copy_text(c, r->error ? "fail" : "pass");
 	/* a placeholder: classify_failure() sets the category after the COPY */
-	db_copy_text(c, r->error ? "other" : NULL);
-	db_copy_text(c, r->error);
-	db_copy_textn(c, r->logs, r->logs_len);
-	db_copy_end_row(c);
+	buf_copy_text(c, r->error ? "other" : NULL);
+	buf_copy_text(c, r->error);
+	buf_copy_textn(c, r->logs, r->logs_len);
+	buf_copy_end_row(c);
+	cw_stream_rows(in->copy, c);
 }
 
 /* The runs object: validate and COPY each run. */
@@ -1004,7 +1013,7 @@ stream_runs(ingest *in)
 			return rc;
 		if (in->pos - in->released > RELEASE_EVERY)
 			release_pages(in->buf, in->released = in->pos);
-		if (in->copy.failed)
+		if (cw_stream_failed(in->copy))
 			return EXIT_INTERNAL;
 	} while ((more = member_end(in)) == 1);
 	return more == 0 ? EXIT_OK : EXIT_USAGE;
@@ -1120,6 +1129,7 @@ finish_run(PGconn *conn, ingest *in, time_t mtime, int64_t elapsed_ns)
 	const char *params[4];
 	int64_t		sec = in->nruns > 0 ? in->first_sec : (int64_t) mtime - elapsed_ns / 1000000000;
 	int32_t		nsec = in->nruns > 0 ? in->first_nsec : 0;
+	pg_error	e;
 	PGresult   *r;
 
 	/* the run started with its first workspace run (or: the file was written when it ended) */
@@ -1130,60 +1140,81 @@ finish_run(PGconn *conn, ingest *in, time_t mtime, int64_t elapsed_ns)
 	params[1] = started;
 	params[2] = finished;
 	params[3] = in->nruns > 0 ? count : NULL;
-	r = db_query(conn,
+	r = pg_query(conn,
 				 "WITH f AS (UPDATE coder_scale.run_result "
 				 "  SET failure_category = coalesce(coder_scale.classify_failure(error, logs), 'other') "
 				 "  WHERE run_id = $1::bigint AND outcome = 'fail' RETURNING 1) "
 				 "UPDATE coder_scale.run SET started_at = $2, finished_at = $3, count = $4::int "
 				 "WHERE id = $1::bigint AND (SELECT count(*) FROM f) >= 0",
-				 4, params, NULL);
-	if (r == NULL)
-		return EXIT_INTERNAL;
+				 4, params, &e);
 	PQclear(r);
-	return db_commit(conn) ? EXIT_OK : EXIT_INTERNAL;
+	if (r == NULL || !pg_exec(conn, "COMMIT", &e))
+	{
+		pg_report("ingest", in->path, &e);
+		return pg_exit_code(&e);
+	}
+	return EXIT_OK;
 }
 
 /* Start the file's run: BEGIN, the run row, the COPY of its results. */
 static int
 start_run(PGconn *conn, ingest *in, const char *sha, const ingest_opts *o, char run_id[24])
 {
-	const char *tags = json_object_to_json_string_ext(o->tags, JSON_C_TO_STRING_PLAIN);
-	const char *params[5] = {o->label, tags, in->path, sha, "coder-scale " CODER_SCALE_VERSION};
-	char		state[6];
-	PGresult   *r;
+	runrow_info info = {
+		.kind = "ingest", .status = "completed", .label = o->label,
+		.tags_json = json_object_to_json_string_ext(o->tags, JSON_C_TO_STRING_PLAIN),
+		.source_file = in->path, .source_sha256 = sha
+	};
+	long long	id;
+	pg_error	e;
 
-	if (!db_begin(conn))
-		return EXIT_INTERNAL;
 	/* started_at is a placeholder until the runs are read */
-	r = db_query(conn,
-				 "INSERT INTO coder_scale.run (label, kind, status, tags, source_file, source_sha256, driver_version) "
-				 "VALUES ($1, 'ingest', 'completed', $2::jsonb, $3, $4, $5) RETURNING id",
-				 5, params, state);
-	if (r == NULL)
+	if (!pg_exec(conn, "BEGIN", &e) || !runrow_insert(conn, &info, &id, &e))
 	{
-		db_rollback(conn);
-		if (strcmp(state, "23505") == 0)
+		pg_rollback(conn);
+		if (strcmp(e.sqlstate, "23505") == 0)
 		{
-			char	   *id = stored_as(conn, sha);
+			char	   *stored = stored_as(conn, sha);
 
-			printf("%s: already ingested as run %s\n", in->path, id ? id : "?");
-			free(id);
+			printf("%s: already ingested as run %s\n", in->path, stored ? stored : "?");
+			free(stored);
 			return -1;
 		}
-		return EXIT_INTERNAL;
+		pg_report("ingest", in->path, &e);
+		return pg_exit_code(&e);
 	}
-	snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
+	snprintf(run_id, 24, "%lld", id);
 	in->run_id = run_id;
-	if (!db_copy_begin(&in->copy, conn,
-					   "COPY coder_scale.run_result (run_id, full_id, workspace_name, user_name, started_at, "
-					   "finished_at, duration, create_user, create_workspace, queue_wait, build, agents_connect, "
-					   "outcome, failure_category, error, logs) FROM STDIN"))
+	in->copy = cw_stream_start(conn,
+							   "COPY coder_scale.run_result (run_id, full_id, workspace_name, user_name, started_at, "
+							   "finished_at, duration, create_user, create_workspace, queue_wait, build, agents_connect, "
+							   "outcome, failure_category, error, logs) FROM STDIN", &e);
+	if (in->copy == NULL)
 	{
-		db_rollback(conn);
-		return EXIT_INTERNAL;
+		pg_rollback(conn);
+		pg_report("ingest", in->path, &e);
+		return pg_exit_code(&e);
 	}
 	return EXIT_OK;
+}
+
+/*
+ * End the COPY of the file's runs (aborted when the file was bad, RC);
+ * the exit code.  A value the server refused (class 22 data, 23 integrity)
+ * is bad input.
+ */
+static int
+end_copy(ingest *in, int rc)
+{
+	bool		send_failed = cw_stream_failed(in->copy);
+	pg_error	e;
+
+	if (cw_stream_end(in->copy, rc == EXIT_OK && !send_failed ? NULL : "the input file is bad", NULL, &e))
+		return rc;
+	if (rc != EXIT_OK && !send_failed)
+		return rc;				/* the file's fault, said already */
+	pg_report("ingest", in->path, &e);
+	return pg_class(&e, "22") || pg_class(&e, "23") ? EXIT_USAGE : pg_exit_code(&e);
 }
 
 static int
@@ -1209,31 +1240,25 @@ store(PGconn *conn, const char *path, const char *buf, size_t len, const char *s
 		rc = stream_document(&in);
 		if (rc == EXIT_OK)
 			rc = check_totals(&in, &elapsed_ns);
-		if (rc != EXIT_OK)
-			db_copy_abort(&in.copy, "the input file is bad");
-		else if (!db_copy_end(&in.copy))
-			/* a value the server refused (class 22 data, 23 integrity) is bad input */
-			rc = (in.copy.sqlstate[0] == '2' && (in.copy.sqlstate[1] == '2' || in.copy.sqlstate[1] == '3'))
-				? EXIT_USAGE : EXIT_INTERNAL;
+		rc = end_copy(&in, rc);
 		if (rc == EXIT_OK)
 			rc = finish_run(conn, &in, mtime, elapsed_ns);
 		if (rc != EXIT_OK)
 		{
-			db_rollback(conn);
+			pg_rollback(conn);
 			cli_error("%s: nothing of it was stored", path);
 		}
 		else
 		{
-			const char *params[1] = {run_id};
-			PGresult   *r = db_query(conn, "SELECT summary FROM coder_scale.run_summary WHERE run_id = $1::bigint",
-									 1, params, NULL);
+			char	   *line = runrow_summary(conn, strtoll(run_id, NULL, 10));
 
-			printf("%s: ingested as run %s: %s\n", path, run_id, r && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
-			PQclear(r);
+			printf("%s: ingested as run %s: %s\n", path, run_id, line ? line : "");
+			free(line);
 		}
 	}
 	else if (rc < 0)
 		rc = EXIT_OK;			/* already stored (found by the insert) */
+	buf_free(&in.row);
 	json_tokener_free(in.tok);
 	json_object_put(in.top);
 	for (size_t k = 0; k < in.seen_cap; k++)
@@ -1260,8 +1285,8 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 	{
 		if (*conn == NULL)
 		{
-			*conn = db_connect(o->conninfo);
-			db_require_extension(*conn);
+			*conn = pg_connect_or_exit(o->conninfo, "ingest");
+			pg_require_extension(*conn, "ingest");
 		}
 		if ((id = stored_as(*conn, sha)) != NULL)
 		{

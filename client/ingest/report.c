@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "common/db.h"
+#include "common/pg.h"
 #include "common/goduration.h"
 
 static void
@@ -27,6 +27,18 @@ usage(FILE *out)
 			"  --db CONNINFO    libpq connection string (default: PGHOST, PGPORT, ... environment)\n"
 			"  -h, --help       this help\n\n"
 			"Exit codes: 0 printed, 2 bad flags or no such run, 3 database unreachable, 4 database error.\n");
+}
+
+/* A query of the report; NULL after saying why (with its SQLSTATE). */
+static PGresult *
+query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	pg_error	e;
+	PGresult   *r = pg_query(conn, sql, nparams, params, &e);
+
+	if (r == NULL)
+		pg_report("report", "database", &e);
+	return r;
 }
 
 /* A duration in microseconds (text) as Go prints it, rounded to round_us. */
@@ -63,11 +75,11 @@ static bool
 print_failures(PGconn *conn, const char *run, const char *limit)
 {
 	const char *params[2] = {run, limit};
-	PGresult   *r = db_query(conn,
+	PGresult   *r = query(conn,
 							 "SELECT full_id, error, coalesce(logs, '') FROM coder_scale.run_result "
 							 "WHERE run_id = $1::bigint AND outcome = 'fail' "
 							 "ORDER BY full_id COLLATE \"C\" LIMIT $2::bigint",
-							 2, params, NULL);
+							 2, params);
 
 	if (r == NULL)
 		return false;
@@ -110,13 +122,13 @@ static bool
 print_phases(PGconn *conn, const char *run)
 {
 	const char *params[1] = {run};
-	PGresult   *r = db_query(conn,
+	PGresult   *r = query(conn,
 							 "SELECT phase, count, "
 							 "  (extract(epoch FROM min) * 1e6)::bigint, (extract(epoch FROM p50) * 1e6)::bigint, "
 							 "  (extract(epoch FROM p90) * 1e6)::bigint, (extract(epoch FROM p95) * 1e6)::bigint, "
 							 "  (extract(epoch FROM p99) * 1e6)::bigint, (extract(epoch FROM max) * 1e6)::bigint "
 							 "FROM coder_scale.phase_latency WHERE run_id = $1::bigint ORDER BY phase_order",
-							 1, params, NULL);
+							 1, params);
 	char		b[6][64];
 
 	if (r == NULL)
@@ -140,12 +152,12 @@ static bool
 print_categories(PGconn *conn, const char *run)
 {
 	const char *params[1] = {run};
-	PGresult   *r = db_query(conn,
+	PGresult   *r = query(conn,
 							 "SELECT fc.wording, fc.name, count(*) FROM coder_scale.run_result rr "
 							 "JOIN coder_scale.failure_category fc ON fc.name = rr.failure_category "
 							 "WHERE rr.run_id = $1::bigint GROUP BY fc.wording, fc.name, fc.sort_order "
 							 "ORDER BY fc.sort_order",
-							 1, params, NULL);
+							 1, params);
 
 	if (r == NULL)
 		return false;
@@ -178,10 +190,10 @@ pick_run(PGconn *conn, const char *given, int *rc)
 			*rc = EXIT_USAGE;
 			return NULL;
 		}
-		r = db_query(conn, "SELECT id FROM coder_scale.run WHERE id = $1::bigint", 1, params, NULL);
+		r = query(conn, "SELECT id FROM coder_scale.run WHERE id = $1::bigint", 1, params);
 	}
 	else
-		r = db_query(conn, "SELECT id FROM coder_scale.run ORDER BY id DESC LIMIT 1", 0, NULL, NULL);
+		r = query(conn, "SELECT id FROM coder_scale.run ORDER BY id DESC LIMIT 1", 0, NULL);
 	if (r == NULL)
 	{
 		*rc = EXIT_INTERNAL;
@@ -209,14 +221,14 @@ static int
 report(PGconn *conn, const char *run, const char *limit)
 {
 	const char *params[1] = {run};
-	PGresult   *s = db_query(conn,
+	PGresult   *s = query(conn,
 							 "SELECT coalesce(s.label, ''), total, succeeded, failed, "
 							 "  (extract(epoch FROM elapsed) * 1e6)::bigint, (extract(epoch FROM avg_duration) * 1e6)::bigint, "
 							 "  summary, s.kind, coalesce(r.source_file, ''), "
 							 "  (extract(epoch FROM cleanup_elapsed) * 1e6)::bigint, s.status "
 							 "FROM coder_scale.run_summary s JOIN coder_scale.run r ON r.id = s.run_id "
 							 "WHERE s.run_id = $1::bigint",
-							 1, params, NULL);
+							 1, params);
 
 	if (s == NULL || PQntuples(s) != 1)
 	{
@@ -299,8 +311,8 @@ cmd_report(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	conn = db_connect(conninfo);
-	db_require_extension(conn);
+	conn = pg_connect_or_exit(conninfo, "report");
+	pg_require_extension(conn, "report");
 	/* runs whose driver is gone are marked abandoned (a reader without UPDATE sees it in run_summary) */
 	PQclear(PQexec(conn, "SELECT count(*) FROM coder_scale.close_abandoned_runs()"));
 	run = pick_run(conn, optind < argc ? argv[optind] : NULL, &rc);
