@@ -34,6 +34,7 @@
 
 #include "cli.h"
 #include "common/db.h"
+#include "common/flags.h"
 #include "common/goduration.h"
 #include "runlogs.h"
 
@@ -1275,20 +1276,6 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 	return rc;
 }
 
-static bool
-add_tag(json_object *tags, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	char	   *key;
-
-	if (eq == NULL || eq == kv)
-		return false;
-	key = strndup(kv, (size_t) (eq - kv));
-	json_object_object_add(tags, key, json_object_new_string(eq + 1));
-	free(key);
-	return true;
-}
-
 int
 cmd_ingest(int argc, char **argv)
 {
@@ -1305,6 +1292,7 @@ cmd_ingest(int argc, char **argv)
 				rc = EXIT_OK;
 
 	optind = 1;
+	flags_command("ingest");
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
 	{
 		switch (c)
@@ -1313,11 +1301,8 @@ cmd_ingest(int argc, char **argv)
 				o.label = optarg;
 				break;
 			case 't':
-				if (!add_tag(o.tags, optarg))
-				{
-					cli_error("ingest: --tag \"%s\": expected key=value", optarg);
+				if (!flag_tag("--tag", optarg, o.tags))
 					return EXIT_USAGE;
-				}
 				break;
 			case 'd':
 				o.conninfo = optarg;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "common/json.h"
 #include "http.h"
 
 #define MAX_BODY		(64 * 1024 * 1024)
@@ -487,16 +488,6 @@ http_json(const http_result *res)
 	if (!res->body || !res->body[0])
 		return NULL;
 	return json_tokener_parse(res->body);
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
 }
 
 char *

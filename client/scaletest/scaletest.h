@@ -16,8 +16,6 @@ int			cmd_scaletest(int argc, char **argv);
 /* coder-scale scaletest cleanup ... (argv[0] is "cleanup") */
 int			scaletest_cleanup(int argc, char **argv);
 
-/* A Go duration ("1h2m3.5s", "300ms", "0") in milliseconds. */
-bool		parse_go_duration(const char *s, int64_t *ms_out);
 
 /* The Coder URL and session token as the coder CLI finds them; exit code. */
 int			scaletest_find_login(char **url, char **token, const char *token_file);
