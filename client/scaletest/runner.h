@@ -23,72 +23,9 @@
 #include <time.h>
 #include <uv.h>
 
-#include "common/categories.h"
+#include "config.h"
+#include "record.h"
 #include "net/http.h"
-
-typedef struct template_param
-{
-	char	   *name;
-	char	   *value;
-} template_param;
-
-/* The flags of create-workspaces, and what the checks before a test found. */
-typedef struct scaletest_config
-{
-	int			count;
-	const char *template_arg;
-	template_param   *params;
-	int			nparams;
-	int			concurrency;
-	int			cleanup_concurrency;
-	int64_t		timeout_ms;		/* 0 = none, everywhere */
-	int64_t		job_timeout_ms;
-	int64_t		cleanup_timeout_ms;
-	int64_t		cleanup_job_timeout_ms;
-	const char *run_command;
-	int64_t		run_timeout_ms;
-	const char *run_expect_output;
-	bool		run_expect_timeout;
-	bool		run_log_output;
-	bool		no_cleanup;
-	bool		no_wait_for_agents;
-	bool		use_host_login;
-	int			retry;
-	bool		insecure;
-
-	/* found before the test starts */
-	char		org_id[64];
-	char		template_id[64];
-	char		template_name[256];
-	char		me_id[64];
-	char		rand8[9];
-} scaletest_config;
-
-/* What a run measured, and how far it got. */
-typedef struct run_record
-{
-	int			idx;			/* i of workspacebuild/<i> */
-	char		full_id[32];	/* workspacebuild/<i> */
-	char		name[48];		/* scaletest-<rand8>-<i>: user and workspace */
-	char		username[128];	/* as the logs show it ("Username:"), "" before */
-	char		user_id[64];	/* "" until Coder gave one */
-	char		ws_id[64];
-	bool		started;
-	bool		done;
-	bool		user_attempted; /* a user may exist on the server */
-	bool		ws_attempted;	/* a workspace may exist on the server */
-	struct timespec started_wall;
-	int64_t		duration_us;
-	int64_t		t_us[T_COUNT];	/* per phase (categories.h); -1 when unknown */
-	char	   *logs;			/* Coder-style run log, NUL-terminated */
-	char	   *error;			/* NULL: passed */
-	failure_category category;	/* CAT_NONE: passed */
-	/* cleanup */
-	bool		cl_started;
-	bool		cl_done;
-	bool		cl_canceled;	/* stopped by a second signal: left behind, not failed */
-	char	   *cl_error;		/* NULL: cleaned up (or nothing to clean) */
-} run_record;
 
 typedef struct run run;
 

@@ -14,7 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runner.h"
+#include "config.h"
+#include "record.h"
 
 typedef struct store_run_info
 {
