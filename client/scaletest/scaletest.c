@@ -718,7 +718,7 @@ find_template(void)
 /* ---------- outputs ---------- */
 
 /* Go's json string escaping (HTML-safe: <, >, & as \u00XX). */
-void
+static void
 json_go_string(FILE *f, const char *s)
 {
 	fputc('"', f);
