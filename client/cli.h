@@ -35,4 +35,10 @@ typedef struct cli_command
 /* Print "coder-scale: <what>: <why>" to stderr. */
 void		cli_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
-#endif
+/* The commands main.c dispatches to, each in its family's folder. */
+int			cmd_ingest(int argc, char **argv);	/* ingest/ingest.c */
+int			cmd_report(int argc, char **argv);	/* ingest/report.c */
+int			cmd_scrape(int argc, char **argv);	/* scrape/scrape.c */
+int			cmd_scaletest(int argc, char **argv);	/* scaletest/scaletest.c */
+
+#endif							/* CODER_SCALE_CLI_H */

@@ -1,19 +1,14 @@
 /*
  * main.c: coder-scale, the client of the coder_scale extension.
  *
- * One main that dispatches to subcommands; each lives in its own file and
- * registers itself in the table below.
+ * One main that dispatches to the commands of the table below; cli.h
+ * declares them, each lives in the folder of its family.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "scaletest/scaletest.h"
-
-int			cmd_ingest(int argc, char **argv);
-int			cmd_report(int argc, char **argv);
-int			cmd_scrape(int argc, char **argv);
 
 static const cli_command commands[] = {
 	{"ingest", "store result files of coder exp scaletest (--output json:FILE)", cmd_ingest},

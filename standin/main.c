@@ -51,7 +51,7 @@ usage(FILE *f)
 			"  --agent-delay DUR             agent connects this long after its build succeeds (default 500ms)\n"
 			"  --agent-timeout DUR           an agent that never connects shows \"timeout\" after this (default 2m)\n"
 			"                                (tests may hold builds and agents at run time:\n"
-			"                                PUT /api/v2/standin/hold, see standin/API.md)\n"
+			"                                PUT /api/v2/standin/hold, see docs/standin-api.md)\n"
 			"  --fail-create-user RATE       POST /users answers 500 with this probability (0..1)\n"
 			"  --fail-create-workspace RATE  POST .../workspaces answers 500\n"
 			"  --fail-build RATE             a start or stop build ends \"failed\"\n"

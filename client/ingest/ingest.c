@@ -35,9 +35,11 @@
 #include "cli.h"
 #include "common/buf.h"
 #include "common/copywriter.h"
+#include "common/flags.h"
 #include "common/goduration.h"
 #include "common/pg.h"
 #include "common/runrow.h"
+#include "common/timeutil.h"
 #include "runlogs.h"
 
 #define NIL_ERROR "<nil>"
@@ -334,120 +336,6 @@ get_duration(const char *path, const char *where, json_object *obj, const char *
 	return EXIT_OK;
 }
 
-static bool
-digits(const char *s, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t		era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t		era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
-	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : dm[m - 1];
-}
-
-/*
- * RFC 3339 as Go writes it (2024-02-28T10:00:00.123456789Z, or an offset
- * like +02:00) -> Unix seconds and nanoseconds.  False if not such a time.
- */
-static bool
-rfc3339(const char *s, int64_t *sec, int32_t *nsec)
-{
-	size_t		n = strlen(s),
-				i = 19;
-	int64_t		y;
-	int			mo, d, h, mi, se, off = 0;
-	int32_t		frac = 0;
-
-	if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
-		(s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
-		s[16] != ':' || !digits(s + 17, 2))
-		return false;
-	y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8), h = atoi(s + 11), mi = atoi(s + 14), se = atoi(s + 17);
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
-		return false;
-	if (s[i] == '.')
-	{
-		size_t		f = ++i;
-
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == f || i - f > 9)
-			return false;
-		for (size_t k = f; k < f + 9; k++)
-			frac = frac * 10 + (k < i ? s[k] - '0' : 0);
-	}
-	if (i < n && (s[i] == 'Z' || s[i] == 'z'))
-	{
-		if (i + 1 != n)
-			return false;
-	}
-	else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
-			 digits(s + i + 4, 2) && atoi(s + i + 1) <= 23 && atoi(s + i + 4) <= 59)
-		off = (s[i] == '-' ? -1 : 1) * (atoi(s + i + 1) * 3600 + atoi(s + i + 4) * 60);
-	else
-		return false;
-	*sec = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se - off;
-	*nsec = frac;
-	return true;
-}
-
-/* Unix seconds + nanoseconds (+ a duration) as PostgreSQL timestamptz text in UTC. */
-static char *
-format_time(int64_t sec, int32_t nsec, int64_t plus_ns, char *buf, size_t size)
-{
-	int64_t		ns = (int64_t) nsec + plus_ns % 1000000000;
-	int64_t		s = sec + plus_ns / 1000000000 + ns / 1000000000;
-	int64_t		days,
-				y;
-	int			m,
-				d,
-				tod;
-
-	ns %= 1000000000;
-	days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
-	tod = (int) (s - days * 86400);
-	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, size, "%04" PRId64 "-%02d-%02d %02d:%02d:%02d.%09d+00", y, m, d,
-			 tod / 3600, tod / 60 % 60, tod % 60, (int) ns);
-	return buf;
-}
-
 static int
 validate_run(const char *path, const char *key, json_object *o, result *r)
 {
@@ -479,7 +367,7 @@ validate_run(const char *path, const char *key, json_object *o, result *r)
 		strncmp(r->full_id, test_name, tlen) != 0 || r->full_id[tlen] != '/' ||
 		strcmp(r->full_id + tlen + 1, id) != 0)
 		return bad(path, "%s: full_id \"%s\" is not test_name \"%s\" + \"/\" + id \"%s\"", where, r->full_id, test_name, id);
-	if (!rfc3339(r->started_at, &r->start_sec, &r->start_nsec))
+	if (!parse_rfc3339(r->started_at, &r->start_sec, &r->start_nsec))
 		return bad(path, "%s.started_at: \"%s\" is not an RFC 3339 time", where, r->started_at);
 	if (ms != r->duration_ns / 1000000)
 		return bad(path, "%s: duration_ms %" PRId64 " disagrees with duration (%" PRId64 " ms)",
@@ -952,8 +840,8 @@ copy_run(ingest *in, const result *r)
 	buf_copy_text(c, r->full_id);
 	buf_copy_text(c, ph.workspace_name[0] ? ph.workspace_name : NULL);
 	buf_copy_text(c, ph.user_name[0] ? ph.user_name : NULL);
-	buf_copy_text(c, format_time(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
-	buf_copy_text(c, format_time(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
+	buf_copy_text(c, format_pg_utc(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
+	buf_copy_text(c, format_pg_utc(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
 	copy_ns(c, r->duration_ns);
 	copy_ms(c, ph.create_user);
 	copy_ms(c, ph.create_workspace);
@@ -1133,8 +1021,8 @@ finish_run(PGconn *conn, ingest *in, time_t mtime, int64_t elapsed_ns)
 	PGresult   *r;
 
 	/* the run started with its first workspace run (or: the file was written when it ended) */
-	format_time(sec, nsec, 0, started, sizeof(started));
-	format_time(sec, nsec, elapsed_ns, finished, sizeof(finished));
+	format_pg_utc(sec, nsec, 0, started, sizeof(started));
+	format_pg_utc(sec, nsec, elapsed_ns, finished, sizeof(finished));
 	snprintf(count, sizeof(count), "%" PRId64, in->nruns);
 	params[0] = in->run_id;
 	params[1] = started;
@@ -1300,20 +1188,6 @@ ingest_file(PGconn **conn, const char *path, const ingest_opts *o)
 	return rc;
 }
 
-static bool
-add_tag(json_object *tags, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	char	   *key;
-
-	if (eq == NULL || eq == kv)
-		return false;
-	key = strndup(kv, (size_t) (eq - kv));
-	json_object_object_add(tags, key, json_object_new_string(eq + 1));
-	free(key);
-	return true;
-}
-
 int
 cmd_ingest(int argc, char **argv)
 {
@@ -1330,6 +1204,7 @@ cmd_ingest(int argc, char **argv)
 				rc = EXIT_OK;
 
 	optind = 1;
+	flags_command("ingest");
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
 	{
 		switch (c)
@@ -1338,11 +1213,8 @@ cmd_ingest(int argc, char **argv)
 				o.label = optarg;
 				break;
 			case 't':
-				if (!add_tag(o.tags, optarg))
-				{
-					cli_error("ingest: --tag \"%s\": expected key=value", optarg);
+				if (!flag_tag("--tag", optarg, o.tags))
 					return EXIT_USAGE;
-				}
 				break;
 			case 'd':
 				o.conninfo = optarg;

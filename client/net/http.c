@@ -10,6 +10,7 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "common/json.h"
 #include "http.h"
 
 #define MAX_BODY		(64 * 1024 * 1024)
@@ -22,7 +23,6 @@ struct http_client
 	uv_timer_t	timer;
 	char	   *base;
 	bool		insecure;
-	int			in_flight;
 	http_foreign_fn foreign;
 	void	   *foreign_arg;
 };
@@ -178,24 +178,6 @@ http_client_new(uv_loop_t *loop, const char *base_url, bool insecure)
 	return c;
 }
 
-void
-http_client_free(http_client *c)
-{
-	if (!c)
-		return;
-	curl_multi_cleanup(c->multi);
-	uv_timer_stop(&c->timer);
-	uv_close((uv_handle_t *) &c->timer, NULL);
-	free(c->base);
-	/* the struct itself lives until exit: the timer handle may still close */
-}
-
-int
-http_in_flight(http_client *c)
-{
-	return c->in_flight;
-}
-
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -244,7 +226,6 @@ free_after_close(uv_handle_t *h)
 static void
 free_call(http_call *call)
 {
-	call->c->in_flight--;
 	if (call->timer_ready)
 		uv_close((uv_handle_t *) &call->retry, free_after_close);
 	else
@@ -440,7 +421,6 @@ http_start(http_client *c, const char *method, const char *path,
 	if (asprintf(&call->url, "%s%s", c->base, path) < 0)
 		call->url = NULL;
 	call->easy = e = curl_easy_init();
-	c->in_flight++;
 	if (!call->url || !e || !set_headers(call, token, json_body != NULL))
 	{
 		free_call(call);
@@ -487,16 +467,6 @@ http_json(const http_result *res)
 	if (!res->body || !res->body[0])
 		return NULL;
 	return json_tokener_parse(res->body);
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
 }
 
 char *

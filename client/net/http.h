@@ -42,10 +42,6 @@ http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecur
 typedef bool (*http_foreign_fn) (void *arg, CURLMsg *msg);
 CURLM	   *http_multi(http_client *c);
 void		http_set_foreign(http_client *c, http_foreign_fn fn, void *arg);
-void		http_client_free(http_client *c);
-
-/* Calls in flight right now (for tests and the benchmark). */
-int			http_in_flight(http_client *c);
 
 /*
  * Start METHOD base_url+PATH with TOKEN (may be NULL) and an optional JSON

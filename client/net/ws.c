@@ -40,7 +40,6 @@ static char ws_prefix[256];
 static int	ws_port;
 static bool ws_tls;
 static bool ws_insecure;
-static int	open_count;
 
 static void
 free_conn(ws_conn *c)
@@ -65,10 +64,7 @@ static void
 maybe_free(ws_conn *c)
 {
 	if (c->lws_done && c->user_done)
-	{
-		open_count--;
 		uv_close((uv_handle_t *) &c->start, free_after_close);
-	}
 }
 
 static void
@@ -219,20 +215,6 @@ ws_init(uv_loop_t *loop, const char *base_url, bool insecure)
 	return vhost != NULL;
 }
 
-void
-ws_shutdown(void)
-{
-	if (ctx)
-		lws_context_destroy(ctx);
-	ctx = NULL;
-}
-
-int
-ws_open_count(void)
-{
-	return open_count;
-}
-
 static void
 start_connect(uv_timer_t *t)
 {
@@ -276,7 +258,6 @@ ws_open(const char *path, const char *token, ws_data_fn on_data, ws_end_fn on_en
 	c->on_data = on_data;
 	c->on_end = on_end;
 	c->arg = arg;
-	open_count++;
 	uv_timer_init(ws_loop, &c->start);
 	c->start.data = c;
 	uv_timer_start(&c->start, start_connect, 0, 0);

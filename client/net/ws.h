@@ -20,11 +20,6 @@ typedef void (*ws_end_fn) (void *arg, const char *error);
 /* Set up websockets for BASE_URL (http or https) on LOOP; false on error. */
 bool		ws_init(uv_loop_t *loop, const char *base_url, bool insecure);
 
-/* Tear down (after every connection ended). */
-void		ws_shutdown(void);
-
-/* Connections open right now. */
-int			ws_open_count(void);
 
 /*
  * Open PATH (with its query string) on the base URL, sending TOKEN in the

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "common/json.h"
 #include "cli.h"
+#include "common/flags.h"
 #include "runner.h"
 #include "scaletest.h"
 
@@ -19,12 +21,12 @@
 
 static struct
 {
-	st_config	cfg;
+	scaletest_config cfg;
 	uv_loop_t  *loop;
 	http_client *http;
 	char	   *url;
 	char	   *token;
-	run		   *items;
+	run		  **items;
 	int			n;
 	int			next;
 	int			active;
@@ -62,26 +64,18 @@ usage(FILE *out)
 			"Exit codes: 0 nothing left, 1 something left (or the listing after failed), 2 bad flags,\n3 Coder unreachable.\n");
 }
 
-static const char *
-jstr(json_object *o, const char *key)
+/* Adopt what a listing found (WS_ID or USER_ID) as the next item to remove. */
+static void
+add_item(const char *name, const char *ws_id, const char *user_id)
 {
-	json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
-static run *
-add_item(void)
-{
-	run		   *r;
-
-	C.items = realloc(C.items, sizeof(run) * (C.n + 1));
-	r = &C.items[C.n];
-	runner_init(r, C.n, "x");
+	C.items = realloc(C.items, sizeof(run *) * (C.n + 1));
+	if (!C.items)
+	{
+		cli_error("scaletest cleanup: out of memory");
+		exit(EXIT_INTERNAL);
+	}
+	C.items[C.n] = runner_adopt(C.n, name, ws_id, user_id);
 	C.n++;
-	return r;
 }
 
 /* GET a listing page by page; ARRAY_KEY holds the items. -1 on error. */
@@ -182,14 +176,10 @@ take_workspace(json_object *w)
 {
 	const char *name,
 			   *id;
-	run		   *r;
 
 	if (!scaletest_workspace(w, &name, &id))
 		return false;
-	r = add_item();
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->ws_id, sizeof(r->ws_id), "%s", id);
-	r->ws_attempted = true;
+	add_item(name, id, NULL);
 	return true;
 }
 
@@ -198,14 +188,10 @@ take_user(json_object *u)
 {
 	const char *name,
 			   *id;
-	run		   *r;
 
 	if (!scaletest_user(u, &name, &id))
 		return false;
-	r = add_item();
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->user_id, sizeof(r->user_id), "%s", id);
-	r->user_attempted = true;
+	add_item(name, NULL, id);
 	return true;
 }
 
@@ -215,13 +201,15 @@ pump(void)
 	while (C.next < C.limit && (C.cfg.cleanup_concurrency == 0 || C.active < C.cfg.cleanup_concurrency))
 	{
 		C.active++;
-		runner_cleanup(&C.items[C.next++]);
+		runner_cleanup(C.items[C.next++]);
 	}
 }
 
 static void
-item_done(run *r)
+item_done(run *item)
 {
+	const run_record *r = runner_record(item);
+
 	C.active--;
 	C.done++;
 	if (r->cl_error)
@@ -262,7 +250,6 @@ parse(int argc, char **argv, const char **token_file)
 		{NULL, 0, NULL, 0}
 	};
 	int			opt;
-	char	   *end;
 
 	C.cfg.cleanup_concurrency = 1;
 	C.cfg.cleanup_job_timeout_ms = 5 * 60 * 1000;
@@ -276,19 +263,12 @@ parse(int argc, char **argv, const char **token_file)
 				usage(stdout);
 				return -1;
 			case 'n':
-				C.cfg.cleanup_concurrency = (int) strtol(optarg, &end, 10);
-				if (*end || end == optarg || C.cfg.cleanup_concurrency < 0)
-				{
-					cli_error("scaletest cleanup: --cleanup-concurrency: must be 0 (all at once) or a positive number");
+				if (!flag_int32("--cleanup-concurrency", optarg, 0, &C.cfg.cleanup_concurrency))
 					return EXIT_USAGE;
-				}
 				break;
 			case 'j':
-				if (!parse_go_duration(optarg, &C.cfg.cleanup_job_timeout_ms))
-				{
-					cli_error("scaletest cleanup: --cleanup-job-timeout: not a duration (examples: 30s, 5m)");
+				if (!flag_duration_ms("--cleanup-job-timeout", optarg, 0, &C.cfg.cleanup_job_timeout_ms))
 					return EXIT_USAGE;
-				}
 				break;
 			case 'u':
 				C.url = strdup(optarg);
@@ -300,14 +280,12 @@ parse(int argc, char **argv, const char **token_file)
 				C.cfg.insecure = true;
 				break;
 			default:
-				cli_error("scaletest cleanup: %s: unknown flag or missing value", argv[optind - 1]);
-				return EXIT_USAGE;
+				return flag_error(argv[optind - 1], NULL, "unknown flag or missing value");
 		}
 	}
 	if (optind < argc)
 	{
-		cli_error("scaletest cleanup: %s: unexpected argument", argv[optind]);
-		return EXIT_USAGE;
+		return flag_error(argv[optind], NULL, "unexpected argument");
 	}
 	return EXIT_OK;
 }

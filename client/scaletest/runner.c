@@ -14,185 +14,29 @@
 #include <sys/random.h>
 #include <curl/curl.h>
 
-#include "runner.h"
+#include "common/goduration.h"
+#include "common/json.h"
+#include "common/timeutil.h"
+#include "names.h"
+#include "runner_int.h"
 
-#define BUILD_POLL_MS	500
 #define AGENT_POLL_MS	1000
 #define MAX_LOGS		(1024 * 1024)
 #define MAX_PTY_LINE	4096
 
-static runner_env env;
+runner_env run_env;
 
-/* Cleanup states. */
-enum
-{
-	CL_FIND_USER,
-	CL_GET_WS,
-	CL_CANCEL,
-	CL_WAIT_CANCEL,
-	CL_DELETE,
-	CL_WAIT_DELETE,
-	CL_USER,
-	CL_DONE
-};
 
 static void build_poll(uv_timer_t *t);
 static void agents_poll(uv_timer_t *t);
-static void cl_step(run *r);
 
 void
 runner_setup(const runner_env *e)
 {
-	env = *e;
+	run_env = *e;
 }
 
 /* ---------- small helpers ---------- */
-
-void
-random_chars(char *out, int n)
-{
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char raw[64];
-
-	if (n > (int) sizeof(raw))
-		n = sizeof(raw);
-	if (getrandom(raw, n, 0) != n)
-		for (int i = 0; i < n; i++)
-			raw[i] = (unsigned char) rand();
-	for (int i = 0; i < n; i++)
-		out[i] = alphabet[raw[i] % 36];
-	out[n] = '\0';
-}
-
-static void
-random_uuid(char *out)
-{
-	unsigned char b[16];
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		for (int i = 0; i < 16; i++)
-			b[i] = (unsigned char) rand();
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-			b[12], b[13], b[14], b[15]);
-}
-
-/* Go's time.Duration.String(). */
-char *
-go_duration(int64_t ns, char *buf, size_t size)
-{
-	char		frac[16];
-	const char *sign = ns < 0 ? "-" : "";
-	uint64_t	u = ns < 0 ? (uint64_t) (-ns) : (uint64_t) ns;
-
-	if (u == 0)
-		snprintf(buf, size, "0s");
-	else if (u < 1000)
-		snprintf(buf, size, "%s%lluns", sign, (unsigned long long) u);
-	else if (u < 1000000000ULL)
-	{
-		uint64_t	unit = u < 1000000 ? 1000 : 1000000;
-		int			digits = u < 1000000 ? 3 : 6;
-		uint64_t	rem = u % unit;
-		int			n;
-
-		snprintf(frac, sizeof(frac), ".%0*llu", digits, (unsigned long long) rem);
-		n = (int) strlen(frac);
-		while (n > 1 && frac[n - 1] == '0')
-			frac[--n] = '\0';
-		if (n == 1)
-			frac[0] = '\0';
-		snprintf(buf, size, "%s%llu%s%s", sign, (unsigned long long) (u / unit), frac,
-				 u < 1000000 ? "µs" : "ms");
-	}
-	else
-	{
-		uint64_t	secs = u / 1000000000ULL;
-		uint64_t	rem = u % 1000000000ULL;
-		char		hm[48] = "";
-		int			n;
-
-		snprintf(frac, sizeof(frac), ".%09llu", (unsigned long long) rem);
-		n = (int) strlen(frac);
-		while (n > 1 && frac[n - 1] == '0')
-			frac[--n] = '\0';
-		if (n == 1)
-			frac[0] = '\0';
-		if (secs >= 3600)
-			snprintf(hm, sizeof(hm), "%lluh%llum", (unsigned long long) (secs / 3600),
-					 (unsigned long long) (secs % 3600 / 60));
-		else if (secs >= 60)
-			snprintf(hm, sizeof(hm), "%llum", (unsigned long long) (secs / 60));
-		snprintf(buf, size, "%s%s%llu%ss", sign, hm, (unsigned long long) (secs % 60), frac);
-	}
-	return buf;
-}
-
-/* RFC 3339 in UTC with nanoseconds, trailing zeros trimmed (Go's RFC3339Nano). */
-char *
-rfc3339(const struct timespec *ts, char *buf, size_t size)
-{
-	struct tm	tm;
-	char		frac[16];
-	int			n;
-
-	gmtime_r(&ts->tv_sec, &tm);
-	snprintf(frac, sizeof(frac), ".%09ld", ts->tv_nsec);
-	n = (int) strlen(frac);
-	while (n > 1 && frac[n - 1] == '0')
-		frac[--n] = '\0';
-	if (n == 1)
-		frac[0] = '\0';
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return buf;
-}
-
-/* Parse an RFC 3339 time ("2024-02-28T10:00:00.123Z", "+02:00") into ns since the epoch. */
-bool
-parse_rfc3339(const char *s, int64_t *ns_out)
-{
-	struct tm	tm;
-	int			y, mo, d, h, mi, sec, consumed = 0;
-	int64_t		frac_ns = 0;
-	int64_t		off = 0;
-	const char *p;
-
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6)
-		return false;
-	p = s + consumed;
-	if (*p == '.')
-	{
-		int64_t		scale = 100000000;
-
-		for (p++; *p >= '0' && *p <= '9'; p++)
-		{
-			frac_ns += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (*p == '+' || *p == '-')
-	{
-		int			oh, om;
-
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-			return false;
-		off = (int64_t) (oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
-	}
-	else if (*p != 'Z' && *p != 'z')
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*ns_out = ((int64_t) timegm(&tm) - off) * 1000000000LL + frac_ns;
-	return true;
-}
 
 /*
  * The run's logs, written the way Coder's createworkspaces runner writes
@@ -220,14 +64,14 @@ log_put(run *r, const char *s, size_t n)
 
 		while (cap < r->logs_len + n + 1)
 			cap *= 2;
-		if (cap > MAX_LOGS || !(nl = realloc(r->logs, cap)))
+		if (cap > MAX_LOGS || !(nl = realloc(r->rec.logs, cap)))
 			return;
-		r->logs = nl;
+		r->rec.logs = nl;
 		r->logs_cap = cap;
 	}
-	memcpy(r->logs + r->logs_len, s, n);
+	memcpy(r->rec.logs + r->logs_len, s, n);
 	r->logs_len += n;
-	r->logs[r->logs_len] = '\0';
+	r->rec.logs[r->logs_len] = '\0';
 }
 
 /* Plain text into the logs, as given (Coder's fmt.Fprint* lines). */
@@ -254,7 +98,7 @@ run_print(run *r, const char *fmt,...)
 static int64_t
 run_clock_ms(const run *r)
 {
-	int64_t		wall0 = (int64_t) r->started_wall.tv_sec * 1000000000LL + r->started_wall.tv_nsec;
+	int64_t		wall0 = (int64_t) r->rec.started_wall.tv_sec * 1000000000LL + r->rec.started_wall.tv_nsec;
 
 	return (wall0 + (int64_t) (uv_hrtime() - r->t0_ns)) / 1000000;
 }
@@ -317,46 +161,10 @@ log_sdk(run *r, bool response, const char *method, const char *url, long status,
 	return ms;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
-static json_object *
-jobj(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v))
-		return v;
-	return NULL;
-}
-
 static void
 copy_id(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src ? src : "");
-}
-
-bool
-is_uuid(const char *s)
-{
-	if (!s || strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++)
-	{
-		bool		dash = i == 8 || i == 13 || i == 18 || i == 23;
-		char		c = s[i];
-
-		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
 }
 
 /* SRC, shown safely: at most 40 printable ASCII characters, the rest as '?'. */
@@ -377,7 +185,7 @@ shown_id(const char *src, char *out, size_t size)
  * request paths, so anything else (empty, "..", a path) is refused, with
  * the reason in r->bad_id.  A UUID needs no percent-encoding.
  */
-static bool
+bool
 take_id(run *r, char *dst, size_t size, const char *src, const char *what)
 {
 	char		shown[64];
@@ -403,10 +211,10 @@ take_id(run *r, char *dst, size_t size, const char *src, const char *what)
  * whole milliseconds behind uv_hrtime(), so one more millisecond makes sure
  * a run stopped by its deadline never measures less than the deadline.
  */
-static void
+void
 deadline_in(uv_timer_t *t, uv_timer_cb cb, int64_t ms)
 {
-	uv_update_time(env.loop);
+	uv_update_time(run_env.loop);
 	uv_timer_start(t, cb, (uint64_t) ms + 1, 0);
 }
 
@@ -447,7 +255,7 @@ phase_prefix(run_phase p)
 
 /* ---------- end of a run ---------- */
 
-static void
+void
 stop_io(run *r)
 {
 	if (r->call)
@@ -466,30 +274,30 @@ stop_io(run *r)
 static void set_phases(run *r);
 
 static void
-finish(run *r, const char *error, const char *category)
+finish(run *r, const char *error, failure_category category)
 {
-	if (r->done)
+	if (r->rec.done)
 		return;
 	stop_io(r);
 	free(r->call_url);
 	r->call_url = NULL;
-	r->done = true;
-	r->duration_us = (int64_t) (uv_hrtime() - r->t0_ns) / 1000;
+	r->rec.done = true;
+	r->rec.duration_us = (int64_t) (uv_hrtime() - r->t0_ns) / 1000;
 	set_phases(r);
 	if (error)
 	{
-		r->error = strdup(error);
-		r->category = category;
+		r->rec.error = strdup(error);
+		r->rec.category = category;
 	}
 	free(r->pty_line);
 	r->pty_line = NULL;
 	r->phase = P_FINISHED;
-	env.run_done(r);
+	run_env.run_done(r);
 }
 
 /* Fail in the current step with PREFIX + TEXT. */
 static void
-fail(run *r, const char *text, const char *category)
+fail(run *r, const char *text, failure_category category)
 {
 	char	   *msg;
 
@@ -500,7 +308,7 @@ fail(run *r, const char *text, const char *category)
 }
 
 static void
-fail_http(run *r, const http_result *res, const char *category)
+fail_http(run *r, const http_result *res, failure_category category)
 {
 	char	   *e = http_error_text(res);
 
@@ -508,7 +316,7 @@ fail_http(run *r, const http_result *res, const char *category)
 	free(e);
 }
 
-static bool
+bool
 ok_status(const http_result *res)
 {
 	return !res->transport_error && res->status >= 200 && res->status <= 299;
@@ -520,7 +328,7 @@ ok_status(const http_result *res)
  * else the id is copied into DST.
  */
 static bool
-answer_id(run *r, const http_result *res, const char *category, const char *what, char *dst, size_t size)
+answer_id(run *r, const http_result *res, failure_category category, const char *what, char *dst, size_t size)
 {
 	json_object *j;
 	bool		ok;
@@ -543,23 +351,23 @@ static void
 on_deadline(uv_timer_t *t)
 {
 	run		   *r = t->data;
-	const char *cat = "job_timeout";
+	failure_category cat = CAT_JOB_TIMEOUT;
 
 	if (r->phase == P_AGENTS)
-		cat = "agent_timeout";
+		cat = CAT_AGENT_TIMEOUT;
 	else if (r->phase == P_COMMAND)
-		cat = "command_timeout";
+		cat = CAT_COMMAND_TIMEOUT;
 	fail(r, "context deadline exceeded", cat);
 }
 
 void
-runner_stop(run *r, const char *reason, const char *category)
+runner_stop(run *r, const char *reason, failure_category category)
 {
-	if (!r->started || r->done)
+	if (!r->rec.started || r->rec.done)
 		return;
-	if (!category)
-		category = r->phase == P_AGENTS ? "agent_timeout" :
-			r->phase == P_COMMAND ? "command_timeout" : "job_timeout";
+	if (category == CAT_NONE)
+		category = r->phase == P_AGENTS ? CAT_AGENT_TIMEOUT :
+			r->phase == P_COMMAND ? CAT_COMMAND_TIMEOUT : CAT_JOB_TIMEOUT;
 	fail(r, reason, category);
 }
 
@@ -570,22 +378,22 @@ runner_stop(run *r, const char *reason, const char *category)
 static void
 start_clock(run *r)
 {
-	clock_gettime(CLOCK_REALTIME, &r->started_wall);
-	r->started_wall.tv_nsec -= r->started_wall.tv_nsec % 1000;
+	clock_gettime(CLOCK_REALTIME, &r->rec.started_wall);
+	r->rec.started_wall.tv_nsec -= r->rec.started_wall.tv_nsec % 1000;
 	r->t0_ns = uv_hrtime();
 }
 
 int64_t
 run_start_us(const run *r)
 {
-	return (int64_t) r->started_wall.tv_sec * 1000000 + r->started_wall.tv_nsec / 1000;
+	return (int64_t) r->rec.started_wall.tv_sec * 1000000 + r->rec.started_wall.tv_nsec / 1000;
 }
 
 void
-runner_fail_unstarted(run *r, const char *reason, const char *category)
+runner_fail_unstarted(run *r, const char *reason, failure_category category)
 {
 	start_clock(r);
-	r->started = true;
+	r->rec.started = true;
 	r->phase = P_USER;
 	fail(r, reason, category);
 }
@@ -598,9 +406,9 @@ static void
 start_call(run *r, const char *method, const char *path, const char *token,
 		   const char *body, http_done_fn done)
 {
-	r->call = http_start(env.http, method, path, token, body, done, r);
+	r->call = http_start(run_env.http, method, path, token, body, done, r);
 	if (!r->call)
-		fail(r, "cannot start an HTTP call (out of memory)", "other");
+		fail(r, "cannot start an HTTP call (out of memory)", CAT_OTHER);
 }
 
 /* The answer of a logged call: its "sdk response" line, then the step's callback. */
@@ -627,7 +435,7 @@ start_logged(run *r, const char *method, const char *path, const char *token,
 			 const char *body, const char *log_body, http_done_fn done)
 {
 	free(r->call_url);
-	if (asprintf(&r->call_url, "%s%s", env.base_url ? env.base_url : "", path) < 0)
+	if (asprintf(&r->call_url, "%s%s", run_env.base_url ? run_env.base_url : "", path) < 0)
 		r->call_url = NULL;
 	log_sdk(r, false, method, r->call_url ? r->call_url : path, 0, log_body ? log_body : "");
 	r->call_done = done;
@@ -646,20 +454,20 @@ mark_span(const run *r, int from, int to)
 static void
 set_phases(run *r)
 {
-	r->t_us[T_CREATE_USER] = mark_span(r, M_USER_REQ, M_USER_RESP);
-	r->t_us[T_CREATE_WORKSPACE] = mark_span(r, M_WS_REQ, M_WS_RESP);
-	r->t_us[T_QUEUE_WAIT] = mark_span(r, M_QUEUE_FROM, M_BUILD_FROM);
-	r->t_us[T_BUILD] = mark_span(r, M_BUILD_FROM, M_BUILD_TO);
-	r->t_us[T_AGENTS] = mark_span(r, M_BUILD_TO, M_AGENTS_TO);
+	r->rec.t_us[T_CREATE_USER] = mark_span(r, M_USER_REQ, M_USER_RESP);
+	r->rec.t_us[T_CREATE_WORKSPACE] = mark_span(r, M_WS_REQ, M_WS_RESP);
+	r->rec.t_us[T_QUEUE_WAIT] = mark_span(r, M_QUEUE_FROM, M_BUILD_FROM);
+	r->rec.t_us[T_BUILD] = mark_span(r, M_BUILD_FROM, M_BUILD_TO);
+	r->rec.t_us[T_AGENTS] = mark_span(r, M_BUILD_TO, M_AGENTS_TO);
 }
 
 /* The lines Coder prints once the user is known, up to the workspace. */
 static void
 print_user(run *r, const char *username)
 {
-	snprintf(r->username, sizeof(r->username), "%s", username);
+	snprintf(r->rec.username, sizeof(r->rec.username), "%s", username);
 	run_print(r, "\tOrg ID:   %s\n\tUsername: %s\n\tEmail:    %s\n\tPassword: ****************\n",
-			  env.cfg->org_id, username, r->email);
+			  run_env.cfg->org_id, username, r->email);
 	run_print(r, "\nCreating workspace...\n");
 }
 
@@ -673,7 +481,7 @@ login_done(void *arg, const http_result *res)
 	r->call = NULL;
 	if (!ok_status(res))
 	{
-		fail_http(r, res, "create_user");
+		fail_http(r, res, CAT_CREATE_USER);
 		return;
 	}
 	j = http_json(res);
@@ -681,12 +489,12 @@ login_done(void *arg, const http_result *res)
 	if (!tok)
 	{
 		json_object_put(j);
-		fail(r, "no session_token in the answer", "create_user");
+		fail(r, "no session_token in the answer", CAT_CREATE_USER);
 		return;
 	}
 	r->token = strdup(tok);
 	json_object_put(j);
-	print_user(r, r->name);
+	print_user(r, r->rec.name);
 	step_workspace(r);
 }
 
@@ -698,7 +506,7 @@ user_created(void *arg, const http_result *res)
 
 	if (!res->transport_error)
 		r->mark[M_USER_RESP] = r->last_ms;
-	if (!answer_id(r, res, "create_user", "user", r->user_id, sizeof(r->user_id)))
+	if (!answer_id(r, res, CAT_CREATE_USER, "user", r->rec.user_id, sizeof(r->rec.user_id)))
 		return;
 	run_print(r, "\nLogging in as new user...\n");
 	r->phase = P_LOGIN;
@@ -718,7 +526,7 @@ me_done(void *arg, const http_result *res)
 	json_object *j;
 	const char *username;
 
-	if (!answer_id(r, res, "create_user", "user", r->user_id, sizeof(r->user_id)))
+	if (!answer_id(r, res, CAT_CREATE_USER, "user", r->rec.user_id, sizeof(r->rec.user_id)))
 		return;
 	j = http_json(res);
 	username = jstr(j, "username");
@@ -735,9 +543,9 @@ user_body(run *r, bool for_log)
 			   *orgs = json_object_new_array();
 	char	   *s;
 
-	json_object_array_add(orgs, json_object_new_string(env.cfg->org_id));
+	json_object_array_add(orgs, json_object_new_string(run_env.cfg->org_id));
 	json_object_object_add(body, "email", json_object_new_string(r->email));
-	json_object_object_add(body, "username", json_object_new_string(r->name));
+	json_object_object_add(body, "username", json_object_new_string(r->rec.name));
 	json_object_object_add(body, "password", json_object_new_string(for_log ? "****************" : r->password));
 	json_object_object_add(body, "login_type", json_object_new_string("password"));
 	json_object_object_add(body, "organization_ids", orgs);
@@ -753,10 +561,10 @@ step_user(run *r)
 			   *logged;
 
 	enter(r, P_USER);
-	if (env.cfg->use_host_login)
+	if (run_env.cfg->use_host_login)
 	{
 		run_print(r, "Using existing user session token:\n");
-		start_logged(r, "GET", "/api/v2/users/me", env.owner_token, NULL, NULL, me_done);
+		start_logged(r, "GET", "/api/v2/users/me", run_env.owner_token, NULL, NULL, me_done);
 		return;
 	}
 	run_print(r, "Generating user password...\n");
@@ -764,9 +572,9 @@ step_user(run *r)
 	run_print(r, "Creating user:\n");
 	body = user_body(r, false);
 	logged = user_body(r, true);
-	r->user_attempted = true;
+	r->rec.user_attempted = true;
 	r->mark[M_USER_REQ] = run_clock_ms(r);
-	start_logged(r, "POST", "/api/v2/users", env.owner_token, body, logged, user_created);
+	start_logged(r, "POST", "/api/v2/users", run_env.owner_token, body, logged, user_created);
 	free(body);
 	free(logged);
 }
@@ -774,7 +582,7 @@ step_user(run *r)
 static const char *
 run_token(run *r)
 {
-	return r->token ? r->token : env.owner_token;
+	return r->token ? r->token : run_env.owner_token;
 }
 
 /* Read the job of a build: status and error. */
@@ -838,7 +646,7 @@ restart_done(void *arg, const http_result *res)
 
 	if (!res->transport_error)
 		r->mark[M_QUEUE_FROM] = r->last_ms;
-	if (!answer_id(r, res, "build_failed", "build", r->build_id, sizeof(r->build_id)))
+	if (!answer_id(r, res, CAT_BUILD_FAILED, "build", r->build_id, sizeof(r->build_id)))
 		return;
 	wait_for_build(r);
 }
@@ -852,7 +660,7 @@ build_failed(run *r, const char *status, const char *jerr)
 	if (strcmp(status, "canceled") == 0)
 	{
 		run_print(r, "\nBuild canceled.\n");
-		fail(r, "build canceled", "build_canceled");
+		fail(r, "build canceled", CAT_BUILD_CANCELED);
 		return;
 	}
 	run_print(r, "\nBuild failed with error ");
@@ -861,14 +669,14 @@ build_failed(run *r, const char *status, const char *jerr)
 	if (strcmp(status, "failed") == 0 && r->retries_left > 0)
 	{
 		r->retries_left--;
-		run_print(r, "Retrying build %d/%d...\n", env.cfg->retry - r->retries_left, env.cfg->retry);
-		snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->ws_id);
+		run_print(r, "Retrying build %d/%d...\n", run_env.cfg->retry - r->retries_left, run_env.cfg->retry);
+		snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->rec.ws_id);
 		start_logged(r, "POST", path, run_token(r), "{\"transition\":\"start\"}",
 					 "{\"transition\":\"start\"}", restart_done);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "build failed with status \"%s\": %s", status, jerr ? jerr : "");
-	fail(r, msg, "build_failed");
+	fail(r, msg, CAT_BUILD_FAILED);
 }
 
 static void
@@ -883,7 +691,7 @@ build_read(void *arg, const http_result *res)
 	r->call = NULL;
 	if (!ok_status(res))
 	{
-		fail_http(r, res, "other");
+		fail_http(r, res, CAT_OTHER);
 		return;
 	}
 	j = http_json(res);
@@ -953,16 +761,16 @@ workspace_created(void *arg, const http_result *res)
 		r->mark[M_WS_RESP] = r->mark[M_QUEUE_FROM] = r->last_ms;
 	if (!ok_status(res))
 	{
-		fail_http(r, res, "create_workspace");
+		fail_http(r, res, CAT_CREATE_WORKSPACE);
 		return;
 	}
 	j = http_json(res);
-	ok = take_id(r, r->ws_id, sizeof(r->ws_id), jstr(j, "id"), "workspace") &&
+	ok = take_id(r, r->rec.ws_id, sizeof(r->rec.ws_id), jstr(j, "id"), "workspace") &&
 		take_id(r, r->build_id, sizeof(r->build_id), jstr(jobj(j, "latest_build"), "id"), "build");
 	json_object_put(j);
 	if (!ok)
 	{
-		fail(r, r->bad_id, "create_workspace");
+		fail(r, r->bad_id, CAT_CREATE_WORKSPACE);
 		return;
 	}
 	wait_for_build(r);
@@ -978,20 +786,20 @@ step_workspace(run *r)
 	enter(r, P_WORKSPACE);
 	body = json_object_new_object();
 	params = json_object_new_array();
-	for (int i = 0; i < env.cfg->nparams; i++)
+	for (int i = 0; i < run_env.cfg->nparams; i++)
 	{
 		json_object *p = json_object_new_object();
 
-		json_object_object_add(p, "name", json_object_new_string(env.cfg->params[i].name));
-		json_object_object_add(p, "value", json_object_new_string(env.cfg->params[i].value));
+		json_object_object_add(p, "name", json_object_new_string(run_env.cfg->params[i].name));
+		json_object_object_add(p, "value", json_object_new_string(run_env.cfg->params[i].value));
 		json_object_array_add(params, p);
 	}
-	json_object_object_add(body, "template_id", json_object_new_string(env.cfg->template_id));
-	json_object_object_add(body, "name", json_object_new_string(r->name));
+	json_object_object_add(body, "template_id", json_object_new_string(run_env.cfg->template_id));
+	json_object_object_add(body, "name", json_object_new_string(r->rec.name));
 	json_object_object_add(body, "rich_parameter_values", params);
 	snprintf(path, sizeof(path), "/api/v2/users/%s/workspaces",
-			 r->user_id[0] ? r->user_id : "me");
-	r->ws_attempted = true;
+			 r->rec.user_id[0] ? r->rec.user_id : "me");
+	r->rec.ws_attempted = true;
 	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	r->mark[M_WS_REQ] = run_clock_ms(r);
 	start_logged(r, "POST", path, run_token(r), text, text, workspace_created);
@@ -1009,7 +817,7 @@ workspace_read(void *arg, const http_result *res)
 	r->call = NULL;
 	if (!ok_status(res))
 	{
-		fail_http(r, res, "other");
+		fail_http(r, res, CAT_OTHER);
 		return;
 	}
 	j = http_json(res);
@@ -1032,7 +840,7 @@ agents_poll(uv_timer_t *t)
 	run		   *r = t->data;
 	char		path[128];
 
-	snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->ws_id);
+	snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->rec.ws_id);
 	start_logged(r, "GET", path, run_token(r), NULL, NULL, workspace_read);
 }
 
@@ -1040,7 +848,7 @@ static void
 step_agents(run *r)
 {
 	enter(r, P_AGENTS);
-	if (env.cfg->no_wait_for_agents)
+	if (run_env.cfg->no_wait_for_agents)
 	{
 		run_print(r, "Skipping agent connectivity check.\n");
 		after_agents(r);
@@ -1053,10 +861,10 @@ step_agents(run *r)
 static void
 after_agents(run *r)
 {
-	if (env.cfg->run_command)
+	if (run_env.cfg->run_command)
 		step_command(r);
 	else
-		finish(r, NULL, NULL);
+		finish(r, NULL, CAT_NONE);
 }
 
 /* ---------- the command through the web terminal ---------- */
@@ -1064,14 +872,14 @@ after_agents(run *r)
 static void
 pty_line_done(run *r)
 {
-	const char *want = env.cfg->run_expect_output;
+	const char *want = run_env.cfg->run_expect_output;
 
 	while (r->pty_len > 0 && r->pty_line[r->pty_len - 1] == '\r')
 		r->pty_len--;
 	r->pty_line[r->pty_len] = '\0';
 	if (want && strstr(r->pty_line, want))
 		r->expect_found = true;
-	if (env.cfg->run_log_output)
+	if (run_env.cfg->run_log_output)
 		run_print(r, "\t%s\n", r->pty_line);
 	r->pty_len = 0;
 }
@@ -1099,30 +907,30 @@ command_result(run *r, const char *error)
 
 	if (r->pty_line && r->pty_len > 0)
 		pty_line_done(r);
-	r->t_us[T_COMMAND] = phase_us(r);
+	r->rec.t_us[T_COMMAND] = phase_us(r);
 	if (error)
 	{
-		fail(r, error, "command_failed");
+		fail(r, error, CAT_COMMAND_FAILED);
 		return;
 	}
-	if (r->pty_timed_out && !env.cfg->run_expect_timeout)
+	if (r->pty_timed_out && !run_env.cfg->run_expect_timeout)
 	{
-		snprintf(msg, sizeof(msg), "command timed out after %.3gs", env.cfg->run_timeout_ms / 1000.0);
-		fail(r, msg, "command_timeout");
+		snprintf(msg, sizeof(msg), "command timed out after %.3gs", run_env.cfg->run_timeout_ms / 1000.0);
+		fail(r, msg, CAT_COMMAND_TIMEOUT);
 		return;
 	}
-	if (!r->pty_timed_out && env.cfg->run_expect_timeout)
+	if (!r->pty_timed_out && run_env.cfg->run_expect_timeout)
 	{
-		fail(r, "expected command to time out, but it completed", "command_failed");
+		fail(r, "expected command to time out, but it completed", CAT_COMMAND_FAILED);
 		return;
 	}
-	if (env.cfg->run_expect_output && !r->expect_found)
+	if (run_env.cfg->run_expect_output && !r->expect_found)
 	{
-		snprintf(msg, sizeof(msg), "expected string \"%s\" not found in output", env.cfg->run_expect_output);
-		fail(r, msg, "command_failed");
+		snprintf(msg, sizeof(msg), "expected string \"%s\" not found in output", run_env.cfg->run_expect_output);
+		fail(r, msg, CAT_COMMAND_FAILED);
 		return;
 	}
-	finish(r, NULL, NULL);
+	finish(r, NULL, CAT_NONE);
 }
 
 static void
@@ -1156,7 +964,7 @@ step_command(run *r)
 	enter(r, P_COMMAND);
 	if (!r->agent_id[0])
 	{
-		fail(r, "the workspace has no agent", "command_failed");
+		fail(r, "the workspace has no agent", CAT_COMMAND_FAILED);
 		return;
 	}
 	if (!is_uuid(r->agent_id))
@@ -1166,59 +974,95 @@ step_command(run *r)
 
 		shown_id(r->agent_id, shown, sizeof(shown));
 		snprintf(msg, sizeof(msg), "the answer's agent id \"%s\" is not a UUID", shown);
-		fail(r, msg, "command_failed");
+		fail(r, msg, CAT_COMMAND_FAILED);
 		return;
 	}
 	random_uuid(uuid);
-	cmd = curl_easy_escape(NULL, env.cfg->run_command, 0);
+	cmd = curl_easy_escape(NULL, run_env.cfg->run_command, 0);
 	if (!cmd || asprintf(&path, "/api/v2/workspaceagents/%s/pty?reconnect=%s&width=80&height=24&command=%s",
 						 r->agent_id, uuid, cmd) < 0)
 	{
 		curl_free(cmd);
-		fail(r, "out of memory", "other");
+		fail(r, "out of memory", CAT_OTHER);
 		return;
 	}
 	curl_free(cmd);
 	run_print(r, "Opening reconnecting PTY connection to agent via coderd...\n\tID:      %s\n"
 			  "\tWidth:   80\n\tHeight:  24\n\tBackend: \n\tCommand: ", uuid);
-	log_quoted(r, env.cfg->run_command);
+	log_quoted(r, run_env.cfg->run_command);
 	run_print(r, "\n\n");
-	if (env.cfg->run_log_output)
+	if (run_env.cfg->run_log_output)
 		run_print(r, "Output:\n");
 	r->ws = ws_open(path, run_token(r), pty_data, pty_end, r);
 	free(path);
 	if (!r->ws)
 	{
-		fail(r, "out of memory", "other");
+		fail(r, "out of memory", CAT_OTHER);
 		return;
 	}
-	if (env.cfg->run_timeout_ms > 0)
-		deadline_in(&r->poll, pty_timeout, env.cfg->run_timeout_ms);
+	if (run_env.cfg->run_timeout_ms > 0)
+		deadline_in(&r->poll, pty_timeout, run_env.cfg->run_timeout_ms);
 }
 
 /* ---------- start ---------- */
 
-void
-runner_init(run *r, int i, const char *rand8)
+/* A run with no name yet: every timing unknown, every mark unreached. */
+static run *
+new_run(int i)
 {
-	memset(r, 0, sizeof(*r));
-	r->idx = i;
-	snprintf(r->full_id, sizeof(r->full_id), "workspacebuild/%d", i);
-	snprintf(r->name, sizeof(r->name), "scaletest-%s-%d", rand8, i);
-	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", rand8, i);
+	run		   *r = calloc(1, sizeof(run));
+
+	if (!r)
+	{
+		fputs("coder-scale: scaletest: out of memory\n", stderr);
+		exit(EXIT_FAILURE);
+	}
+	r->rec.idx = i;
+	r->rec.category = CAT_NONE;
+	snprintf(r->rec.full_id, sizeof(r->rec.full_id), "workspacebuild/%d", i);
 	for (int k = 0; k < T_COUNT; k++)
-		r->t_us[k] = -1;
+		r->rec.t_us[k] = -1;
 	for (int k = 0; k < M_COUNT; k++)
 		r->mark[k] = M_NONE;
+	return r;
 }
 
-static void
+run *
+runner_new(int i, const char *rand8)
+{
+	run		   *r = new_run(i);
+
+	snprintf(r->rec.name, sizeof(r->rec.name), "scaletest-%s-%d", rand8, i);
+	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", rand8, i);
+	return r;
+}
+
+run *
+runner_adopt(int i, const char *name, const char *ws_id, const char *user_id)
+{
+	run		   *r = new_run(i);
+
+	snprintf(r->rec.name, sizeof(r->rec.name), "%s", name);
+	snprintf(r->rec.ws_id, sizeof(r->rec.ws_id), "%s", ws_id ? ws_id : "");
+	snprintf(r->rec.user_id, sizeof(r->rec.user_id), "%s", user_id ? user_id : "");
+	r->rec.ws_attempted = ws_id != NULL;
+	r->rec.user_attempted = user_id != NULL;
+	return r;
+}
+
+const run_record *
+runner_record(const run *r)
+{
+	return &r->rec;
+}
+
+void
 init_timers(run *r)
 {
 	if (r->timers_ready)
 		return;
-	uv_timer_init(env.loop, &r->poll);
-	uv_timer_init(env.loop, &r->deadline);
+	uv_timer_init(run_env.loop, &r->poll);
+	uv_timer_init(run_env.loop, &r->deadline);
 	r->poll.data = r;
 	r->deadline.data = r;
 	r->timers_ready = true;
@@ -1228,331 +1072,11 @@ void
 runner_start(run *r)
 {
 	init_timers(r);
-	r->started = true;
-	r->retries_left = env.cfg->retry;
+	r->rec.started = true;
+	r->retries_left = run_env.cfg->retry;
 	start_clock(r);
-	if (env.cfg->job_timeout_ms > 0)
-		deadline_in(&r->deadline, on_deadline, env.cfg->job_timeout_ms);
+	if (run_env.cfg->job_timeout_ms > 0)
+		deadline_in(&r->deadline, on_deadline, run_env.cfg->job_timeout_ms);
 	step_user(r);
 }
 
-/* ---------- cleanup ---------- */
-
-bool
-runner_needs_cleanup(const run *r)
-{
-	if (r->cl_done)
-		return false;
-	return r->ws_attempted || (r->user_attempted && !env.cfg->use_host_login);
-}
-
-static void
-cl_finish(run *r, const char *error)
-{
-	if (r->cl_done)
-		return;
-	stop_io(r);
-	r->cl_done = true;
-	r->t_us[T_CLEANUP] = (int64_t) (uv_hrtime() - r->cl_t0_ns) / 1000;
-	if (error)
-		r->cl_error = strdup(error);
-	env.cleanup_done(r);
-}
-
-static void
-cl_fail_http(run *r, const char *what, const http_result *res)
-{
-	char	   *e = http_error_text(res);
-	char	   *msg;
-
-	if (asprintf(&msg, "%s: %s", what, e) < 0)
-		msg = NULL;
-	cl_finish(r, msg ? msg : e);
-	free(msg);
-	free(e);
-}
-
-static void
-cl_bad_id(run *r, const char *what)
-{
-	char		msg[256];
-
-	snprintf(msg, sizeof(msg), "cleanup: %s: %s", what, r->bad_id);
-	cl_finish(r, msg);
-}
-
-static void
-cl_deadline(uv_timer_t *t)
-{
-	cl_finish(t->data, "cleanup: context deadline exceeded");
-}
-
-void
-runner_stop_cleanup(run *r, const char *reason)
-{
-	if (r->cl_started && !r->cl_done)
-		cl_finish(r, reason);
-}
-
-static void
-cl_call(run *r, const char *method, const char *path, const char *body, http_done_fn done)
-{
-	r->call = http_start(env.http, method, path, env.owner_token, body, done, r);
-	if (!r->call)
-		cl_finish(r, "cleanup: cannot start an HTTP call");
-}
-
-static bool
-job_active(const char *status)
-{
-	return strcmp(status, "pending") == 0 || strcmp(status, "running") == 0 ||
-		strcmp(status, "canceling") == 0;
-}
-
-static void
-cl_user_found(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-	json_object *j;
-
-	r->call = NULL;
-	if (res->status == 404)
-		r->cl_state = CL_GET_WS;
-	else if (!ok_status(res))
-	{
-		cl_fail_http(r, "find user", res);
-		return;
-	}
-	else
-	{
-		bool		ok;
-
-		j = http_json(res);
-		ok = take_id(r, r->user_id, sizeof(r->user_id), jstr(j, "id"), "user");
-		json_object_put(j);
-		if (!ok)
-		{
-			cl_bad_id(r, "find user");
-			return;
-		}
-		r->cl_state = CL_GET_WS;
-	}
-	cl_step(r);
-}
-
-static void
-cl_ws_read(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-	json_object *j, *build;
-	const char *status, *transition;
-
-	r->call = NULL;
-	if (res->status == 404 || res->status == 410)
-	{
-		r->cl_state = CL_USER;
-		cl_step(r);
-		return;
-	}
-	if (!ok_status(res))
-	{
-		cl_fail_http(r, "get workspace", res);
-		return;
-	}
-	j = http_json(res);
-	build = jobj(j, "latest_build");
-	if (!take_id(r, r->ws_id, sizeof(r->ws_id), jstr(j, "id"), "workspace") ||
-		!take_id(r, r->build_id, sizeof(r->build_id), jstr(build, "id"), "build"))
-	{
-		json_object_put(j);
-		cl_bad_id(r, "get workspace");
-		return;
-	}
-	status = jstr(jobj(build, "job"), "status");
-	transition = jstr(build, "transition");
-	if (status && job_active(status))
-		r->cl_state = strcmp(status, "canceling") == 0 ? CL_WAIT_CANCEL : CL_CANCEL;
-	else if (transition && strcmp(transition, "delete") == 0 && status &&
-			 strcmp(status, "succeeded") == 0)
-		r->cl_state = CL_USER;
-	else
-		r->cl_state = CL_DELETE;
-	json_object_put(j);
-	cl_step(r);
-}
-
-static void
-cl_poll_cb(uv_timer_t *t)
-{
-	cl_step(t->data);
-}
-
-static void
-cl_build_read(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-	json_object *j;
-	const char *status;
-	char		msg[2048];
-
-	r->call = NULL;
-	if (!ok_status(res))
-	{
-		cl_fail_http(r, "wait for build", res);
-		return;
-	}
-	j = http_json(res);
-	status = jstr(jobj(j, "job"), "status");
-	if (!status || job_active(status))
-	{
-		json_object_put(j);
-		uv_timer_start(&r->poll, cl_poll_cb, BUILD_POLL_MS, 0);
-		return;
-	}
-	if (r->cl_state == CL_WAIT_CANCEL)
-		r->cl_state = CL_DELETE;
-	else if (strcmp(status, "succeeded") == 0)
-		r->cl_state = CL_USER;
-	else
-	{
-		snprintf(msg, sizeof(msg), "delete workspace: build failed with status \"%s\": %s",
-				 status, jstr(jobj(j, "job"), "error") ? jstr(jobj(j, "job"), "error") : "");
-		json_object_put(j);
-		cl_finish(r, msg);
-		return;
-	}
-	json_object_put(j);
-	cl_step(r);
-}
-
-static void
-cl_canceled(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-
-	r->call = NULL;
-	/* 4xx here usually means the job finished meanwhile: read it again */
-	if (res->transport_error || res->status >= 500)
-	{
-		cl_fail_http(r, "cancel build", res);
-		return;
-	}
-	r->cl_state = CL_WAIT_CANCEL;
-	cl_step(r);
-}
-
-static void
-cl_deleting(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-	json_object *j;
-
-	r->call = NULL;
-	if (res->status == 404 || res->status == 410)
-	{
-		r->cl_state = CL_USER;
-		cl_step(r);
-		return;
-	}
-	if (!ok_status(res))
-	{
-		cl_fail_http(r, "delete workspace", res);
-		return;
-	}
-	j = http_json(res);
-	if (!take_id(r, r->build_id, sizeof(r->build_id), jstr(j, "id"), "build"))
-	{
-		json_object_put(j);
-		cl_bad_id(r, "delete workspace");
-		return;
-	}
-	json_object_put(j);
-	r->cl_state = CL_WAIT_DELETE;
-	cl_step(r);
-}
-
-static void
-cl_user_deleted(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-
-	r->call = NULL;
-	if (!ok_status(res) && res->status != 404)
-	{
-		cl_fail_http(r, "delete user", res);
-		return;
-	}
-	r->cl_state = CL_DONE;
-	cl_step(r);
-}
-
-static void
-cl_step(run *r)
-{
-	char		path[256];
-
-	switch (r->cl_state)
-	{
-		case CL_FIND_USER:
-			if (r->user_attempted && !r->user_id[0] && !env.cfg->use_host_login)
-			{
-				snprintf(path, sizeof(path), "/api/v2/users/%s", r->name);
-				cl_call(r, "GET", path, NULL, cl_user_found);
-				return;
-			}
-			r->cl_state = CL_GET_WS;
-			/* FALLTHROUGH */
-		case CL_GET_WS:
-			if (r->ws_id[0])
-				snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->ws_id);
-			else if (r->ws_attempted && (r->user_id[0] || env.cfg->use_host_login))
-				snprintf(path, sizeof(path), "/api/v2/users/%s/workspace/%s",
-						 r->user_id[0] && !env.cfg->use_host_login ? r->user_id : "me", r->name);
-			else
-			{
-				r->cl_state = CL_USER;
-				cl_step(r);
-				return;
-			}
-			cl_call(r, "GET", path, NULL, cl_ws_read);
-			return;
-		case CL_CANCEL:
-			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s/cancel", r->build_id);
-			cl_call(r, "PATCH", path, NULL, cl_canceled);
-			return;
-		case CL_WAIT_CANCEL:
-		case CL_WAIT_DELETE:
-			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
-			cl_call(r, "GET", path, NULL, cl_build_read);
-			return;
-		case CL_DELETE:
-			snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->ws_id);
-			cl_call(r, "POST", path, "{\"transition\":\"delete\"}", cl_deleting);
-			return;
-		case CL_USER:
-			if (r->user_id[0] && !env.cfg->use_host_login)
-			{
-				snprintf(path, sizeof(path), "/api/v2/users/%s", r->user_id);
-				r->cl_state = CL_DONE;
-				cl_call(r, "DELETE", path, NULL, cl_user_deleted);
-				return;
-			}
-			r->cl_state = CL_DONE;
-			/* FALLTHROUGH */
-		case CL_DONE:
-			cl_finish(r, NULL);
-			return;
-	}
-}
-
-void
-runner_cleanup(run *r)
-{
-	init_timers(r);
-	r->cl_started = true;
-	r->cl_t0_ns = uv_hrtime();
-	r->cl_state = CL_FIND_USER;
-	if (env.cfg->cleanup_job_timeout_ms > 0)
-		deadline_in(&r->deadline, cl_deadline, env.cfg->cleanup_job_timeout_ms);
-	cl_step(r);
-}

@@ -19,11 +19,16 @@
 #include <regex.h>
 #include <libpq-fe.h>
 
+#include "common/timeutil.h"
+#include "common/json.h"
 #include "cli.h"
 #include "common/db.h"
+#include "names.h"
+#include "net/ws.h"
 #include "runner.h"
 #include "scaletest.h"
 #include "store.h"
+#include "common/flags.h"
 #include "common/goduration.h"
 #include "scrape/samples.h"
 #include "scrape/scraper.h"
@@ -41,7 +46,7 @@ typedef struct st_output
 /* Everything about the test in progress. */
 static struct
 {
-	st_config	cfg;
+	scaletest_config	cfg;
 	st_output	outputs[MAX_OUTPUTS];
 	int			noutputs;
 	const char *db;
@@ -57,7 +62,7 @@ static struct
 
 	uv_loop_t  *loop;
 	http_client *http;
-	run		   *runs;
+	run		  **runs;			/* one per workspace, for the whole process */
 	int			next;
 	int			active;
 	int			peak;
@@ -135,86 +140,6 @@ usage(FILE *out)
 			"3 Coder or the database unreachable, 4 other error.\n");
 }
 
-/* Parse a Go duration ("1h2m3.5s", "300ms", "0") into milliseconds. */
-bool
-parse_go_duration(const char *s, int64_t *ms_out)
-{
-	double		total_ns = 0;
-	const char *p = s;
-
-	if (!s || !*s)
-		return false;
-	if (strcmp(s, "0") == 0)
-	{
-		*ms_out = 0;
-		return true;
-	}
-	while (*p)
-	{
-		char	   *end;
-		double		v;
-		double		unit;
-
-		if (!(isdigit((unsigned char) *p) || *p == '.'))
-			return false;
-		errno = 0;
-		v = strtod(p, &end);
-		if (end == p || errno)
-			return false;
-		p = end;
-		if (strncmp(p, "ns", 2) == 0)
-			unit = 1, p += 2;
-		else if (strncmp(p, "us", 2) == 0)
-			unit = 1e3, p += 2;
-		else if (strncmp(p, "µs", strlen("µs")) == 0)
-			unit = 1e3, p += strlen("µs");
-		else if (strncmp(p, "ms", 2) == 0)
-			unit = 1e6, p += 2;
-		else if (*p == 's')
-			unit = 1e9, p++;
-		else if (*p == 'm')
-			unit = 60e9, p++;
-		else if (*p == 'h')
-			unit = 3600e9, p++;
-		else
-			return false;
-		total_ns += v * unit;
-	}
-	if (total_ns > 1e18)
-		return false;
-	*ms_out = (int64_t) (total_ns / 1e6 + 0.5);
-	if (*ms_out == 0 && total_ns > 0)
-		*ms_out = 1;
-	return true;
-}
-
-static bool
-parse_int(const char *s, int min, int *out)
-{
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > INT_MAX)
-		return false;
-	*out = (int) v;
-	return true;
-}
-
-/* Go-style bool flag value: --flag, --flag=true, --flag=false. */
-static bool
-parse_bool(const char *arg, bool *out)
-{
-	if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
-		*out = true;
-	else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
-		*out = false;
-	else
-		return false;
-	return true;
-}
-
 enum
 {
 	O_PARAMETER = 256, O_CONCURRENCY, O_CLEANUP_CONCURRENCY, O_TIMEOUT, O_JOB_TIMEOUT,
@@ -261,22 +186,14 @@ static const struct option long_opts[] = {
 };
 
 static int
-bad_flag(const char *flag, const char *why)
-{
-	cli_error("scaletest: %s: %s", flag, why);
-	fprintf(stderr, "Run 'coder-scale scaletest --help' for the options.\n");
-	return EXIT_USAGE;
-}
-
-static int
 add_param(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	st_config  *c = &S.cfg;
+	scaletest_config  *c = &S.cfg;
 
 	if (!eq || eq == arg)
-		return bad_flag("--parameter", "expected NAME=VALUE, for example --parameter cpu=2");
-	c->params = realloc(c->params, sizeof(st_param) * (c->nparams + 1));
+		return flag_error("--parameter", NULL, "expected NAME=VALUE, for example --parameter cpu=2");
+	c->params = realloc(c->params, sizeof(template_param) * (c->nparams + 1));
 	c->params[c->nparams].name = strndup(arg, eq - arg);
 	c->params[c->nparams].value = strdup(eq + 1);
 	c->nparams++;
@@ -289,7 +206,7 @@ add_output(const char *arg)
 	st_output  *o;
 
 	if (S.noutputs >= MAX_OUTPUTS)
-		return bad_flag("--output", "too many outputs");
+		return flag_error("--output", NULL, "too many outputs");
 	o = &S.outputs[S.noutputs];
 	if (strcmp(arg, "text") == 0 || strcmp(arg, "text:-") == 0)
 		o->json = false;
@@ -298,38 +215,8 @@ add_output(const char *arg)
 	else if (strncmp(arg, "text:", 5) == 0 && arg[5])
 		o->json = false, o->path = arg + 5;
 	else
-		return bad_flag("--output", "expected text, text:PATH or json:PATH");
+		return flag_error("--output", NULL, "expected text, text:PATH or json:PATH");
 	S.noutputs++;
-	return EXIT_OK;
-}
-
-static int
-add_tag(const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	char	   *k;
-
-	if (!eq || eq == arg)
-		return bad_flag("--tag", "expected KEY=VALUE, for example --tag version=2.9.0");
-	k = strndup(arg, eq - arg);
-	json_object_object_add(S.tags, k, json_object_new_string(eq + 1));
-	free(k);
-	return EXIT_OK;
-}
-
-static int
-duration_flag(const char *flag, const char *arg, int64_t *out)
-{
-	if (!parse_go_duration(arg, out))
-		return bad_flag(flag, "not a duration (examples: 300ms, 5s, 2m, 1h30m)");
-	return EXIT_OK;
-}
-
-static int
-bool_flag(const char *flag, const char *arg, bool *out)
-{
-	if (!parse_bool(arg, out))
-		return bad_flag(flag, "expected true or false");
 	return EXIT_OK;
 }
 
@@ -361,82 +248,73 @@ static int
 scrape_flag(int opt, const char *arg)
 {
 	int64_t		ns;
-	const char *why = NULL;
-	char	   *end;
-	long long	v;
 
 	switch (opt)
 	{
 		case O_SCRAPE:
 			return scrape_target_parse(strdup(arg), SC.targets, &SC.n, MAX_SCRAPE_TARGETS) ? EXIT_OK : EXIT_USAGE;
 		case O_SCRAPE_INTERVAL:
-			if (!go_duration_parse(arg, &ns, &why) || ns < 100000000LL || ns > 3600000000000LL)
-				return bad_flag("--scrape-interval", "must be a Go duration from 100ms to 1h, e.g. 5s");
+			if (!flag_duration("--scrape-interval", arg, SCRAPE_INTERVAL_MIN_NS, SCRAPE_INTERVAL_MAX_NS, &ns))
+				return EXIT_USAGE;
 			SC.interval = ns / 1e9;
 			return EXIT_OK;
 		case O_SCRAPE_MATCH:
-			if (regcomp(&SC.match, arg, REG_EXTENDED | REG_NOSUB) != 0)
-				return bad_flag("--scrape-match", "is not a valid POSIX extended regular expression");
+			if (!flag_regex("--scrape-match", arg, &SC.match))
+				return EXIT_USAGE;
 			SC.have_match = true;
 			return EXIT_OK;
 		case O_SCRAPE_LIMIT:
-			v = strtoll(arg, &end, 10);
-			if (*arg == '\0' || *end != '\0' || v <= 0 || v > INT32_MAX)
-				return bad_flag("--scrape-sample-limit", "must be a positive whole number");
-			SC.sample_limit = v;
-			return EXIT_OK;
+			return flag_int("--scrape-sample-limit", arg, 1, INT32_MAX, &SC.sample_limit) ? EXIT_OK : EXIT_USAGE;
 	}
-	return bad_flag("flags", "unknown flag");
+	return flag_error("flags", NULL, "unknown flag");
 }
 
 static int
 parse_one(int opt, const char *arg, const char *tokfile_out[])
 {
-	st_config  *c = &S.cfg;
+	scaletest_config  *c = &S.cfg;
 
 	switch (opt)
 	{
 		case 'c':
-			return parse_int(arg, 1, &c->count) ? EXIT_OK : bad_flag("--count", "must be a whole number above 0");
+			return flag_int32("--count", arg, 1, &c->count) ? EXIT_OK : EXIT_USAGE;
 		case 't':
 			c->template_arg = arg;
 			return EXIT_OK;
 		case O_PARAMETER:
 			return add_param(arg);
 		case O_CONCURRENCY:
-			return parse_int(arg, 0, &c->concurrency) ? EXIT_OK :
-				bad_flag("--concurrency", "must be 0 (all at once) or a positive number");
+			return flag_int32("--concurrency", arg, 0, &c->concurrency) ? EXIT_OK : EXIT_USAGE;
 		case O_CLEANUP_CONCURRENCY:
-			return parse_int(arg, 0, &c->cleanup_concurrency) ? EXIT_OK :
-				bad_flag("--cleanup-concurrency", "must be 0 (all at once) or a positive number");
+			return flag_int32("--cleanup-concurrency", arg, 0, &c->cleanup_concurrency) ? EXIT_OK : EXIT_USAGE;
 		case O_TIMEOUT:
-			return duration_flag("--timeout", arg, &c->timeout_ms);
+			return flag_duration_ms("--timeout", arg, 0, &c->timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_JOB_TIMEOUT:
-			return duration_flag("--job-timeout", arg, &c->job_timeout_ms);
+			return flag_duration_ms("--job-timeout", arg, 0, &c->job_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_CLEANUP_TIMEOUT:
-			return duration_flag("--cleanup-timeout", arg, &c->cleanup_timeout_ms);
+			return flag_duration_ms("--cleanup-timeout", arg, 0, &c->cleanup_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_CLEANUP_JOB_TIMEOUT:
-			return duration_flag("--cleanup-job-timeout", arg, &c->cleanup_job_timeout_ms);
+			return flag_duration_ms("--cleanup-job-timeout", arg, 0, &c->cleanup_job_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_RUN_COMMAND:
 			c->run_command = arg[0] ? arg : NULL;
 			return EXIT_OK;
 		case O_RUN_TIMEOUT:
-			return duration_flag("--run-timeout", arg, &c->run_timeout_ms);
+			return flag_duration_ms("--run-timeout", arg, 0, &c->run_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_RUN_EXPECT_OUTPUT:
 			c->run_expect_output = arg[0] ? arg : NULL;
 			return EXIT_OK;
 		case O_RUN_EXPECT_TIMEOUT:
-			return bool_flag("--run-expect-timeout", arg, &c->run_expect_timeout);
+			return flag_bool("--run-expect-timeout", arg, &c->run_expect_timeout) ? EXIT_OK : EXIT_USAGE;
 		case O_RUN_LOG_OUTPUT:
-			return bool_flag("--run-log-output", arg, &c->run_log_output);
+			return flag_bool("--run-log-output", arg, &c->run_log_output) ? EXIT_OK : EXIT_USAGE;
 		case O_NO_CLEANUP:
-			return bool_flag("--no-cleanup", arg, &c->no_cleanup);
+			return flag_bool("--no-cleanup", arg, &c->no_cleanup) ? EXIT_OK : EXIT_USAGE;
 		case O_NO_WAIT:
-			return bool_flag("--no-wait-for-agents", arg, &c->no_wait_for_agents);
+			return flag_bool("--no-wait-for-agents", arg, &c->no_wait_for_agents) ? EXIT_OK : EXIT_USAGE;
 		case O_RETRY:
-			return parse_int(arg, 0, &c->retry) ? EXIT_OK : bad_flag("--retry", "must be 0 or more");
+			return flag_int32("--retry", arg, 0, &c->retry) ? EXIT_OK : EXIT_USAGE;
 		case O_HOST_LOGIN:
-			return bool_flag("--use-host-login", arg, &c->use_host_login);
+			return flag_bool("--use-host-login", arg, &c->use_host_login) ? EXIT_OK : EXIT_USAGE;
 		case O_OUTPUT:
 			return add_output(arg);
 		case O_URL:
@@ -446,12 +324,12 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 			tokfile_out[0] = arg;
 			return EXIT_OK;
 		case O_INSECURE:
-			return bool_flag("--insecure", arg, &c->insecure);
+			return flag_bool("--insecure", arg, &c->insecure) ? EXIT_OK : EXIT_USAGE;
 		case O_LABEL:
 			S.label = arg;
 			return EXIT_OK;
 		case O_TAG:
-			return add_tag(arg);
+			return flag_tag("--tag", arg, S.tags) ? EXIT_OK : EXIT_USAGE;
 		case O_DB:
 			S.db = arg;
 			return EXIT_OK;
@@ -464,7 +342,7 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 		case O_SCRAPE_LIMIT:
 			return scrape_flag(opt, arg);
 	}
-	return bad_flag("flags", "unknown flag");
+	return flag_error("flags", NULL, "unknown flag");
 }
 
 static int
@@ -472,7 +350,7 @@ parse_flags(int argc, char **argv, const char **token_file)
 {
 	int			opt;
 	int			rc;
-	st_config  *c = &S.cfg;
+	scaletest_config  *c = &S.cfg;
 
 	c->count = 1;
 	c->concurrency = 1;
@@ -494,9 +372,9 @@ parse_flags(int argc, char **argv, const char **token_file)
 			return -1;
 		}
 		if (opt == '?')
-			return bad_flag(argv[optind - 1], "unknown flag");
+			return flag_error(argv[optind - 1], NULL, "unknown flag");
 		if (opt == ':')
-			return bad_flag(argv[optind - 1], "needs a value");
+			return flag_error(argv[optind - 1], NULL, "needs a value");
 		for (const struct option *o = long_opts; o->name; o++)
 			if (o->val == opt && opt != O_TAG && opt != O_DB && opt != O_URL &&
 				opt != O_TOKEN_FILE && opt != O_LABEL)
@@ -505,19 +383,19 @@ parse_flags(int argc, char **argv, const char **token_file)
 			return rc;
 	}
 	if (optind < argc)
-		return bad_flag(argv[optind], "unexpected argument");
+		return flag_error(argv[optind], NULL, "unexpected argument");
 	if (!c->template_arg)
-		return bad_flag("--template", "is required (a template name or UUID)");
+		return flag_error("--template", NULL, "is required (a template name or UUID)");
 	if (!c->template_arg[0])
-		return bad_flag("--template", "is empty: give a template name or UUID");
+		return flag_error("--template", NULL, "is empty: give a template name or UUID");
 	if (c->count > 1000000)
-		return bad_flag("--count", "at most 1000000");
+		return flag_error("--count", NULL, "at most 1000000");
 	if (c->run_expect_timeout && !c->run_command)
-		return bad_flag("--run-expect-timeout", "needs --run-command");
+		return flag_error("--run-expect-timeout", NULL, "needs --run-command");
 	if (c->run_expect_output && !c->run_command)
-		return bad_flag("--run-expect-output", "needs --run-command");
+		return flag_error("--run-expect-output", NULL, "needs --run-command");
 	if (SC.n > 0 && S.no_db)
-		return bad_flag("--scrape", "needs the results database (it cannot go with --no-db)");
+		return flag_error("--scrape", NULL, "needs the results database (it cannot go with --no-db)");
 	if (S.noutputs == 0)
 		add_output("text");
 	return EXIT_OK;
@@ -599,11 +477,11 @@ scaletest_find_login(char **url, char **token, const char *token_file)
 	if (!*url)
 		*url = coder_config_file("url");
 	if (!*url)
-		return bad_flag("--url", "no Coder URL: give --url, set CODER_URL, or log in with the coder CLI");
+		return flag_error("--url", NULL, "no Coder URL: give --url, set CODER_URL, or log in with the coder CLI");
 	if (strncmp(*url, "http://", 7) != 0 && strncmp(*url, "https://", 8) != 0)
-		return bad_flag("--url", "must start with http:// or https://");
+		return flag_error("--url", NULL, "must start with http:// or https://");
 	if (!url_has_host(*url))
-		return bad_flag("--url", "names no host: give a URL such as https://coder.example.com");
+		return flag_error("--url", NULL, "names no host: give a URL such as https://coder.example.com");
 	if (token_file)
 	{
 		*token = read_trimmed(token_file);
@@ -618,21 +496,11 @@ scaletest_find_login(char **url, char **token, const char *token_file)
 	else
 		*token = coder_config_file("session");
 	if (!*token)
-		return bad_flag("token", "no session token: set CODER_SESSION_TOKEN, give --token-file, or log in with the coder CLI");
+		return flag_error("token", NULL, "no session token: set CODER_SESSION_TOKEN, give --token-file, or log in with the coder CLI");
 	return EXIT_OK;
 }
 
 /* ---------- checks before anything is created ---------- */
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
 
 /* The start of an answer on one line, for a message: at most 80 printable characters. */
 static void
@@ -801,7 +669,7 @@ check_params(const char *version)
 static int
 find_template(void)
 {
-	st_config  *c = &S.cfg;
+	scaletest_config  *c = &S.cfg;
 	char		version[64] = "";
 	http_sync	s;
 	char		path[512];
@@ -850,7 +718,7 @@ find_template(void)
 /* ---------- outputs ---------- */
 
 /* Go's json string escaping (HTML-safe: <, >, & as \u00XX). */
-void
+static void
 json_go_string(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -891,39 +759,39 @@ json_go_string(FILE *f, const char *s)
 static int
 cmp_full_id(const void *a, const void *b)
 {
-	const run  *ra = *(run * const *) a;
-	const run  *rb = *(run * const *) b;
+	const run_record *ra = *(const run_record * const *) a;
+	const run_record *rb = *(const run_record * const *) b;
 
 	return strcmp(ra->full_id, rb->full_id);
 }
 
 /* The runs that started, sorted as Coder sorts its keys (as text). */
-static run **
+static const run_record **
 sorted_runs(int *n)
 {
-	run		  **v = malloc(sizeof(run *) * (S.cfg.count + 1));
+	const run_record **v = malloc(sizeof(run_record *) * (S.cfg.count + 1));
 	int			k = 0;
 
 	for (int i = 0; i < S.cfg.count; i++)
-		if (S.runs[i].done)
-			v[k++] = &S.runs[i];
-	qsort(v, k, sizeof(run *), cmp_full_id);
+		if (runner_record(S.runs[i])->done)
+			v[k++] = runner_record(S.runs[i]);
+	qsort(v, k, sizeof(run_record *), cmp_full_id);
 	*n = k;
 	return v;
 }
 
 static void
-write_json(FILE *f, run **v, int n, int pass)
+write_json(FILE *f, const run_record **v, int n, int pass)
 {
 	char		d[64];
 	char		ts[64];
 
 	fprintf(f, "{\"total_runs\":%d,\"total_pass\":%d,\"total_fail\":%d,\"elapsed\":", n, pass, n - pass);
-	json_go_string(f, go_duration(S.elapsed_ns, d, sizeof(d)));
+	json_go_string(f, go_duration_format(S.elapsed_ns, d, sizeof(d)));
 	fprintf(f, ",\"elapsed_ms\":%lld,\"runs\":{", (long long) (S.elapsed_ns / 1000000));
 	for (int i = 0; i < n; i++)
 	{
-		run		   *r = v[i];
+		const run_record *r = v[i];
 
 		if (i)
 			fputc(',', f);
@@ -936,7 +804,7 @@ write_json(FILE *f, run **v, int n, int pass)
 		fputs(",\"started_at\":", f);
 		json_go_string(f, rfc3339(&r->started_wall, ts, sizeof(ts)));
 		fputs(",\"duration\":", f);
-		json_go_string(f, go_duration(r->duration_us * 1000, d, sizeof(d)));
+		json_go_string(f, go_duration_format(r->duration_us * 1000, d, sizeof(d)));
 		fprintf(f, ",\"duration_ms\":%lld,\"error\":", (long long) (r->duration_us / 1000));
 		json_go_string(f, r->error ? r->error : "<nil>");
 		fputc('}', f);
@@ -945,7 +813,7 @@ write_json(FILE *f, run **v, int n, int pass)
 }
 
 static void
-write_text(FILE *f, run **v, int n, int pass)
+write_text(FILE *f, const run_record **v, int n, int pass)
 {
 	int64_t		total_us = 0;
 	char		d[64];
@@ -953,7 +821,7 @@ write_text(FILE *f, run **v, int n, int pass)
 
 	for (int i = 0; i < n; i++)
 	{
-		run		   *r = v[i];
+		const run_record *r = v[i];
 		const char *p;
 
 		total_us += r->duration_us;
@@ -974,8 +842,8 @@ write_text(FILE *f, run **v, int n, int pass)
 	/* Coder's "\n\nTest results:", without the two blank lines when nothing comes before */
 	fprintf(f, "%sTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", failures ? "\n\n" : "",
 			pass, n - pass, n);
-	fprintf(f, "\tTotal duration: %s\n", go_duration(S.elapsed_ns, d, sizeof(d)));
-	fprintf(f, "\tAvg. duration:  %s\n", go_duration(n ? total_us * 1000 / n : 0, d, sizeof(d)));
+	fprintf(f, "\tTotal duration: %s\n", go_duration_format(S.elapsed_ns, d, sizeof(d)));
+	fprintf(f, "\tAvg. duration:  %s\n", go_duration_format(n ? total_us * 1000 / n : 0, d, sizeof(d)));
 }
 
 /* Open PATH for writing without truncating it yet (that happens when the results are written). */
@@ -1046,7 +914,7 @@ write_outputs(void)
 {
 	int			n,
 				pass = 0;
-	run		  **v = sorted_runs(&n);
+	const run_record **v = sorted_runs(&n);
 	bool		ok = true;
 
 	for (int i = 0; i < n; i++)
@@ -1083,13 +951,15 @@ write_outputs(void)
 	return ok;
 }
 
-/* The seed's summary line, computed from the runs: "998 succeeded, 2 failed to connect". */
+/*
+ * The summary line of Coder's tool, computed from the runs when the database
+ * cannot give run_summary's: "998 succeeded, 2 failed to connect".  A run
+ * that passed but whose cleanup failed counts as cleanup_failed, as there.
+ */
 static void
 summary_line(FILE *f)
 {
-	static const char *cats[] = {"create_user", "create_workspace", "build_failed", "build_canceled",
-		"agent_timeout", "command_failed", "command_timeout", "job_timeout", "cleanup_failed", "other"};
-	int			counts[10] = {0};
+	int			counts[CAT_COUNT] = {0};
 	int			pass = 0;
 	char	   *line = S.no_db ? NULL : store_summary(S.db, S.run_id);
 
@@ -1101,32 +971,26 @@ summary_line(FILE *f)
 	}
 	for (int i = 0; i < S.cfg.count; i++)
 	{
-		run		   *r = &S.runs[i];
-		const char *cat = r->category;
+		const run_record *r = runner_record(S.runs[i]);
+		failure_category cat = r->category;
 
 		if (!r->done)
 			continue;
-		if (!cat && r->cl_error)
-			cat = "cleanup_failed";
-		if (!cat)
-		{
+		if (cat == CAT_NONE && r->cl_error)
+			cat = CAT_CLEANUP_FAILED;
+		if (cat == CAT_NONE)
 			pass++;
-			continue;
-		}
-		for (int k = 0; k < 10; k++)
-			if (strcmp(cat, cats[k]) == 0 || k == 9)
-			{
-				counts[k]++;
-				break;
-			}
+		else
+			counts[cat]++;
 	}
 	fprintf(f, "%d succeeded", pass);
-	for (int k = 0; k < 10; k++)
+	for (int k = 0; k < CAT_COUNT; k++)
 		if (counts[k])
 		{
-			const char *w = S.no_db ? NULL : store_wording(cats[k]);
+			const char *name = category_name((failure_category) k);
+			const char *w = S.no_db ? NULL : store_wording(name);
 
-			fprintf(f, ", %d %s", counts[k], w ? w : cats[k]);
+			fprintf(f, ", %d %s", counts[k], w ? w : name);
 		}
 	fputc('\n', f);
 }
@@ -1151,7 +1015,7 @@ pump_runs(void)
 	while (!S.stopping && S.next < S.cfg.count &&
 		   (S.cfg.concurrency == 0 || S.active < S.cfg.concurrency))
 	{
-		run		   *r = &S.runs[S.next++];
+		run		   *r = S.runs[S.next++];
 
 		S.active++;
 		if (S.active > S.peak)
@@ -1174,14 +1038,14 @@ measure_elapsed(void)
 
 	for (int i = 0; i < S.cfg.count; i++)
 	{
-		run		   *r = &S.runs[i];
+		const run_record *r = runner_record(S.runs[i]);
 
 		if (!r->done)
 			continue;
-		if (run_start_us(r) < first)
-			first = run_start_us(r);
-		if (run_start_us(r) + r->duration_us > last)
-			last = run_start_us(r) + r->duration_us;
+		if (run_start_us(S.runs[i]) < first)
+			first = run_start_us(S.runs[i]);
+		if (run_start_us(S.runs[i]) + r->duration_us > last)
+			last = run_start_us(S.runs[i]) + r->duration_us;
 	}
 	S.last_end_us = last > INT64_MIN ? last : 0;
 	S.elapsed_ns = last > INT64_MIN ? (last - first) * 1000 : 0;
@@ -1221,7 +1085,7 @@ on_run_done(run *r)
 	S.active--;
 	S.finished++;
 	if (!S.no_db)
-		store_result(r);
+		store_result(runner_record(r));
 	pump_runs();
 	check_runs_over();
 }
@@ -1232,11 +1096,11 @@ runs_timed_out(uv_timer_t *t)
 	(void) t;
 	S.stopping = true;
 	for (int i = 0; i < S.cfg.count; i++)
-		runner_stop(&S.runs[i], "context deadline exceeded", NULL);
+		runner_stop(S.runs[i], "context deadline exceeded", CAT_NONE);
 	for (int i = S.next; i < S.cfg.count; i++)
 	{
 		S.active++;
-		runner_fail_unstarted(&S.runs[i], "context deadline exceeded", "job_timeout");
+		runner_fail_unstarted(S.runs[i], "context deadline exceeded", CAT_JOB_TIMEOUT);
 	}
 	S.next = S.cfg.count;
 	check_runs_over();
@@ -1248,7 +1112,7 @@ pump_cleanups(void)
 	while (!S.skip_cleanup && S.cl_next < S.cl_total &&
 		   (S.cfg.cleanup_concurrency == 0 || S.cl_active < S.cfg.cleanup_concurrency))
 	{
-		run		   *r = &S.runs[S.cl_list[S.cl_next++]];
+		run		   *r = S.runs[S.cl_list[S.cl_next++]];
 
 		S.cl_active++;
 		if (S.cl_active > S.cl_peak)
@@ -1260,8 +1124,10 @@ pump_cleanups(void)
 }
 
 static void
-on_cleanup_done(run *r)
+on_cleanup_done(run *done)
 {
+	const run_record *r = runner_record(done);
+
 	S.cl_active--;
 	S.cl_finished++;
 	if (r->cl_error)
@@ -1281,7 +1147,7 @@ cleanup_timed_out(uv_timer_t *t)
 	(void) t;
 	S.skip_cleanup = true;
 	for (int i = 0; i < S.cfg.count; i++)
-		runner_stop_cleanup(&S.runs[i], "cleanup: context deadline exceeded");
+		runner_stop_cleanup(S.runs[i], "cleanup: context deadline exceeded");
 	pump_cleanups();
 }
 
@@ -1291,7 +1157,7 @@ start_cleanup_phase(void)
 	S.in_cleanup = true;
 	S.cl_list = malloc(sizeof(int) * (S.cfg.count + 1));
 	for (int i = 0; i < S.cfg.count; i++)
-		if (S.runs[i].started && runner_needs_cleanup(&S.runs[i]))
+		if (runner_record(S.runs[i])->started && runner_needs_cleanup(S.runs[i]))
 			S.cl_list[S.cl_total++] = i;
 	if (S.cfg.no_cleanup || S.cl_total == 0)
 	{
@@ -1326,7 +1192,7 @@ list_leftovers(void)
 	S.leftovers_listed = true;
 	for (int k = 0; k < S.cl_total; k++)
 	{
-		run		   *r = &S.runs[S.cl_list[k]];
+		const run_record *r = runner_record(S.runs[S.cl_list[k]]);
 
 		if (r->cl_done && !r->cl_error)
 			continue;
@@ -1355,18 +1221,14 @@ on_signal(uv_signal_t *h, int signum)
 				strsignal(signum));
 		S.stopping = true;
 		for (int i = 0; i < S.cfg.count; i++)
-			runner_stop(&S.runs[i], "context canceled", "other");
+			runner_stop(S.runs[i], "context canceled", CAT_OTHER);
 		check_runs_over();
 		return;
 	}
 	fprintf(stderr, "\ncoder-scale: scaletest: %s: skipping cleanup\n", strsignal(signum));
 	S.skip_cleanup = true;
 	for (int i = 0; i < S.cfg.count; i++)
-		if (S.runs[i].cl_started && !S.runs[i].cl_done)
-		{
-			S.runs[i].cl_canceled = true;
-			runner_stop_cleanup(&S.runs[i], "cleanup: context canceled");
-		}
+		runner_cancel_cleanup(S.runs[i]);
 	list_leftovers();
 	pump_cleanups();
 }
@@ -1387,7 +1249,7 @@ print_status(void)
 
 	for (int k = 0; k < S.cl_total; k++)
 	{
-		run		   *r = &S.runs[S.cl_list[k]];
+		const run_record *r = runner_record(S.runs[S.cl_list[k]]);
 
 		if (r->cl_done && !r->cl_error)
 			cleaned++;
@@ -1404,7 +1266,7 @@ print_status(void)
 	}
 	fprintf(stderr, "cleanup: %d cleaned up (peak %d), %d failed, %d left behind; cleanup duration %s\n",
 			cleaned, S.cl_peak, failed, S.cl_total - cleaned,
-			go_duration(S.cl_finished > 0 ? (S.end_us - S.last_end_us) * 1000 : 0, d, sizeof(d)));
+			go_duration_format(S.cl_finished > 0 ? (S.end_us - S.last_end_us) * 1000 : 0, d, sizeof(d)));
 }
 
 /* ---------- main ---------- */
@@ -1547,12 +1409,12 @@ finish_store(void)
 static void
 scrape_timer(uv_timer_t *t)
 {
-	double		now = scraper_now();
+	double		now = monotonic_seconds();
 	double		next;
 
 	scraper_tick(SC.sc, now);
 	samples_poll(SC.sink, now);
-	next = fmin(scraper_next_deadline(SC.sc), samples_next_deadline(SC.sink)) - scraper_now();
+	next = fmin(scraper_next_deadline(SC.sc), samples_next_deadline(SC.sink)) - monotonic_seconds();
 	uv_timer_start(t, scrape_timer, isfinite(next) ? (uint64_t) fmax(1, fmin(1000, ceil(next * 1000))) : 1000, 0);
 }
 
@@ -1649,14 +1511,14 @@ create_workspaces(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	random_chars(S.cfg.rand8, 8);
-	S.runs = calloc(S.cfg.count, sizeof(run));
+	S.runs = calloc(S.cfg.count, sizeof(run *));
 	if (!S.runs)
 	{
 		cli_error("scaletest: out of memory for %d runs", S.cfg.count);
 		return EXIT_INTERNAL;
 	}
 	for (int i = 0; i < S.cfg.count; i++)
-		runner_init(&S.runs[i], i, S.cfg.rand8);
+		S.runs[i] = runner_new(i, S.cfg.rand8);
 	if ((rc = begin_store()) != EXIT_OK)
 	{
 		discard_outputs();
@@ -1677,7 +1539,7 @@ create_workspaces(int argc, char **argv)
 	uv_signal_stop(&S.sigint);
 	uv_signal_stop(&S.sigterm);
 	for (int i = 0; i < S.cfg.count; i++)
-		if (S.runs[i].done && (S.runs[i].error || S.runs[i].cl_error))
+		if (runner_record(S.runs[i])->done && (runner_record(S.runs[i])->error || runner_record(S.runs[i])->cl_error))
 			failed++;
 	scraped = scrape_finish();
 	rc = finish_store();
@@ -1704,9 +1566,15 @@ cmd_scaletest(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "create-workspaces") == 0)
+	{
+		flags_command("scaletest");
 		return create_workspaces(argc - 1, argv + 1);
+	}
 	if (strcmp(argv[1], "cleanup") == 0)
+	{
+		flags_command("scaletest cleanup");
 		return scaletest_cleanup(argc - 1, argv + 1);
+	}
 	cli_error("scaletest: unknown subcommand \"%s\" (create-workspaces or cleanup)", argv[1]);
 	return EXIT_USAGE;
 }

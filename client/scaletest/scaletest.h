@@ -10,14 +10,8 @@
 
 #include "net/http.h"
 
-/* coder-scale scaletest SUBCOMMAND ... */
-int			cmd_scaletest(int argc, char **argv);
-
 /* coder-scale scaletest cleanup ... (argv[0] is "cleanup") */
 int			scaletest_cleanup(int argc, char **argv);
-
-/* A Go duration ("1h2m3.5s", "300ms", "0") in milliseconds. */
-bool		parse_go_duration(const char *s, int64_t *ms_out);
 
 /* The Coder URL and session token as the coder CLI finds them; exit code. */
 int			scaletest_find_login(char **url, char **token, const char *token_file);
@@ -27,7 +21,4 @@ int			scaletest_check_server(http_client *http, const char *url, const char *tok
 								   char **version, char *me_id, size_t me_size,
 								   char *org_id, size_t org_size);
 
-/* A string in Go's JSON encoding. */
-void		json_go_string(FILE *f, const char *s);
-
-#endif
+#endif							/* CODER_SCALE_SCALETEST_H */

@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "common/db.h"
+#include "common/timeutil.h"
 #include "store.h"
 
 #define BATCH_ROWS		500
@@ -264,7 +265,7 @@ enqueue(char kind, sbuf *b)
 }
 
 void
-store_result(const run *r)
+store_result(const run_record *r)
 {
 	sbuf		b = {0};
 	char		ts[64];
@@ -296,7 +297,7 @@ store_result(const run *r)
 	sb_sep(&b);
 	sb_text(&b, r->error ? "fail" : "pass");
 	sb_sep(&b);
-	sb_text(&b, r->error ? r->category : NULL);
+	sb_text(&b, r->error ? category_name(r->category) : NULL);
 	sb_sep(&b);
 	sb_text(&b, r->error);
 	sb_sep(&b);
@@ -306,7 +307,7 @@ store_result(const run *r)
 }
 
 void
-store_cleanup(const run *r)
+store_cleanup(const run_record *r)
 {
 	sbuf		b = {0};
 
@@ -759,7 +760,7 @@ ms_interval(int64_t ms, char *buf, size_t size)
 static bool
 insert_run(PGconn *c, const store_run_info *in, char **err)
 {
-	const st_config *cfg = in->cfg;
+	const scaletest_config *cfg = in->cfg;
 	char		count[16], conc[16], cconc[16], t1[40], t2[40], t3[40], t4[40], host[256];
 	const char *vals[18];
 	PGresult   *res;

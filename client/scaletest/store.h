@@ -14,7 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runner.h"
+#include "config.h"
+#include "record.h"
 
 typedef struct store_run_info
 {
@@ -26,7 +27,7 @@ typedef struct store_run_info
 	const char *parameters_json;
 	const char *flags_json;
 	const char *tags_json;
-	const st_config *cfg;
+	const scaletest_config *cfg;
 } store_run_info;
 
 /*
@@ -37,10 +38,10 @@ bool		store_begin(const char *conninfo, const store_run_info *info, long *run_id
 						bool *missing_extension);
 
 /* Queue a finished run's result. */
-void		store_result(const run *r);
+void		store_result(const run_record *r);
 
 /* Queue a run's cleanup figures (and its failure, if cleanup failed). */
-void		store_cleanup(const run *r);
+void		store_cleanup(const run_record *r);
 
 /*
  * Queue the run's final status and end (FINISHED_US, µs since the epoch:

@@ -17,8 +17,10 @@
 
 #include <json-c/json.h>
 
+#include "common/timeutil.h"
 #include "cli.h"
 #include "common/db.h"
+#include "common/flags.h"
 #include "common/goduration.h"
 #include "samples.h"
 #include "scraper.h"
@@ -99,39 +101,15 @@ add_target(scrape_opts *o, char *spec)
 	return EXIT_OK;
 }
 
+/* A Go duration flag in [MIN_NS, MAX_NS], in seconds. */
 static bool
-parse_seconds(const char *flag, const char *text, double *out)
+parse_seconds(const char *flag, const char *text, int64_t min_ns, int64_t max_ns, double *out)
 {
 	int64_t		ns;
-	const char *why = NULL;
 
-	if (!go_duration_parse(text, &ns, &why))
-	{
-		cli_error("%s \"%s\": %s (use a Go duration such as 500ms, 5s, 2m)", flag, text, why ? why : "invalid");
+	if (!flag_duration(flag, text, min_ns, max_ns, &ns))
 		return false;
-	}
-	if (ns <= 0)
-	{
-		cli_error("%s \"%s\": must be positive", flag, text);
-		return false;
-	}
 	*out = ns / 1e9;
-	return true;
-}
-
-static bool
-parse_positive(const char *flag, const char *text, int64_t *out)
-{
-	char	   *end;
-	long long	v;
-
-	v = strtoll(text, &end, 10);
-	if (*text == '\0' || *end != '\0' || v <= 0 || v > INT32_MAX)
-	{
-		cli_error("%s \"%s\": expected a positive whole number", flag, text);
-		return false;
-	}
-	*out = v;
 	return true;
 }
 
@@ -164,12 +142,12 @@ parse_flags(int argc, char **argv, scrape_opts *o)
 			case 'd': o->conninfo = optarg; break;
 			case 'm': o->match_text = optarg; break;
 			case 's':
-				if (!parse_positive("--scrape-sample-limit", optarg, &o->sample_limit))
+				if (!flag_int("--scrape-sample-limit", optarg, 1, INT32_MAX, &o->sample_limit))
 					return EXIT_USAGE;
 				break;
 			case 'h':
 				usage(stdout);
-				exit(EXIT_OK);
+				return -1;			/* done: --help */
 			default:
 				fprintf(stderr, "Run 'coder-scale scrape --help' for the options.\n");
 				return EXIT_USAGE;
@@ -188,32 +166,20 @@ parse_flags(int argc, char **argv, scrape_opts *o)
 		cli_error("scrape: --for DURATION is required (e.g. --for 10m)");
 		return EXIT_USAGE;
 	}
-	if (!parse_seconds("--for", o->for_text, &o->for_s))
+	if (!parse_seconds("--for", o->for_text, 1, 0, &o->for_s))
 		return EXIT_USAGE;
 	if (o->interval_text == NULL)	/* the default, or --for when shorter */
 		o->interval_text = o->for_s < 5 ? o->for_text : "5s";
-	if (!parse_seconds("--interval", o->interval_text, &o->interval_s))
+	if (!parse_seconds("--interval", o->interval_text, SCRAPE_INTERVAL_MIN_NS, SCRAPE_INTERVAL_MAX_NS, &o->interval_s))
 		return EXIT_USAGE;
 	if (o->interval_s > o->for_s)
 	{
-		cli_error("--interval %s: longer than --for %s", o->interval_text, o->for_text);
-		return EXIT_USAGE;
+		return flag_error("--interval", o->interval_text, "longer than --for %s", o->for_text);
 	}
-	if (o->run_text && !parse_positive("--run", o->run_text, &o->run_id))
+	if (o->run_text && !flag_int("--run", o->run_text, 1, INT64_MAX, &o->run_id))
 		return EXIT_USAGE;
-	if (o->match_text)
-	{
-		int			err = regcomp(&o->match, o->match_text, REG_EXTENDED | REG_NOSUB);
-
-		if (err != 0)
-		{
-			char		why[256];
-
-			regerror(err, &o->match, why, sizeof(why));
-			cli_error("--scrape-match \"%s\": %s", o->match_text, why);
-			return EXIT_USAGE;
-		}
-	}
+	if (o->match_text && !flag_regex("--scrape-match", o->match_text, &o->match))
+		return EXIT_USAGE;
 	return EXIT_OK;
 }
 
@@ -310,7 +276,7 @@ run_loop(CURLM *multi, scraper *sc, samples *sink, double end)
 
 	while (!interrupted)
 	{
-		double		now = scraper_now();
+		double		now = monotonic_seconds();
 		double		deadline;
 		int			running,
 					left,
@@ -394,8 +360,9 @@ cmd_scrape(int argc, char **argv)
 	bool		all_stored;
 
 	memset(&o, 0, sizeof(o));
+	flags_command("scrape");
 	if ((rc = parse_flags(argc, argv, &o)) != EXIT_OK)
-		return rc;
+		return rc < 0 ? EXIT_OK : rc;
 	conn = db_connect(o.conninfo);
 	db_require_extension(conn);
 	if ((rc = open_run(conn, &o, &created)) != EXIT_OK)
@@ -424,7 +391,7 @@ cmd_scrape(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	run_loop(multi, sc, sink, scraper_now() + o.for_s + 0.05);
+	run_loop(multi, sc, sink, monotonic_seconds() + o.for_s + 0.05);
 	status = interrupted ? "aborted" : "completed";
 	if (interrupted)
 		fprintf(stderr, "coder-scale: scrape: interrupted; storing what was scraped\n");

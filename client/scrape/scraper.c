@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/timeutil.h"
 #include "cli.h"
 #include "promparse.h"
 #include "scraper.h"
@@ -59,15 +60,6 @@ struct scraper
 	int			ntargets;
 	bool		stopped;
 };
-
-double
-scraper_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int64_t
 wall_us(void)
@@ -260,7 +252,7 @@ finish_scrape(target *t, const char *error)
 {
 	const prom_stats *ps = prom_parser_stats(t->parser);
 	bool		up = error == NULL;
-	double		duration = scraper_now() - t->started;
+	double		duration = monotonic_seconds() - t->started;
 
 	if (up && ps->samples == 0 && ps->malformed > 0)
 	{
@@ -436,7 +428,7 @@ scraper_new(CURLM *multi, const scrape_target *targets, int ntargets,
 			const scraper_config *cfg, samples *sink)
 {
 	scraper    *sc = calloc(1, sizeof(scraper));
-	double		now = scraper_now();
+	double		now = monotonic_seconds();
 
 	if (sc == NULL || ntargets <= 0 || !(cfg->interval > 0))
 	{

@@ -14,8 +14,8 @@
  *     while ((msg = curl_multi_info_read(multi, &left)))
  *         if (!scraper_handle_done(sc, msg))
  *             ... the message is about one of the caller's own handles ...
- *     scraper_tick(sc, scraper_now());   // starts the scrapes now due
- *     samples_poll(sink, scraper_now()); // hands full batches to the writer
+ *     scraper_tick(sc, monotonic_seconds());   // starts the scrapes now due
+ *     samples_poll(sink, monotonic_seconds()); // hands full batches to the writer
  *   scraper_stop(sc); keep looping until scraper_in_flight(sc) == 0
  *   (at most one timeout), then scraper_free(sc), samples_finish(sink).
  *
@@ -79,9 +79,6 @@ typedef struct scrape_stats
 } scrape_stats;
 
 typedef struct scraper scraper;
-
-/* Monotonic seconds: the clock of every `now` and deadline here. */
-double		scraper_now(void);
 
 /*
  * Every target is scraped now, then every interval.  The

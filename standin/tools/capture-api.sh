@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates standin/API.md: starts the stand-in on a free loopback port,
+# Regenerates docs/standin-api.md: starts the stand-in on a free loopback port,
 # calls every endpoint it implements with curl (and the two websockets with
 # test/client/standin/wsclient.py), and writes each real request and its
 # real response (long arrays trimmed) as Markdown.
-#   bash standin/tools/capture-api.sh > standin/API.md
+#   bash standin/tools/capture-api.sh > docs/standin-api.md
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -38,7 +38,7 @@ cat <<'HDR'
 # The stand-in's API, request by request
 
 Every block below is a real request to `standin/coder-standin` and its real
-response, captured by `bash standin/tools/capture-api.sh > standin/API.md`
+response, captured by `bash standin/tools/capture-api.sh > docs/standin-api.md`
 (arrays longer than one item are cut to the first item plus a `"... N more"`
 marker; everything else is verbatim). The server ran with
 `--replicas 1 --daemons 1 --build-time 1s --agent-delay 500ms`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read an HTTP response (curl -i) on stdin; print the status line, the
 content-type, and the JSON body pretty-printed with long arrays cut to their
-first items (a trimmed copy for API.md; the real body is complete)."""
+first items (a trimmed copy for docs/standin-api.md; the real body is complete)."""
 import json
 import sys
 

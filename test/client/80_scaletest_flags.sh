@@ -14,16 +14,26 @@ expect_exit() {  # expect_exit NAME CODE MESSAGE-PART ARGS...
     echo "  not ok - $name: stderr lacks '$msg':"; sed 's/^/    /' "$T/err"; fails=$((fails + 1)); fi
 }
 
-expect_exit "count 0" 2 "--count: must be a whole number above 0" st -t docker --count 0
-expect_exit "count junk" 2 "--count: must be a whole number above 0" st -t docker --count 3x
+expect_exit "count 0" 2 "--count \"0\": must be a whole number, 1 or more" st -t docker --count 0
+expect_exit "count junk" 2 "--count \"3x\": must be a whole number, 1 or more" st -t docker --count 3x
 expect_exit "no template" 2 "--template: is required" st --count 1
 expect_exit "unknown template" 2 "no such template" st -t nosuchtemplate
 expect_exit "unknown template uuid" 2 "no such template" st -t 00000000-0000-0000-0000-000000000000
 expect_exit "malformed parameter" 2 "--parameter: expected NAME=VALUE" st -t docker --parameter novalue
 expect_exit "unknown parameter" 2 "--parameter nosuch: template docker has no parameter" st -t docker --parameter nosuch=1
-expect_exit "bad duration" 2 "--job-timeout: not a duration" st -t docker --job-timeout 5minutes
-expect_exit "bad run-timeout" 2 "--run-timeout: not a duration" st -t docker --run-command true --run-timeout -1s
-expect_exit "bad concurrency" 2 "--concurrency: must be 0" st -t docker --concurrency -1
+expect_exit "bad duration" 2 "--job-timeout \"5minutes\": not a Go duration" st -t docker --job-timeout 5minutes
+expect_exit "bad run-timeout" 2 "--run-timeout \"-1s\": must not be negative" st -t docker --run-command true --run-timeout -1s
+expect_exit "bad concurrency" 2 "--concurrency \"-1\": must be a whole number, 0 or more" st -t docker --concurrency -1
+expect_exit "bad cleanup concurrency" 2 "coder-scale: scaletest cleanup: --cleanup-concurrency \"x\": must be a whole number, 0 or more" "$CS" scaletest cleanup --cleanup-concurrency x
+# The same mistake reads the same in every command (common/flags.c).
+for pair in "--scrape-match|(|scrape-match" "--scrape-interval|50ms|interval" "--scrape-sample-limit|0|scrape-sample-limit"; do
+  IFS='|' read -r sflag val pflag <<<"$pair"
+  "$CS" scaletest create-workspaces -t docker --scrape a=http://127.0.0.1:1/ "$sflag" "$val" >/dev/null 2>"$T/w1" || true
+  "$CS" scrape a=http://127.0.0.1:1/ --for 5s "--$pflag" "$val" >/dev/null 2>"$T/w2" || true
+  why1=$(head -n1 "$T/w1" | sed 's/^coder-scale: scaletest: [^ ]* //'); why2=$(head -n1 "$T/w2" | sed 's/^coder-scale: scrape: [^ ]* //')
+  check "$sflag $val: scaletest and scrape say the same ($why1)" "$why2" "$why1"
+  check "... and say it on their first line" 1 "$(grep -c '^coder-scale: scaletest: --' "$T/w1")"
+done
 expect_exit "bad output" 2 "--output: expected text" st -t docker --output xml
 expect_exit "unknown flag" 2 "--bogus: unknown flag" st -t docker --bogus
 expect_exit "expect-timeout without command" 2 "needs --run-command" st -t docker --run-expect-timeout

@@ -239,7 +239,7 @@ bad "--for abc" a=$W/coderd --for abc
 bad "--interval 0s" a=$W/coderd --for 5s --interval 0s
 bad "--interval -1s" a=$W/coderd --for 5s --interval -1s
 bad "--interval longer than --for" a=$W/coderd --for 5s --interval 10s
-check "... and says why" grep -Fq -- "--interval 10s: longer than --for 5s" "$T/bad.err"
+check "... and says why" grep -Fq -- '--interval "10s": longer than --for 5s' "$T/bad.err"
 bad "bad --scrape-match" a=$W/coderd --for 5s --scrape-match '('
 bad "--scrape-sample-limit 0" a=$W/coderd --for 5s --scrape-sample-limit 0
 bad "--run abc" a=$W/coderd --for 5s --run abc

@@ -1,5 +1,5 @@
 /*
- * promparse_test: drives client/promparse.c for test/client/90_promparse.sh.
+ * promparse_test: drives client/scrape/promparse.c for test/client/90_promparse.sh.
  *
  *   promparse_test dump FILE [CHUNK]   every sample in a canonical form, then
  *                                      the counts and the reasons of malformed
