@@ -40,5 +40,6 @@ int			cmd_ingest(int argc, char **argv);	/* ingest/ingest.c */
 int			cmd_report(int argc, char **argv);	/* ingest/report.c */
 int			cmd_scrape(int argc, char **argv);	/* scrape/scrape.c */
 int			cmd_scaletest(int argc, char **argv);	/* scaletest/scaletest.c */
+int			cmd_load_spill(int argc, char **argv);	/* scaletest/loadspill.c */
 
 #endif							/* CODER_SCALE_CLI_H */

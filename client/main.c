@@ -15,6 +15,7 @@ static const cli_command commands[] = {
 	{"report", "print a run's results, phase latencies and failures", cmd_report},
 	{"scrape", "scrape Prometheus endpoints for a while and store the samples", cmd_scrape},
 	{"scaletest", "run Coder's scale test (create-workspaces, cleanup) and store the results", cmd_scaletest},
+	{"load-spill", "store the spill file of a run whose database writer could not write everything", cmd_load_spill},
 	{NULL, NULL, NULL}
 };
 

@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "copywriter.h"
 #include "runrow.h"
+#include "timeutil.h"
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
@@ -105,15 +106,6 @@ struct copy_writer
 	bool		send_failed;
 	pg_error	send_error;
 };
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Wait on COND until monotonic time AT (mu held). */
 static void
@@ -268,7 +260,7 @@ write_transaction(PGconn *conn, long long run_id, const cw_kind *kinds, int nkin
 		return false;
 	for (int k = 0; k < nkinds; k++)
 	{
-		double		t0 = mono_now();
+		double		t0 = monotonic_seconds();
 
 		if (b->parts[k].nrows == 0)
 			continue;
@@ -277,7 +269,7 @@ write_transaction(PGconn *conn, long long run_id, const cw_kind *kinds, int nkin
 			pg_rollback(conn);
 			return false;
 		}
-		secs[k] = mono_now() - t0;
+		secs[k] = monotonic_seconds() - t0;
 	}
 	if (!pg_exec(conn, "COMMIT", err))
 	{
@@ -502,13 +494,22 @@ cw_memory_limit(size_t def)
 	return v > 0 ? (size_t) v : def;
 }
 
+int
+cw_wait_seconds(int def)
+{
+	const char *s = getenv("CODER_SCALE_STORE_WAIT");
+	long		v = s ? atol(s) : -1;
+
+	return v >= 0 && v <= 3600 ? (int) v : def;
+}
+
 /* Close the open batch (mu held): the writer may take it now. */
 static void
 close_open(copy_writer *w)
 {
 	if (w->tail_open)
 	{
-		w->tail->closed_at = mono_now();
+		w->tail->closed_at = monotonic_seconds();
 		w->tail_open = false;
 		pthread_cond_signal(&w->wake);
 	}
@@ -538,7 +539,7 @@ cw_rows(copy_writer *w, int kind, const buf *rows, long nrows)
 	if (!w->tail_open)
 	{
 		b = batch_new();
-		b->first_at = mono_now();
+		b->first_at = monotonic_seconds();
 		if (w->tail)
 			w->tail->next = b;
 		else
@@ -571,16 +572,10 @@ cw_flush(copy_writer *w)
  * The writer thread
  * ------------------------------------------------------------------------- */
 
-/* A connection ready for the kinds: made (or still there), prepared, the run held. */
+/* Make the connection ready for the kinds: their prepare_sql, the run held; dropped if that fails. */
 static bool
-ensure_conn(copy_writer *w, pg_error *err)
+prepare_conn(copy_writer *w, pg_error *err)
 {
-	if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
-		return true;
-	PQfinish(w->conn);
-	w->conn = pg_connect(w->conninfo, w->command, err);
-	if (w->conn == NULL)
-		return false;
 	for (int k = 0; k < w->o.nkinds; k++)
 		if (w->o.kinds[k].prepare_sql && !pg_exec(w->conn, w->o.kinds[k].prepare_sql, err))
 		{
@@ -591,6 +586,17 @@ ensure_conn(copy_writer *w, pg_error *err)
 	if (w->o.hold_run)
 		runrow_hold(w->conn, w->o.run_id, w->command);
 	return true;
+}
+
+/* A connection ready for the kinds: the one there, or a new one prepared. */
+static bool
+ensure_conn(copy_writer *w, pg_error *err)
+{
+	if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
+		return true;
+	PQfinish(w->conn);
+	w->conn = pg_connect(w->conninfo, w->command, err);
+	return w->conn != NULL && prepare_conn(w, err);
 }
 
 /* The spill file cannot be read back (mu held): stop; what it holds stays there. */
@@ -621,7 +627,7 @@ next_batch(copy_writer *w)
 		if (w->stopped)
 			return NULL;
 		due = b && w->tail_open && b == w->tail && w->o.flush_ms > 0 ? b->first_at + w->o.flush_ms / 1000.0 : 0;
-		if (b && w->tail_open && b == w->tail && (w->finishing || (due > 0 && mono_now() >= due)))
+		if (b && w->tail_open && b == w->tail && (w->finishing || (due > 0 && monotonic_seconds() >= due)))
 			close_open(w);
 		if (b && !(w->tail_open && b == w->tail))
 		{
@@ -700,7 +706,7 @@ outage(copy_writer *w, const pg_error *err)
 	w->st.error = *err;
 	if (w->outage_since > 0)
 		return;
-	w->outage_since = mono_now();
+	w->outage_since = monotonic_seconds();
 	cli_error("%s: %s: %s; retrying with backoff, the rows wait in memory (then in a spill file)",
 			  w->command, w->what, err->message);
 }
@@ -709,13 +715,13 @@ outage(copy_writer *w, const pg_error *err)
 static bool
 backoff_sleep(copy_writer *w, long ms)
 {
-	double		until = mono_now() + ms / 1000.0;
+	double		until = monotonic_seconds() + ms / 1000.0;
 	bool		go_on;
 
 	pthread_mutex_lock(&w->mu);
-	while (mono_now() < until && !(w->finishing && mono_now() >= w->give_up_at))
+	while (monotonic_seconds() < until && !(w->finishing && monotonic_seconds() >= w->give_up_at))
 		wait_until(&w->wake, &w->mu, w->finishing && w->give_up_at < until ? w->give_up_at : until);
-	go_on = !(w->finishing && mono_now() >= w->give_up_at);
+	go_on = !(w->finishing && monotonic_seconds() >= w->give_up_at);
 	pthread_mutex_unlock(&w->mu);
 	return go_on;
 }
@@ -775,13 +781,13 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		if (b == NULL)
 			break;
-		t0 = mono_now();
+		t0 = monotonic_seconds();
 		if (ensure_conn(w, &err) &&
 			write_transaction(w->conn, w->o.run_id, w->o.kinds, w->o.nkinds, w->o.arg, b, &w->scratch, &w->st, &err))
 		{
-			w->st.seconds += mono_now() - t0;
+			w->st.seconds += monotonic_seconds() - t0;
 			if (w->outage_since > 0)
-				cli_error("%s: %s: writing again after %.1f s", w->command, w->what, mono_now() - w->outage_since);
+				cli_error("%s: %s: writing again after %.1f s", w->command, w->what, monotonic_seconds() - w->outage_since);
 			w->outage_since = 0;
 			backoff = BACKOFF_MIN_MS;
 			batch_done(w, b, t0);
@@ -831,7 +837,7 @@ cw_start(const cw_opts *opts, pg_error *err)
 	w->conn = opts->conn;
 	w->o.conn = NULL;
 	init_sync(w);
-	if (ensure_conn(w, err))
+	if (w->conn ? prepare_conn(w, err) : ensure_conn(w, err))
 	{
 		w->thread_started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
 		if (w->thread_started)
@@ -855,7 +861,7 @@ cw_finish(copy_writer *w, int wait_s, cw_stats *st)
 
 	pthread_mutex_lock(&w->mu);
 	w->finishing = true;
-	w->give_up_at = mono_now() + wait_s;
+	w->give_up_at = monotonic_seconds() + wait_s;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
@@ -1041,10 +1047,10 @@ cw_spill_load(const char *path, const cw_spill_header *hdr, PGconn *conn, cw_sta
 	start = ftell(f);
 	for (int k = 0; k < hdr->nkinds && ok; k++)
 	{
-		double		t0 = mono_now();
+		double		t0 = monotonic_seconds();
 
 		ok = load_kind(f, start, hdr, k, conn, &scratch, st, err, &cut);
-		st->kind[k].seconds = mono_now() - t0;
+		st->kind[k].seconds = monotonic_seconds() - t0;
 	}
 	if (ok && cut)
 		cli_error("load-spill: %s: the file ends in a record cut short (its writer was killed while writing it); "

@@ -156,8 +156,14 @@ void		cw_flush(copy_writer *w);
  */
 cw_outcome	cw_finish(copy_writer *w, int wait_s, cw_stats *st);
 
-/* The memory bound of writers: CODER_SCALE_STORE_MEMORY bytes if set, else DEFAULT. */
+/*
+ * The memory bound of writers, CODER_SCALE_STORE_MEMORY bytes if set, else
+ * DEF; and how long cw_finish waits for a database that is away,
+ * CODER_SCALE_STORE_WAIT seconds if set, else DEF.  (For tests: a tiny
+ * bound spills at once, a short wait ends a run whose database stays down.)
+ */
 size_t		cw_memory_limit(size_t def);
+int			cw_wait_seconds(int def);
 
 /* A kind load-spill knows, with the argument for its hooks. */
 typedef struct cw_known

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "runrow.h"
+#include "timeutil.h"
 
 #define RUN_COLUMNS 22
 
@@ -134,8 +134,6 @@ void
 runrow_end_row(buf *row, const char *status, int64_t finished_us)
 {
 	struct timeval now;
-	struct tm	tm;
-	time_t		sec;
 	char		ts[64];
 
 	if (finished_us <= 0)
@@ -143,10 +141,7 @@ runrow_end_row(buf *row, const char *status, int64_t finished_us)
 		gettimeofday(&now, NULL);
 		finished_us = (int64_t) now.tv_sec * 1000000 + now.tv_usec;
 	}
-	sec = (time_t) (finished_us / 1000000);
-	gmtime_r(&sec, &tm);
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (finished_us % 1000000));
+	format_pg_utc(finished_us / 1000000, (int32_t) (finished_us % 1000000) * 1000, 0, ts, sizeof(ts));
 	buf_copy_text(row, status);
 	buf_copy_text(row, ts);
 	buf_copy_end_row(row);

@@ -22,7 +22,7 @@
 #include "common/timeutil.h"
 #include "common/json.h"
 #include "cli.h"
-#include "common/db.h"
+#include "common/pg.h"
 #include "names.h"
 #include "net/ws.h"
 #include "runner.h"
@@ -1331,15 +1331,14 @@ static int
 begin_store(void)
 {
 	store_run_info info;
-	char	   *err = NULL;
-	char	   *params = params_json();
-	bool		missing = false;
+	char	   *params;
+	long long	run_id;
+	pg_error	e;
+	bool		ok;
 
 	if (S.no_db)
-	{
-		free(params);
 		return EXIT_OK;
-	}
+	params = params_json();
 	memset(&info, 0, sizeof(info));
 	info.label = S.label;
 	info.target_url = S.url;
@@ -1350,19 +1349,19 @@ begin_store(void)
 	info.flags_json = json_object_to_json_string_ext(S.flags, JSON_C_TO_STRING_PLAIN);
 	info.tags_json = json_object_to_json_string_ext(S.tags, JSON_C_TO_STRING_PLAIN);
 	info.cfg = &S.cfg;
-	if (!store_begin(S.db, &info, &S.run_id, &err, &missing))
+	ok = store_begin(S.db, &info, &run_id, &e);
+	free(params);
+	if (!ok)
 	{
-		cli_error("scaletest: results database: %s", err ? err : "unreachable");
-		if (!missing)
+		pg_report("scaletest", "results database", &e);
+		if (pg_class(&e, "08"))
 		{
-			db_connect_hint();
+			pg_connect_hint();
 			fprintf(stderr, "Or run with --no-db to store nothing.\n");
 		}
-		free(err);
-		free(params);
-		return missing ? EXIT_INTERNAL : EXIT_UNREACHABLE;
+		return pg_exit_code(&e);
 	}
-	free(params);
+	S.run_id = run_id;
 	return EXIT_OK;
 }
 
@@ -1387,22 +1386,13 @@ start_loop_handles(void)
 	uv_signal_start(&S.sigterm, on_signal, SIGTERM);
 }
 
+/* The run's end into the writer, and everything written; the exit code (the writer said what failed). */
 static int
 finish_store(void)
 {
-	char	   *spill = NULL;
-	const char *status = S.aborted ? "aborted" : "completed";
-
 	if (S.no_db)
 		return EXIT_OK;
-	if (!store_end(status, S.end_us, 60, &spill))
-	{
-		cli_error("scaletest: results database: could not write every result; the rest is in %s",
-				  spill ? spill : "(no spill file)");
-		free(spill);
-		return EXIT_UNREACHABLE;
-	}
-	return EXIT_OK;
+	return store_end(S.aborted ? "aborted" : "completed", S.end_us, cw_wait_seconds(60));
 }
 
 /* The scrape timer: start due scrapes, hand full batches to the writer, re-arm. */
@@ -1429,19 +1419,17 @@ scrape_claims(void *arg, CURLMsg *msg)
 static int
 scrape_start(void)
 {
-	PGconn	   *conn;
 	scraper_config cfg = {0};
+	pg_error	e;
 
 	if (SC.n == 0)
 		return EXIT_OK;
-	conn = PQconnectdb(S.db ? S.db : "");
-	if (PQstatus(conn) != CONNECTION_OK || !(SC.sink = samples_new(conn, S.run_id)))
+	if (!(SC.sink = samples_new(S.db, "scaletest", S.run_id, &e)))
 	{
-		cli_error("scaletest: --scrape: results database: %s", PQerrorMessage(conn));
-		if (PQstatus(conn) != CONNECTION_OK)
-			db_connect_hint();
-		PQfinish(conn);
-		return EXIT_UNREACHABLE;
+		pg_report("scaletest", "--scrape: results database", &e);
+		if (pg_class(&e, "08"))
+			pg_connect_hint();
+		return pg_exit_code(&e);
 	}
 	cfg.interval = SC.interval;
 	cfg.match = SC.have_match ? &SC.match : NULL;
@@ -1450,7 +1438,7 @@ scrape_start(void)
 	SC.sc = scraper_new(http_multi(S.http), SC.targets, SC.n, &cfg, SC.sink);
 	if (!SC.sc)
 	{
-		cli_error("scaletest: --scrape: could not start the scraper");
+		cli_error("scaletest: --scrape: could not start the scraper: out of memory");
 		return EXIT_INTERNAL;
 	}
 	http_set_foreign(S.http, scrape_claims, NULL);
@@ -1492,9 +1480,10 @@ scrape_finish(void)
 	}
 	scraper_free(SC.sc);
 	SC.sc = NULL;
-	ok = samples_finish(SC.sink, &st);
+	ok = samples_finish(SC.sink, cw_wait_seconds(60), &st);
 	if (!ok)
-		cli_error("scaletest: --scrape: %lld samples could not be stored", (long long) st.lost);
+		cli_error("scaletest: --scrape: %lld samples were not stored (the writer said why above)",
+				  (long long) st.not_stored);
 	return ok;
 }
 

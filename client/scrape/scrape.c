@@ -19,7 +19,8 @@
 
 #include "common/timeutil.h"
 #include "cli.h"
-#include "common/db.h"
+#include "common/pg.h"
+#include "common/runrow.h"
 #include "common/flags.h"
 #include "common/goduration.h"
 #include "samples.h"
@@ -211,58 +212,46 @@ flags_json(const scrape_opts *o)
 static int
 open_run(PGconn *conn, scrape_opts *o, bool *created)
 {
-	PGresult   *res;
+	pg_error	e;
 
 	*created = false;
 	if (o->run_text)
 	{
 		const char *p[1] = {o->run_text};
+		PGresult   *res = pg_query(conn, "SELECT 1 FROM coder_scale.run WHERE id = $1", 1, p, &e);
+		bool		found = res && PQntuples(res) == 1;
 
-		res = db_query(conn, "SELECT 1 FROM coder_scale.run WHERE id = $1", 1, p, NULL);
+		PQclear(res);
 		if (res == NULL)
-			return EXIT_INTERNAL;
-		if (PQntuples(res) != 1)
 		{
-			PQclear(res);
+			pg_report("scrape", "database", &e);
+			return pg_exit_code(&e);
+		}
+		if (!found)
+		{
 			cli_error("--run %s: no such run", o->run_text);
 			fprintf(stderr, "List the runs with: SELECT id, label, started_at FROM coder_scale.run ORDER BY id;\n");
 			return EXIT_USAGE;
 		}
-		PQclear(res);
 		return EXIT_OK;
 	}
 	{
-		char		host[256] = "";
 		char	   *flags = flags_json(o);
-		const char *p[3] = {o->label, host, flags};
+		runrow_info info = {.kind = "scrape", .status = "running", .label = o->label, .flags_json = flags, .host = true};
+		long long	id;
+		bool		ok = runrow_insert(conn, &info, &id, &e);
 
-		gethostname(host, sizeof(host) - 1);
-		res = db_query(conn,
-					   "INSERT INTO coder_scale.run (kind, status, label, host, driver_version, flags) "
-					   "VALUES ('scrape', 'running', $1, $2, '" CODER_SCALE_VERSION "', $3::jsonb) RETURNING id",
-					   3, p, NULL);
 		free(flags);
-		if (res == NULL)
-			return EXIT_INTERNAL;
-		o->run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
+		if (!ok)
+		{
+			pg_report("scrape", "database", &e);
+			return pg_exit_code(&e);
+		}
+		o->run_id = id;
 		*created = true;
-		db_hold_run(conn, (long long) o->run_id, "scrape");
+		runrow_hold(conn, id, "scrape");
 		return EXIT_OK;
 	}
-}
-
-static void
-close_run(PGconn *conn, int64_t run_id, const char *status)
-{
-	char		id[24];
-	const char *p[2] = {id, status};
-	PGresult   *res;
-
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	res = db_query(conn, "UPDATE coder_scale.run SET status = $2, finished_at = greatest(now(), started_at) "
-				   "WHERE id = $1", 2, p, NULL);
-	PQclear(res);
 }
 
 /* ---------------------------------------------------------------------------
@@ -338,9 +327,9 @@ print_summary(const scrape_opts *o, scraper *sc, const samples_stats *st, const 
 	if (st->already_stored > 0)
 		printf(", %lld already stored", (long long) st->already_stored);
 	printf(")\n");
-	if (st->lost > 0 || st->dropped_behind > 0)
-		printf("NOT stored: %lld samples (database errors), %lld (database too far behind)\n",
-			   (long long) st->lost, (long long) st->dropped_behind);
+	if (st->not_stored > 0)
+		printf("NOT stored: %lld samples (the database writer's message above says where they are)\n",
+			   (long long) st->not_stored);
 }
 
 int
@@ -358,13 +347,14 @@ cmd_scrape(int argc, char **argv)
 	const char *status;
 	struct sigaction sa;
 	bool		all_stored;
+	pg_error	e;
 
 	memset(&o, 0, sizeof(o));
 	flags_command("scrape");
 	if ((rc = parse_flags(argc, argv, &o)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	conn = db_connect(o.conninfo);
-	db_require_extension(conn);
+	conn = pg_connect_or_exit(o.conninfo, "scrape");
+	pg_require_extension(conn, "scrape");
 	if ((rc = open_run(conn, &o, &created)) != EXIT_OK)
 	{
 		PQfinish(conn);
@@ -375,9 +365,12 @@ cmd_scrape(int argc, char **argv)
 		cli_error("scrape: cannot initialise libcurl");
 		return EXIT_INTERNAL;
 	}
-	sink = samples_new(db_connect(o.conninfo), o.run_id);
+	sink = samples_new(o.conninfo, "scrape", o.run_id, &e);
 	if (sink == NULL)
-		return EXIT_INTERNAL;
+	{
+		pg_report("scrape", "storing samples", &e);
+		return pg_exit_code(&e);
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.interval = o.interval_s;
 	cfg.match = o.match_text ? &o.match : NULL;
@@ -397,9 +390,9 @@ cmd_scrape(int argc, char **argv)
 		fprintf(stderr, "coder-scale: scrape: interrupted; storing what was scraped\n");
 
 	scraper_cancel(sc);
-	all_stored = samples_finish(sink, &st);
-	if (created)
-		close_run(conn, o.run_id, status);
+	all_stored = samples_finish(sink, cw_wait_seconds(60), &st);
+	if (created && !runrow_close(conn, o.run_id, status, &e))
+		pg_report("scrape", "database", &e);
 	print_summary(&o, sc, &st, status);
 	scraper_free(sc);
 	curl_multi_cleanup(multi);
@@ -407,5 +400,7 @@ cmd_scrape(int argc, char **argv)
 	PQfinish(conn);
 	if (o.match_text)
 		regfree(&o.match);
-	return all_stored ? EXIT_OK : EXIT_INTERNAL;
+	if (all_stored)
+		return EXIT_OK;
+	return st.outcome == CW_UNREACHABLE ? EXIT_UNREACHABLE : EXIT_INTERNAL;
 }

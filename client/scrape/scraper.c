@@ -320,7 +320,7 @@ start_scrape(target *t, double now)
 	t->scraped = 0;
 	t->kept = 0;
 	prom_parser_reset(t->parser);
-	samples_begin(t->sc->sink, t->sink_id, t->started_us);
+	samples_begin(t->sc->sink, t->sink_id);
 	rc = curl_multi_add_handle(t->sc->multi, t->easy);
 	if (rc != CURLM_OK)
 		finish_scrape(t, curl_multi_strerror(rc));

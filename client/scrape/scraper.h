@@ -5,7 +5,7 @@
  * How an event loop drives it (coder-scale scrape does exactly this; the
  * scale test's libuv loop does the same with a uv_timer):
  *
- *   samples *sink = samples_new(db_conn, run_id);
+ *   samples *sink = samples_new(conninfo, "scrape", run_id, &err);
  *   scraper *sc = scraper_new(multi, targets, ntargets, &cfg, sink);
  *   loop:
  *     wait for sockets, at most until
@@ -17,7 +17,7 @@
  *     scraper_tick(sc, monotonic_seconds());   // starts the scrapes now due
  *     samples_poll(sink, monotonic_seconds()); // hands full batches to the writer
  *   scraper_stop(sc); keep looping until scraper_in_flight(sc) == 0
- *   (at most one timeout), then scraper_free(sc), samples_finish(sink).
+ *   (at most one timeout), then scraper_free(sc), samples_finish(sink, 60, &st).
  *
  * scraper_handle_done must see every CURLMSG_DONE message before the
  * caller looks at CURLINFO_PRIVATE: the scraper's easy handles are its own

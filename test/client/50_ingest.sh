@@ -311,7 +311,7 @@ check "no FILE is a usage error (exit 2)" run 2 "$T/nofile" "$CS" ingest
 check "a bad --tag is a usage error (exit 2)" run 2 "$T/badtag" "$CS" ingest --tag novalue "$T/four.json"
 check "an unknown flag is a usage error (exit 2)" run 2 "$T/badflag" "$CS" ingest --frobnicate "$T/four.json"
 check "an unreachable database gives exit 3" run 3 "$T/unreach" "$CS" ingest --db "host=$T/nowhere port=1" "$T/four.json"
-check "... with a clear message" grep -Fq "coder-scale: cannot connect to the database:" "$T/unreach.err"
+check "... with a clear message" grep -Fq "coder-scale: ingest: cannot connect to the database: 08001:" "$T/unreach.err"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${DB}_noext" -c "CREATE DATABASE ${DB}_noext" >/dev/null 2>&1
 check "a database without the extension gives exit 4" run 4 "$T/noext" "$CS" ingest --db "dbname=${DB}_noext" "$T/four.json"
 check "... and says how to fix it" grep -Fq "CREATE EXTENSION coder_scale" "$T/noext.err"

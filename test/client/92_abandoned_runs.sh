@@ -47,6 +47,6 @@ psql -X -q -d "$OLD" -c "CREATE EXTENSION coder_scale VERSION '0.1.0'" >/dev/nul
 rc=0
 "$CS" scrape "coderd=$CODER_URL/metrics" --for 1s --interval 500ms --label old --db "dbname=$OLD" >"$T/oout" 2>"$T/oerr" || rc=$?
 check "0.1.0 extension: the scrape still runs (exit 0)" 0 $rc
-check "... and says once how to update" 1 "$(grep -c 'warning: run 1 is not marked as driven (function coder_scale.hold_run(unknown) does not exist); run ALTER EXTENSION coder_scale UPDATE' "$T/oerr" || true)"
+check "... and says once how to update" 1 "$(grep -c 'warning: run 1 is not marked as driven (ERROR 42883: function coder_scale.hold_run(bigint) does not exist); run ALTER EXTENSION coder_scale UPDATE' "$T/oerr" || true)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $OLD WITH (FORCE)" >/dev/null
 done_testing
