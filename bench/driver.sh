@@ -2,45 +2,19 @@
 # bench/driver.sh [COUNTS...]: what one scale-test run costs the driver.
 # `coder-scale scaletest create-workspaces --concurrency 0` against the local
 # stand-in with instant builds and agents (default 1,000 and 10,000
-# workspaces), results stored in a private PostgreSQL (a private copy of the
-# server's installation with this checkout's extension, so no build lock).
+# workspaces), results stored in a private PostgreSQL (bench/lib.sh).
 # Prints wall time, CPU seconds per 1,000 workspace lifecycles (create user,
 # log in, create workspace, build, agents, cleanup) and peak RSS, for the
 # driver and for the stand-in, so it is clear which side is the limit.
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/test/client/listen.inc"
 
 COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1000 10000)
-PORT=55492
-
-install_packages
-make -C "$ROOT" -s >/dev/null
-
-WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
-chmod 755 "$WORK"
-PRIV=$WORK/pg
 SI_PID=
-cleanup() {
-  [ -n "$SI_PID" ] && kill "$SI_PID" 2>/dev/null && wait "$SI_PID" 2>/dev/null
-  if [ -f "$WORK/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
-say "private PostgreSQL with this checkout's extension in $WORK"
-mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
-cp -a /usr/lib/postgresql/15 "$PRIV/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/15 "$PRIV/usr/share/postgresql/"
-make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
-mkdir -p "$WORK/data" "$WORK/sock"
-chown postgres:postgres "$WORK/data" "$WORK/sock"
-runuser -u postgres -- "$PRIV$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 \
-  --locale=C.UTF-8 --no-sync >/dev/null
-runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/data/server.log" -w start \
-  -o "-c listen_addresses='' -c unix_socket_directories='$WORK/sock' -p $PORT -c fsync=off" >/dev/null 9>&-
-export PGHOST=$WORK/sock PGPORT=$PORT PGUSER=postgres
+bench_pg 55493
+bench_at_exit '[ -z "$SI_PID" ] || { kill "$SI_PID" 2>/dev/null; wait "$SI_PID" 2>/dev/null; }'
 psql -X -q -d postgres -c "CREATE DATABASE bench"
 psql -X -q -d bench -c "CREATE EXTENSION coder_scale"
 
@@ -50,15 +24,14 @@ proc_hwm() { awk '/^VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
 
 printf '%-10s %-9s %8s %14s %8s  %s\n' workspaces side wall_s "cpu_s/1000ws" peak_MB result
 for n in "${COUNTS[@]}"; do
-  port=$((40000 + RANDOM % 10000))
-  "$ROOT/standin/coder-standin" --listen "127.0.0.1:$port" --token-file "$WORK/token" \
-    --build-time 0 --agent-delay 0 --replicas 10 --daemons 10000 >/dev/null 2>"$WORK/standin.err" &
-  SI_PID=$!
-  for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/api/v2/buildinfo" >/dev/null 2>&1 && break; sleep 0.05; done
-  kill -0 $SI_PID 2>/dev/null || { cat "$WORK/standin.err" >&2; die "the stand-in did not start"; }
+  # port 0: the stand-in binds a free port and says which (test/client/listen.inc)
+  standin_launch "$WORK/standin.out" "$WORK/standin.err" "$ROOT/standin/coder-standin" --listen 127.0.0.1:0 \
+    --token-file "$WORK/token" --build-time 0 --agent-delay 0 --replicas 10 --daemons 10000 \
+    || { cat "$WORK/standin.err" >&2; die "the stand-in did not start"; }
+  SI_PID=$LAUNCH_PID
   si_cpu0=$(proc_cpu $SI_PID)
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" \
-    "$ROOT/client/coder-scale" scaletest create-workspaces --url "http://127.0.0.1:$port" \
+    "$CS" scaletest create-workspaces --url "$LAUNCH_URL" \
     --token-file "$WORK/token" --db dbname=bench -t docker --count "$n" --concurrency 0 \
     --cleanup-concurrency 0 --label "bench-$n" --output "json:$WORK/r.json" >"$WORK/out" 2>"$WORK/err" || true
   si_cpu=$(awk -v a="$si_cpu0" -v b="$(proc_cpu $SI_PID)" 'BEGIN { print b - a }')

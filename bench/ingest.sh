@@ -1,44 +1,13 @@
 #!/usr/bin/env bash
 # bench/ingest.sh [RUNS]: how fast `coder-scale ingest` stores a Coder result
 # file, against the physical limit here: a plain COPY of the very same rows
-# prepared as CSV.  Runs on its own private PostgreSQL (a private copy of the
-# server's installation with this checkout's extension in it), so it neither
-# needs the build lock nor disturbs the system's installed extension.
-source "$(dirname "$0")/../scripts/lib.sh"
+# prepared as CSV.  Runs on its own private PostgreSQL (bench/lib.sh).
+source "$(dirname "$0")/lib.sh"
 
 RUNS=${1:-100000}
 FAIL_EVERY=100
-PORT=55491
 
-install_packages
-make -C "$ROOT" -s >/dev/null
-
-WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
-chmod 755 "$WORK"
-PRIV=$WORK/pg
-cleanup() {
-  if [ -f "$WORK/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say "private copy of PostgreSQL 15 with this checkout's extension in $PRIV"
-mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
-# without the system's coder_scale files: another checkout may be installing them right now
-tar -C /usr/lib/postgresql --exclude='coder_scale*' -cf - 15 | tar -C "$PRIV/usr/lib/postgresql" -xf -
-tar -C /usr/share/postgresql --exclude='coder_scale*' -cf - 15 | tar -C "$PRIV/usr/share/postgresql" -xf -
-make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
-
-mkdir -p "$WORK/data" "$WORK/sock"
-chown postgres:postgres "$WORK/data" "$WORK/sock"
-runuser -u postgres -- "$PRIV$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 \
-  --locale=C.UTF-8 --no-sync >/dev/null
-runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/data/server.log" -w start \
-  -o "-c listen_addresses='' -c unix_socket_directories='$WORK/sock' -p $PORT -c fsync=off -c max_wal_size=4GB" \
-  >/dev/null 9>&-
-export PGHOST=$WORK/sock PGPORT=$PORT PGUSER=postgres
+bench_pg 55491 "-c max_wal_size=4GB"
 for db in ingest plain; do
   psql -X -q -d postgres -c "CREATE DATABASE $db"
   psql -X -q -d $db -c "CREATE EXTENSION coder_scale"
@@ -54,7 +23,7 @@ now() { date +%s.%N; }
 
 say "coder-scale ingest"
 t0=$(now)
-"$ROOT/client/coder-scale" ingest "$WORK/results.json" --db "dbname=ingest" --label bench >/dev/null
+"$CS" ingest "$WORK/results.json" --db "dbname=ingest" --label bench >/dev/null
 t1=$(now)
 
 # The same rows, as CSV, for a plain COPY into an empty database.

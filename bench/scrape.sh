@@ -8,45 +8,17 @@
 # of the samples), measured while the scrapes are fetched and parsed
 # concurrently by the event loop on the same two cores; printed whole and
 # without the one-time registration of the series.
-# Runs on its own private PostgreSQL (a private copy of the server's
-# installation with this checkout's extension), like bench/ingest.sh.
-source "$(dirname "$0")/../scripts/lib.sh"
+# Runs on its own private PostgreSQL (bench/lib.sh).
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/test/client/listen.inc"
 
 SERIES=${1:-100000}
 SCRAPES=${2:-11}
 INTERVAL=2
-PORT=55492
-
-install_packages
-make -C "$ROOT" -s >/dev/null
-
-WORK=$(mktemp -d /tmp/cs-bench-scrape.XXXXXX)
-chmod 755 "$WORK"
-PRIV=$WORK/pg
 SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
-  if [ -f "$WORK/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
-say "private copy of PostgreSQL 15 with this checkout's extension in $PRIV"
-mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
-cp -a /usr/lib/postgresql/15 "$PRIV/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/15 "$PRIV/usr/share/postgresql/"
-make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
-
-mkdir -p "$WORK/data" "$WORK/sock"
-chown postgres:postgres "$WORK/data" "$WORK/sock"
-runuser -u postgres -- "$PRIV$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 \
-  --locale=C.UTF-8 --no-sync >/dev/null
-runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/data/server.log" -w start \
-  -o "-c listen_addresses='' -c unix_socket_directories='$WORK/sock' -p $PORT -c fsync=off -c max_wal_size=4GB" \
-  >/dev/null 9>&-
-export PGHOST=$WORK/sock PGPORT=$PORT PGUSER=postgres
+bench_pg 55492 "-c max_wal_size=4GB"
+bench_at_exit '[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null'
 for db in scrape plain; do
   psql -X -q -d postgres -c "CREATE DATABASE $db"
   psql -X -q -d $db -c "CREATE EXTENSION coder_scale"
@@ -67,14 +39,14 @@ with open(path, "w") as f:
                     % (name, i % 50, i % 7, i, random.uniform(0, 1e9)))
 EOF
 size=$(du -k "$WORK/www/metrics" | cut -f1)
-WPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$WORK/www" && exec python3 -m http.server "$WPORT" --bind 127.0.0.1) >"$WORK/www.log" 2>&1 &
+# port 0: the port it bound is read back once it listens (test/client/listen.inc)
+(cd "$WORK/www" && exec python3 -m http.server 0 --bind 127.0.0.1) >"$WORK/www.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$WPORT/metrics" 2>/dev/null && break; sleep 0.1; done
+WPORT=$(listen_port $SERVER_PID)
 
 FOR=$(( (SCRAPES - 1) * INTERVAL ))
 say "coder-scale scrape: $SCRAPES scrapes of $SERIES series, every ${INTERVAL}s for ${FOR}s"
-"$ROOT/client/coder-scale" scrape bench=http://127.0.0.1:$WPORT/metrics --for ${FOR}s --interval ${INTERVAL}s \
+"$CS" scrape bench=http://127.0.0.1:$WPORT/metrics --for ${FOR}s --interval ${INTERVAL}s \
   --db "dbname=scrape" --label bench >"$WORK/scrape.out"
 cat "$WORK/scrape.out" >&2
 stored=$(sed -n 's/^stored \([0-9]*\) samples.*/\1/p' "$WORK/scrape.out")

@@ -3,7 +3,6 @@
  * buf.h).
  */
 #include <endian.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +53,6 @@ buf_put(buf *b, const void *p, size_t n)
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
-}
-
-void
-buf_puts(buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
 }
 
 void
@@ -163,16 +156,6 @@ buf_copy_null(buf *b)
 {
 	separator(b);
 	buf_put(b, "\\N", 2);
-}
-
-void
-buf_copy_int(buf *b, int64_t v)
-{
-	char		num[24];
-	int			n = snprintf(num, sizeof(num), "%" PRId64, v);
-
-	separator(b);
-	buf_put(b, num, (size_t) n);
 }
 
 void

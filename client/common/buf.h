@@ -11,9 +11,8 @@
  * COPY text rows, as PostgreSQL's COPY reads its text format:
  *
  *   buf_copy_text(b, "a\tb");      // one field; NULL writes \N
- *   buf_copy_int(b, 42);
  *   buf_copy_null(b);
- *   buf_copy_end_row(b);           // "a\\tb\t42\t\\N\n"
+ *   buf_copy_end_row(b);           // "a\\tb\t\\N\n"
  *
  * Fields are separated by a tab and a row ends with a newline.  Inside a
  * field, backslash, tab, newline, carriage return, backspace, form feed and
@@ -43,18 +42,16 @@ typedef struct buf
 /* Room for MORE bytes after len, without changing len. */
 void		buf_reserve(buf *b, size_t more);
 void		buf_put(buf *b, const void *p, size_t n);
-void		buf_puts(buf *b, const char *s);
 void		buf_putc(buf *b, char c);
 void		buf_printf(buf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 /* Forget the contents, keep the memory. */
 void		buf_reset(buf *b);
 void		buf_free(buf *b);
 
-/* COPY text: one field (escaped), SQL NULL, an integer, the end of a row. */
+/* COPY text: one field (escaped), SQL NULL, the end of a row. */
 void		buf_copy_text(buf *b, const char *s);
 void		buf_copy_textn(buf *b, const char *s, size_t n);
 void		buf_copy_null(buf *b);
-void		buf_copy_int(buf *b, int64_t v);
 void		buf_copy_end_row(buf *b);
 
 /* S escaped as inside a COPY text field, without a separator (for pieces of one field). */

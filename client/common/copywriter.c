@@ -53,7 +53,6 @@ typedef struct batch
 	long		nrows;
 	size_t		bytes;
 	double		first_at;		/* when its first row came (monotonic s) */
-	double		closed_at;		/* when it was handed over */
 	long		spill_next;		/* read back from the spill file: the offset after it; else -1 */
 } batch;
 
@@ -98,7 +97,6 @@ struct copy_writer
 	cw_stats	st;
 
 	/* the stream writer */
-	bool		stream;
 	buf			piece;			/* being filled by the producer */
 	buf			slot[STREAM_SLOTS];
 	int			slot_head;
@@ -509,7 +507,6 @@ close_open(copy_writer *w)
 {
 	if (w->tail_open)
 	{
-		w->tail->closed_at = monotonic_seconds();
 		w->tail_open = false;
 		pthread_cond_signal(&w->wake);
 	}
@@ -663,12 +660,8 @@ next_batch(copy_writer *w)
 
 /* A batch written: count it, drop it, and advance the spill file past it. */
 static void
-batch_done(copy_writer *w, batch *b, double started)
+batch_done(copy_writer *w, batch *b)
 {
-	double		lag = started - (b->closed_at > 0 ? b->closed_at : started);
-
-	if (lag > w->st.lag_max)
-		w->st.lag_max = lag;
 	pthread_mutex_lock(&w->mu);
 	if (b->spill_next >= 0)
 	{
@@ -790,7 +783,7 @@ writer_main(void *arg)
 				cli_error("%s: %s: writing again after %.1f s", w->command, w->what, monotonic_seconds() - w->outage_since);
 			w->outage_since = 0;
 			backoff = BACKOFF_MIN_MS;
-			batch_done(w, b, t0);
+			batch_done(w, b);
 			continue;
 		}
 		if (!pg_transient(&err))
@@ -866,12 +859,6 @@ cw_finish(copy_writer *w, int wait_s, cw_stats *st)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 
-	if (!w->done && w->spill_path[0])
-	{
-		for (int k = 0; k < w->o.nkinds; k++)
-			w->st.kind[k].spilled = w->spill_rows[k];
-		snprintf(w->st.spill_path, sizeof(w->st.spill_path), "%s", w->spill_path);
-	}
 	describe_rows(w, w->spill_rows, rows, sizeof(rows));
 	if (w->st.outcome == CW_UNREACHABLE && w->spill_path[0])
 		cli_error("%s: %s: still failing after %d s (%s); %s not written are in the spill file %s: "
@@ -1044,6 +1031,12 @@ cw_spill_load(const char *path, const cw_spill_header *hdr, PGconn *conn, cw_sta
 	memset(st, 0, sizeof(*st));
 	if (f == NULL)
 		return false;
+	for (int k = 0; k < hdr->nkinds; k++)
+		if (hdr->kind[k].kind->prepare_sql && !pg_exec(conn, hdr->kind[k].kind->prepare_sql, err))
+		{
+			fclose(f);
+			return false;
+		}
 	start = ftell(f);
 	for (int k = 0; k < hdr->nkinds && ok; k++)
 	{
@@ -1114,7 +1107,6 @@ cw_stream_start(PGconn *conn, const char *copy_sql, pg_error *err)
 		pg_copy_end(conn, "out of memory", NULL, err);
 		return NULL;
 	}
-	w->stream = true;
 	w->conn = conn;
 	init_sync(w);
 	/* without a thread the pieces are sent from the caller's */

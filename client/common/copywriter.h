@@ -125,7 +125,6 @@ typedef struct cw_kind_stats
 {
 	int64_t		rows;			/* rows written (committed) */
 	int64_t		stored;			/* of them new: the apply's (or COPY's) row count */
-	int64_t		spilled;		/* rows left in the spill file */
 	double		seconds;		/* time spent writing them */
 } cw_kind_stats;
 
@@ -133,10 +132,8 @@ typedef struct cw_stats
 {
 	cw_outcome	outcome;
 	pg_error	error;			/* the error that stopped the writer, or the last transient one */
-	char		spill_path[512];	/* "" when nothing is left in a spill file */
 	int64_t		batches;		/* transactions committed */
 	double		seconds;		/* time spent writing */
-	double		lag_max;		/* longest wait of a batch before it was written, s */
 	cw_kind_stats kind[CW_MAX_KINDS];
 } cw_stats;
 

@@ -14,9 +14,9 @@
 #define DETAIL_MAX 200			/* a longer DETAIL (a failing row with its logs) is left out */
 
 /*
- * Copy libpq's text into OUT (SIZE bytes) once: its newlines and the tabs
- * that indent continuation lines become single spaces, and the trailing
- * newline goes (every message printed adds its own).
+ * Copy libpq's text into OUT (SIZE bytes) once: its newlines, the tabs
+ * that indent continuation lines and runs of spaces become single spaces,
+ * and the trailing newline goes (every message printed adds its own).
  */
 static void
 trim_message(char *out, size_t size, const char *msg)
@@ -25,7 +25,7 @@ trim_message(char *out, size_t size, const char *msg)
 
 	for (const char *p = msg; *p && n + 1 < size; p++)
 	{
-		if (*p == '\n' || *p == '\t')
+		if (*p == '\n' || *p == '\t' || *p == ' ')
 		{
 			if (n > 0 && out[n - 1] != ' ')
 				out[n++] = ' ';
@@ -263,21 +263,6 @@ pg_copy_end(PGconn *conn, const char *abort_why, int64_t *rows, pg_error *err)
 	while ((res = PQgetResult(conn)) != NULL)
 		PQclear(res);
 	return ok;
-}
-
-bool
-pg_copy(PGconn *conn, const char *copy_sql, const char *data, size_t len, int64_t *rows, pg_error *err)
-{
-	pg_error	ignored;
-
-	if (!pg_copy_start(conn, copy_sql, err))
-		return false;
-	if (!pg_copy_send(conn, data, len, err))
-	{
-		pg_copy_end(conn, "coder-scale could not send the rows", NULL, &ignored);
-		return false;
-	}
-	return pg_copy_end(conn, NULL, rows, err);
 }
 
 void

@@ -72,11 +72,10 @@ PGresult   *pg_query(PGconn *conn, const char *sql, int nparams, const char *con
 /* Run SQL whose $1, if it has one, is the bigint ID; as pg_query. */
 PGresult   *pg_query_id(PGconn *conn, const char *sql, long long id, pg_error *err);
 
-/* COPY_SQL (COPY ... FROM STDIN), then DATA, then the end; *rows: rows the server took. */
-bool		pg_copy(PGconn *conn, const char *copy_sql, const char *data, size_t len, int64_t *rows,
-					pg_error *err);
-
-/* A COPY in pieces: start it, send data, end it (ABORT_WHY non-NULL: give up with that reason). */
+/*
+ * A COPY ... FROM STDIN in pieces: start it, send data, end it (ABORT_WHY
+ * non-NULL: give up with that reason); *rows: rows the server took.
+ */
 bool		pg_copy_start(PGconn *conn, const char *copy_sql, pg_error *err);
 bool		pg_copy_send(PGconn *conn, const char *data, size_t len, pg_error *err);
 bool		pg_copy_end(PGconn *conn, const char *abort_why, int64_t *rows, pg_error *err);

@@ -445,6 +445,7 @@ typedef struct ingest
 	const char *run_id;
 	copy_writer *copy;			/* the COPY of its runs, streamed */
 	buf			row;			/* the run being formatted */
+	buf			str;			/* the string value just decoded (plain_string) */
 	char	  **seen;			/* run ids read so far: open addressing */
 	size_t		seen_cap;
 } ingest;
@@ -649,6 +650,104 @@ scan_string(const ingest *in, size_t limit, size_t *at)
 	}
 }
 
+/* Append code point U (at most U+10FFFF, not a surrogate) as UTF-8. */
+static void
+put_utf8(buf *d, long u)
+{
+	char		c[4];
+	size_t		n;
+
+	if (u < 0x80)
+		c[0] = (char) u, n = 1;
+	else if (u < 0x800)
+		c[0] = (char) (0xC0 | u >> 6), c[1] = (char) (0x80 | (u & 0x3F)), n = 2;
+	else if (u < 0x10000)
+		c[0] = (char) (0xE0 | u >> 12), c[1] = (char) (0x80 | ((u >> 6) & 0x3F)),
+			c[2] = (char) (0x80 | (u & 0x3F)), n = 3;
+	else
+		c[0] = (char) (0xF0 | u >> 18), c[1] = (char) (0x80 | ((u >> 12) & 0x3F)),
+			c[2] = (char) (0x80 | ((u >> 6) & 0x3F)), c[3] = (char) (0x80 | (u & 0x3F)), n = 4;
+	buf_put(d, c, n);
+}
+
+/* The \uXXXX escape (or surrogate pair) at b[*i] decoded; -1 for one json-c would refuse or change. */
+static long
+unicode_escape(const ingest *in, size_t *i)
+{
+	long		u = escape_unit(in->buf + *i, in->len - *i),
+				lo;
+
+	if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+		return -1;				/* \u0000 (get_string says so), a lone low surrogate */
+	*i += 6;
+	if (u < 0xD800 || u > 0xDBFF)
+		return u;
+	lo = escape_unit(in->buf + *i, in->len - *i);
+	if (lo < 0xDC00 || lo > 0xDFFF)
+		return -1;
+	*i += 6;
+	return 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+}
+
+/*
+ * The string at in->pos (its opening quote) decoded into in->str in one
+ * pass, as json-c would decode it, when it is plain: at most LIMIT bytes,
+ * valid UTF-8, no raw control character, no escape json-c refuses or
+ * changes.  True moves in->pos past it; false leaves in->pos where it was,
+ * for check_size and json-c to say what is wrong.  (The bulk of a file is
+ * strings: this spares json-c's second pass over each.)
+ */
+static bool
+plain_string(ingest *in, size_t limit)
+{
+	static const char escapes[] = "\"\\/bfnrt";
+	static const char decoded[] = "\"\\/\b\f\n\r\t";
+	const unsigned char *b = (const unsigned char *) in->buf;
+	size_t		i = in->pos + 1;
+	buf		   *d = &in->str;
+
+	buf_reset(d);
+	while (i < in->len && d->len <= limit)
+	{
+		size_t		from = i,
+					stop = in->len - i > limit - d->len ? i + (limit - d->len) + 1 : in->len,
+					n;
+		const char *e;
+		long		u;
+
+		/* to one byte past the limit at most: a huge value costs no memory */
+		while (i < stop && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\')
+			i++;
+		buf_put(d, b + from, i - from);
+		if (i >= in->len || d->len > limit)
+			return false;
+		if (b[i] == '"')
+		{
+			in->pos = i + 1;
+			return true;
+		}
+		if (b[i] == '\\' && i + 1 < in->len && b[i + 1] && (e = strchr(escapes, b[i + 1])) != NULL)
+		{
+			buf_putc(d, decoded[e - escapes]);
+			i += 2;
+		}
+		else if (b[i] == '\\')
+		{
+			if ((u = unicode_escape(in, &i)) < 0)
+				return false;
+			put_utf8(d, u);
+		}
+		else if (b[i] < 0x20 || (n = utf8_len(b + i, in->len - i)) == 0)
+			return false;
+		else
+		{
+			buf_put(d, b + i, n);
+			i += n;
+		}
+	}
+	return false;
+}
+
 /* "16 MiB" or "256 bytes" */
 static const char *
 size_text(size_t n, char *buf, size_t size)
@@ -716,6 +815,11 @@ bounded_value(ingest *in, const char *where, const field *f, json_object **out)
 		return syntax(in, in->len, "");
 	if (c)
 		return bad(in->path, "%s: expected %s, found %s", where, f->type, c);
+	if (in->buf[in->pos] == '"' && plain_string(in, f->limit))
+	{
+		*out = json_object_new_string_len(in->str.data, (int) in->str.len);
+		return EXIT_OK;
+	}
 	if ((rc = check_size(in, where, "the value", f->limit)) != EXIT_OK)
 		return rc;
 	return value(in, out);
@@ -750,12 +854,17 @@ field_name(ingest *in, const char *where, const char *what, char **key)
 	skip_ws(in);
 	if (in->pos < in->len && in->buf[in->pos] != '"')
 		return syntax(in, in->pos, "expected a field name in double quotes");
-	if (in->pos < in->len && (rc = check_size(in, where, what, NAME_LIMIT)) != EXIT_OK)
-		return rc;
-	if ((rc = value(in, &k)) != EXIT_OK)
-		return rc;
-	*key = strdup(json_object_get_string(k));
-	json_object_put(k);
+	if (in->pos < in->len && plain_string(in, NAME_LIMIT))
+		*key = strdup(in->str.data);
+	else
+	{
+		if (in->pos < in->len && (rc = check_size(in, where, what, NAME_LIMIT)) != EXIT_OK)
+			return rc;
+		if ((rc = value(in, &k)) != EXIT_OK)
+			return rc;
+		*key = strdup(json_object_get_string(k));
+		json_object_put(k);
+	}
 	if (!next_is(in, ':'))
 	{
 		free(*key);
@@ -1147,6 +1256,7 @@ store(PGconn *conn, const char *path, const char *buf, size_t len, const char *s
 	else if (rc < 0)
 		rc = EXIT_OK;			/* already stored (found by the insert) */
 	buf_free(&in.row);
+	buf_free(&in.str);
 	json_tokener_free(in.tok);
 	json_object_put(in.top);
 	for (size_t k = 0; k < in.seen_cap; k++)

@@ -540,7 +540,6 @@ samples_finish(samples *s, int wait_s, samples_stats *stats)
 	s->st.batches = st.batches;
 	s->st.write_seconds = st.seconds;
 	s->st.register_seconds = st.kind[K_SERIES].seconds;
-	s->st.lag_max = st.lag_max;
 	all = st.outcome == CW_WRITTEN && s->st.not_stored == 0;
 	if (stats)
 		*stats = s->st;

@@ -53,7 +53,6 @@ typedef struct samples_stats
 	int64_t		batches;
 	double		write_seconds;	/* time the writer spent writing */
 	double		register_seconds;	/* ... of it registering new series */
-	double		lag_max;		/* longest wait of a batch before it was written, s */
 	cw_outcome	outcome;		/* CW_WRITTEN, or why not (the writer said so on stderr) */
 } samples_stats;
 

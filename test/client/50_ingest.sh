@@ -304,6 +304,18 @@ perl "$GEN" 4 0 >"$T/four.json"
 check "a bad file among good ones gives exit 2" run 2 "$T/mixed" "$CS" ingest "$T/four.json" "$T/total_runs.json"
 check "... and the good one is stored" grep -Fq "$T/four.json: ingested as run" "$T/mixed.out"
 
+# a row the database refuses (a constraint added to run_result, 23514): said
+# with its SQLSTATE and what to do, nothing of the file stored, exit 2
+perl "$GEN" 3 0 >"$T/refused.json"
+sql "ALTER TABLE coder_scale.run_result ADD CONSTRAINT short_logs CHECK (length(logs) < 10) NOT VALID"
+before=$(runs)
+check "a row the database refuses gives exit 2" run 2 "$T/refused" "$CS" ingest "$T/refused.json"
+check "... said with its SQLSTATE and the cause to fix" grep -Fq \
+  "coder-scale: ingest: $T/refused.json: ERROR 23514: new row for relation \"run_result\" violates check constraint \"short_logs\"; the server refused a value: check the input and any constraint or trigger added to the coder_scale tables" \
+  "$T/refused.err"
+check "... and nothing of the file is stored" test "$(runs)" = "$before"
+sql "ALTER TABLE coder_scale.run_result DROP CONSTRAINT short_logs"
+
 # ---------------------------------------------------------------- flags, database
 check "ingest --help exits 0" run 0 "$T/help" "$CS" ingest --help
 check "... and shows the usage" grep -q '^Usage: coder-scale ingest FILE' "$T/help.out"

@@ -33,6 +33,8 @@ pgctl restart -m fast -w -l "$T/pg.log"
 hold builds=false
 rc=0; wait $pid || rc=$?
 check "restart: exit 0" 0 $rc
+check "restart: the outage said when it began and when it ended" "yes yes" \
+  "$(grep -q 'results database: .*; retrying with backoff' "$T/err" && echo yes || echo no) $(grep -q 'results database: writing again after ' "$T/err" && echo yes || echo no)"
 check "restart: every result and cleanup written" "completed|300|300|300" "$(q "SELECT r.status, s.total, s.succeeded,
   (SELECT count(*) FROM coder_scale.run_result WHERE run_id = r.id AND cleanup IS NOT NULL)
   FROM coder_scale.run r JOIN coder_scale.run_summary s ON s.run_id = r.id WHERE r.label = 'restart'")"

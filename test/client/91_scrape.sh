@@ -252,5 +252,26 @@ check "--help: exit 0 with the usage" run 0 "$T/help" "$CS" scrape --help
 check "... naming every flag" bash -c "grep -q -- --for '$T/help.out' && grep -q -- --scrape-match '$T/help.out' && grep -q -- --scrape-sample-limit '$T/help.out' && grep -q -- --run '$T/help.out'"
 check "coder-scale --help lists scrape" bash -c "'$CS' --help | grep -q '^  scrape '"
 
+# ------------------------------------------- a row the database refuses
+# a constraint the series "up" breaks (23514): the writer stops at once and
+# says so with the SQLSTATE and the spill file, exit 4; once the constraint
+# is dropped, load-spill stores every sample the scrape kept, exactly once
+sql "ALTER TABLE coder_scale.metric_series ADD CONSTRAINT no_up CHECK (name <> 'up') NOT VALID"
+check "a refused row: exit 4" run 4 "$T/refused" env TMPDIR="$T" "$CS" scrape a=$W/coderd --for 1s --interval 1s --label refused
+check "... said at once with its SQLSTATE, the spill file and what to do" grep -Eq \
+  "^coder-scale: scrape: storing samples: ERROR 23514: new row for relation \"metric_series\" violates check constraint \"no_up\" .*; the writer stopped, rows go to the spill file $T/coder-scale-run[0-9]+-[A-Za-z0-9]{6}/spill; load it with coder-scale load-spill " \
+  "$T/refused.err"
+spill=$(sed -n 's/.*rows go to the spill file \([^;]*\);.*/\1/p' "$T/refused.err" | head -n 1)
+rid=$(run_id_of "$T/refused.out")
+kept=$(sed -n 's/^NOT stored: \([0-9]*\) samples.*/\1/p' "$T/refused.out")
+check "... nothing stored, all $kept kept samples in the spill file" test "$(samples_of "$rid")" = 0 -a "${kept:-0}" -gt 0
+sql "ALTER TABLE coder_scale.metric_series DROP CONSTRAINT no_up"
+check "load-spill stores them (exit 0)" run 0 "$T/load" "$CS" load-spill "$spill"
+check "... every sample the scrape kept" test "$(samples_of "$rid")" = "$kept"
+check "... and says so" grep -Eq "^  samples: +$kept in the file, $kept stored now, 0 stored before$" "$T/load.out"
+check "loading it again (exit 0)" run 0 "$T/load2" "$CS" load-spill "$spill"
+check "... stores nothing twice" grep -Eq "^  samples: +$kept in the file, 0 stored now, $kept stored before$" "$T/load2.out"
+check "... the same samples" test "$(samples_of "$rid")" = "$kept"
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
