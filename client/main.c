@@ -24,11 +24,14 @@ cli_error(const char *fmt,...)
 {
 	va_list		ap;
 
+	/* one line, whole: a writer's thread may say something at the same time */
+	flockfile(stderr);
 	fputs("coder-scale: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 static void

@@ -52,7 +52,7 @@ set_error(pg_error *err, PGconn *conn, const PGresult *res)
 	{
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
 		trim_message(text, sizeof(text), primary);
-		if (detail && strlen(detail) <= DETAIL_MAX)
+		if (detail && strlen(detail) <= DETAIL_MAX && strlen(text) + DETAIL_MAX + 4 < sizeof(text))
 		{
 			size_t		n = strlen(text);
 
