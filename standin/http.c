@@ -487,7 +487,7 @@ h_login(struct req *r)
 		return fail_validation(r, 400, "Validation failed.", "email", "Validation failed for tag \"required\" with value: \"\"");
 	if (!password || !*password)
 		return fail_validation(r, 400, "Validation failed.", "password", "Validation failed for tag \"required\" with value: \"\"");
-	u = hmap_get(&S.users_by_email, email);
+	u = hmap_get(&deployment.users_by_email, email);
 	if (!u || !u->password || strcmp(u->password, password) != 0)
 		return fail(r, 401, "Incorrect email or password.", NULL);
 	o = json_object_new_object();
@@ -531,7 +531,7 @@ h_users_list(struct req *r)
 		started = 0;
 	for (char *save = NULL, *t = strtok_r(q, " ", &save); t && nt < 16; t = strtok_r(NULL, " ", &save))
 		terms[nt++] = t;
-	for (struct user *u = S.users_head; u; u = u->next)
+	for (struct user *u = deployment.users_head; u; u = u->next)
 	{
 		int			ok = 1;
 
@@ -623,13 +623,13 @@ h_user_create(struct req *r)
 		{
 			const char *id = json_object_get_string(json_object_array_get_idx(orgs, i));
 
-			if (!id || strcmp(id, S.org_id) != 0)
+			if (!id || strcmp(id, deployment.org_id) != 0)
 				return fail(r, 400, "Organization does not exist with the provided id.", id ? id : "");
 		}
 	}
-	if (hmap_get(&S.users_by_name, username) || hmap_get(&S.users_by_email, email))
+	if (hmap_get(&deployment.users_by_name, username) || hmap_get(&deployment.users_by_email, email))
 		return fail(r, 409, "User already exists.", NULL);
-	if (rng_hit(&S.chance, S.cfg.fail_create_user))
+	if (rng_hit(&deployment.chance, deployment.cfg.fail_create_user))
 		return fail(r, 500, "Internal error creating user.", "injected failure (--fail-create-user)");
 	u = user_add(username, email, name, (login_type && strcmp(login_type, "none") == 0) ? NULL : password, 0);
 	respond(r->c, 201, j_user(u));
@@ -658,7 +658,7 @@ h_user_delete(struct req *r)
 static int
 org_ok(struct req *r, const char *arg)
 {
-	if (strcmp(arg, S.org_id) == 0 || strcmp(arg, "coder") == 0 || strcmp(arg, "default") == 0)
+	if (strcmp(arg, deployment.org_id) == 0 || strcmp(arg, "coder") == 0 || strcmp(arg, "default") == 0)
 		return 1;
 	not_found(r);
 	return 0;
@@ -685,7 +685,7 @@ h_templates(struct req *r)
 {
 	json_object *a = json_object_new_array();
 
-	for (struct template *t = S.templates; t; t = t->next)
+	for (struct template *t = deployment.templates; t; t = t->next)
 		json_object_array_add(a, j_template(t));
 	respond(r->c, 200, a);
 }
@@ -704,7 +704,7 @@ h_org_template(struct req *r)
 
 	if (!org_ok(r, r->arg[0]))
 		return;
-	t = hmap_get(&S.templates_by_name, r->arg[1]);
+	t = hmap_get(&deployment.templates_by_name, r->arg[1]);
 	if (!t)
 		return not_found(r);
 	respond(r->c, 200, j_template(t));
@@ -717,7 +717,7 @@ h_template(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return;
-	t = hmap_get(&S.templates_by_id, r->arg[0]);
+	t = hmap_get(&deployment.templates_by_id, r->arg[0]);
 	if (!t)
 		return not_found(r);
 	respond(r->c, 200, j_template(t));
@@ -730,7 +730,7 @@ version_arg(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	t = hmap_get(&S.versions_by_id, r->arg[0]);
+	t = hmap_get(&deployment.versions_by_id, r->arg[0]);
 	if (!t)
 		not_found(r);
 	return t;
@@ -848,9 +848,9 @@ create_workspace(struct req *r, const char *userarg)
 	if ((!tid || !*tid) && (!tvid || !*tvid))
 		return fail_validation(r, 400, "Validation failed.", "template_id", "Validation failed for tag \"required_without\" with value: \"00000000-0000-0000-0000-000000000000\"");
 	if (tid && *tid)
-		t = hmap_get(&S.templates_by_id, tid);
+		t = hmap_get(&deployment.templates_by_id, tid);
 	else
-		t = hmap_get(&S.versions_by_id, tvid);
+		t = hmap_get(&deployment.versions_by_id, tvid);
 	if (!t)
 	{
 		snprintf(buf, sizeof(buf), "Template with ID %s not found.", tid && *tid ? tid : tvid);
@@ -881,12 +881,12 @@ create_workspace(struct req *r, const char *userarg)
 		}
 	}
 	snprintf(key, sizeof(key), "%s/%s", owner->id, name);
-	if (hmap_get(&S.workspaces_by_owner_name, key))
+	if (hmap_get(&deployment.workspaces_by_owner_name, key))
 	{
 		snprintf(buf, sizeof(buf), "Workspace \"%s\" already exists.", name);
 		return fail_validation(r, 409, buf, "name", "This value is already in use and should be unique.");
 	}
-	if (rng_hit(&S.chance, S.cfg.fail_create_workspace))
+	if (rng_hit(&deployment.chance, deployment.cfg.fail_create_workspace))
 		return fail(r, 500, "Internal error creating workspace.", "injected failure (--fail-create-workspace)");
 	w = workspace_add(owner, t, name, params ? json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN) : "[]");
 	respond(r->c, 201, j_workspace(w));
@@ -912,7 +912,7 @@ workspace_arg(struct req *r, int allow_deleted)
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	w = hmap_get(&S.workspaces_by_id, r->arg[0]);
+	w = hmap_get(&deployment.workspaces_by_id, r->arg[0]);
 	if (!w || (w->deleted && !allow_deleted) || !can_see(r, w))
 	{
 		not_found(r);
@@ -940,7 +940,7 @@ h_ws_by_name(struct req *r)
 	if (!u)
 		return not_found(r);
 	snprintf(key, sizeof(key), "%s/%s", u->id, r->arg[1]);
-	w = hmap_get(&S.workspaces_by_owner_name, key);
+	w = hmap_get(&deployment.workspaces_by_owner_name, key);
 	if (!w || !can_see(r, w))
 		return not_found(r);
 	respond(r->c, 200, j_workspace(w));
@@ -966,7 +966,7 @@ h_ws_list(struct req *r)
 		offset = atol(buf);
 	for (char *save = NULL, *t = strtok_r(q, " ", &save); t && nt < 16; t = strtok_r(NULL, " ", &save))
 		terms[nt++] = t;
-	for (struct workspace *w = S.ws_head; w; w = w->next)
+	for (struct workspace *w = deployment.ws_head; w; w = w->next)
 	{
 		int			ok = can_see(r, w);
 
@@ -1025,10 +1025,10 @@ j_hold(void)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "builds", json_object_new_boolean(S.hold_builds));
-	json_object_object_add(o, "agents", json_object_new_boolean(S.hold_agents));
-	json_object_object_add(o, "held_builds", json_object_new_int(S.n_held_builds));
-	json_object_object_add(o, "held_agents", json_object_new_int(S.n_held_agents));
+	json_object_object_add(o, "builds", json_object_new_boolean(deployment.hold_builds));
+	json_object_object_add(o, "agents", json_object_new_boolean(deployment.hold_agents));
+	json_object_object_add(o, "held_builds", json_object_new_int(deployment.n_held_builds));
+	json_object_object_add(o, "held_agents", json_object_new_int(deployment.n_held_agents));
 	return o;
 }
 
@@ -1042,7 +1042,7 @@ h_hold_get(struct req *r)
 static void
 h_hold_put(struct req *r)
 {
-	int			v[2] = {S.hold_builds, S.hold_agents};
+	int			v[2] = {deployment.hold_builds, deployment.hold_agents};
 	const char *keys[2] = {"builds", "agents"};
 	json_object *x;
 
@@ -1071,7 +1071,7 @@ build_arg(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	b = hmap_get(&S.builds_by_id, r->arg[0]);
+	b = hmap_get(&deployment.builds_by_id, r->arg[0]);
 	if (!b || !can_see(r, b->ws))
 	{
 		not_found(r);
@@ -1146,7 +1146,7 @@ agent_arg(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	a = hmap_get(&S.agents_by_id, r->arg[0]);
+	a = hmap_get(&deployment.agents_by_id, r->arg[0]);
 	if (!a || !can_see(r, a->build->ws))
 	{
 		not_found(r);
@@ -1194,7 +1194,7 @@ authenticate(struct req *r)
 			 "Cookie \"coder_session_token\" or header \"Coder-Session-Token\" must be provided.");
 		return 0;
 	}
-	r->me = hmap_get(&S.tokens, tok);
+	r->me = hmap_get(&deployment.tokens, tok);
 	if (!r->me || r->me->deleted)
 	{
 		fail(r, 401, "You are signed out or your session has expired. Please sign in again to continue.",
@@ -1207,12 +1207,12 @@ authenticate(struct req *r)
 static int
 inject_http_failure(struct req *r)
 {
-	if (!rng_hit(&S.chance, S.cfg.fail_http))
+	if (!rng_hit(&deployment.chance, deployment.cfg.fail_http))
 		return 0;
-	if (S.cfg.fail_http_status == 429)
+	if (deployment.cfg.fail_http_status == 429)
 		fail(r, 429, "You've been rate limited for sending more than 512 requests in 1m0s.", "injected failure (--fail-http)");
 	else
-		fail(r, S.cfg.fail_http_status, "An internal server error occurred.", "injected failure (--fail-http)");
+		fail(r, deployment.cfg.fail_http_status, "An internal server error occurred.", "injected failure (--fail-http)");
 	return 1;
 }
 
@@ -1385,7 +1385,7 @@ ws_request(struct lws *wsi, struct conn *c, int establish)
 	if (!find_token(wsi, tok, sizeof(tok)))
 		return reject_upgrade(wsi, 401, err_body("You are signed out or your session has expired. Please sign in again to continue.",
 												 "Cookie \"coder_session_token\" or header \"Coder-Session-Token\" must be provided.", NULL));
-	r.me = hmap_get(&S.tokens, tok);
+	r.me = hmap_get(&deployment.tokens, tok);
 	if (!r.me || r.me->deleted)
 		return reject_upgrade(wsi, 401, err_body("You are signed out or your session has expired. Please sign in again to continue.",
 												 "API key is invalid.", NULL));
@@ -1393,7 +1393,7 @@ ws_request(struct lws *wsi, struct conn *c, int establish)
 		return reject_upgrade(wsi, 400, err_body("Invalid UUID.", r.arg[0], NULL));
 	if (route == ROUTE_LOGS)
 	{
-		struct build *b = hmap_get(&S.builds_by_id, r.arg[0]);
+		struct build *b = hmap_get(&deployment.builds_by_id, r.arg[0]);
 		char		buf[32];
 
 		if (!b || !(r.me->is_owner || b->ws->owner == r.me))
@@ -1413,7 +1413,7 @@ ws_request(struct lws *wsi, struct conn *c, int establish)
 	}
 	else
 	{
-		struct agent *a = hmap_get(&S.agents_by_id, r.arg[0]);
+		struct agent *a = hmap_get(&deployment.agents_by_id, r.arg[0]);
 		char		cmd[4096] = "",
 					buf[32];
 		int			width = 80,

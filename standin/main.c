@@ -143,7 +143,7 @@ timer_fire(lws_sorted_usec_list_t *sul)
 void
 timers_kick(void)
 {
-	int64_t		next = theap_next(&S.timers);
+	int64_t		next = theap_next(&deployment.timers);
 	int64_t		now;
 
 	if (next < 0 || (timer_at >= 0 && timer_at <= next))
@@ -385,12 +385,12 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 
 	state_init(&cfg, token);
-	S.on_build_change = http_build_changed;
-	S.on_job_wait = metrics_job_wait;
-	S.on_job_done = metrics_job_done;
+	deployment.on_build_change = http_build_changed;
+	deployment.on_job_wait = metrics_job_wait;
+	deployment.on_job_done = metrics_job_done;
 	template_add("docker");
 	for (int i = 0; i < n_extra; i++)
-		if (!hmap_get(&S.templates_by_name, extra_templates[i]))
+		if (!hmap_get(&deployment.templates_by_name, extra_templates[i]))
 			template_add(extra_templates[i]);
 
 	lws_set_log_level(verbose ? (LLL_ERR | LLL_WARN) : LLL_ERR, NULL);

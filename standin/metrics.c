@@ -262,7 +262,7 @@ process_out(struct sbuf *s)
 	head(s, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
 	sb_printf(s, "process_resident_memory_bytes %ld\n", rss * sysconf(_SC_PAGESIZE));
 	head(s, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-	sb_printf(s, "process_start_time_seconds %.3f\n", S.started / 1e6);
+	sb_printf(s, "process_start_time_seconds %.3f\n", deployment.started / 1e6);
 	head(s, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
 	sb_printf(s, "process_virtual_memory_bytes %ld\n", pages * sysconf(_SC_PAGESIZE));
 }
@@ -288,11 +288,11 @@ metrics_render(size_t *len)
 	head(&s, "coderd_provisionerd_job_timings_seconds", "histogram", "The provisioner job time duration in seconds.");
 	hist_out(&s, "coderd_provisionerd_job_timings_seconds", &job_timings, job_buckets, N_JOB_B);
 	head(&s, "coderd_provisionerd_jobs_current", "gauge", "The number of currently running provisioner jobs.");
-	sb_printf(&s, "coderd_provisionerd_jobs_current{provisioner=\"terraform\"} %d\n", S.running);
+	sb_printf(&s, "coderd_provisionerd_jobs_current{provisioner=\"terraform\"} %d\n", deployment.running);
 	head(&s, "coderd_provisionerd_num_daemons", "gauge", "The number of provisioner daemons.");
-	sb_printf(&s, "coderd_provisionerd_num_daemons %d\n", S.cfg.replicas * S.cfg.daemons);
+	sb_printf(&s, "coderd_provisionerd_num_daemons %d\n", deployment.cfg.replicas * deployment.cfg.daemons);
 	head(&s, "standin_provisioner_jobs_pending", "gauge", "Stand-in only (not a coderd metric): provisioner jobs waiting in the queue.");
-	sb_printf(&s, "standin_provisioner_jobs_pending %ld\n", S.q_len);
+	sb_printf(&s, "standin_provisioner_jobs_pending %ld\n", deployment.q_len);
 	head(&s, "coderd_workspace_builds_total", "counter", "The number of workspaces started, updated, or deleted.");
 	counter_out(&s, "coderd_workspace_builds_total", &builds);
 	process_out(&s);

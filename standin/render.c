@@ -50,7 +50,7 @@ j_buildinfo(void)
 
 	ADD(o, "agent_api_version", jstr("2.0"));
 	ADD(o, "dashboard_url", jstr(listen_url));
-	ADD(o, "deployment_id", jstr(S.org_id));
+	ADD(o, "deployment_id", jstr(deployment.org_id));
 	ADD(o, "external_url", jstr("https://github.com/coder/coder"));
 	ADD(o, "provisioner_api_version", jstr("1.4"));
 	ADD(o, "telemetry", json_object_new_boolean(0));
@@ -75,7 +75,7 @@ j_user(const struct user *u)
 	ADD(o, "last_seen_at", jtime(u->last_seen));
 	ADD(o, "login_type", jstr(u->password || u->is_owner ? "password" : "none"));
 	ADD(o, "name", jstr(u->name));
-	json_object_array_add(orgs, jstr(S.org_id));
+	json_object_array_add(orgs, jstr(deployment.org_id));
 	ADD(o, "organization_ids", orgs);
 	if (u->is_owner)
 	{
@@ -99,14 +99,14 @@ j_org(void)
 {
 	json_object *o = json_object_new_object();
 
-	ADD(o, "created_at", jtime(S.started));
+	ADD(o, "created_at", jtime(deployment.started));
 	ADD(o, "description", jstr("The stand-in's only organization."));
 	ADD(o, "display_name", jstr("Coder"));
 	ADD(o, "icon", jstr(""));
-	ADD(o, "id", jstr(S.org_id));
+	ADD(o, "id", jstr(deployment.org_id));
 	ADD(o, "is_default", json_object_new_boolean(1));
 	ADD(o, "name", jstr("coder"));
-	ADD(o, "updated_at", jtime(S.started));
+	ADD(o, "updated_at", jtime(deployment.started));
 	return o;
 }
 
@@ -153,8 +153,8 @@ j_template(const struct template *t)
 	ADD(o, "build_time_stats", x);
 	ADD(o, "cors_behavior", jstr("simple"));
 	ADD(o, "created_at", jtime(t->created));
-	ADD(o, "created_by_id", jstr(S.owner->id));
-	ADD(o, "created_by_name", jstr(S.owner->username));
+	ADD(o, "created_by_id", jstr(deployment.owner->id));
+	ADD(o, "created_by_name", jstr(deployment.owner->username));
 	ADD(o, "default_ttl_ms", json_object_new_int64(0));
 	ADD(o, "deprecated", json_object_new_boolean(0));
 	ADD(o, "deprecation_message", jstr(""));
@@ -167,7 +167,7 @@ j_template(const struct template *t)
 	ADD(o, "name", jstr(t->name));
 	ADD(o, "organization_display_name", jstr("Coder"));
 	ADD(o, "organization_icon", jstr(""));
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "organization_name", jstr("coder"));
 	ADD(o, "provisioner", jstr("terraform"));
 	ADD(o, "require_active_version", json_object_new_boolean(0));
@@ -184,9 +184,9 @@ minimal_owner(void)
 	json_object *o = json_object_new_object();
 
 	ADD(o, "avatar_url", jstr(""));
-	ADD(o, "id", jstr(S.owner->id));
-	ADD(o, "name", jstr(S.owner->name));
-	ADD(o, "username", jstr(S.owner->username));
+	ADD(o, "id", jstr(deployment.owner->id));
+	ADD(o, "name", jstr(deployment.owner->name));
+	ADD(o, "username", jstr(deployment.owner->username));
 	return o;
 }
 
@@ -207,12 +207,12 @@ j_template_version(const struct template *t)
 	ADD(job, "completed_at", jtime(t->created));
 	ADD(job, "file_id", jstr(t->file_id));
 	ADD(job, "id", jstr(t->job_id));
-	ADD(job, "initiator_id", jstr(S.owner->id));
+	ADD(job, "initiator_id", jstr(deployment.owner->id));
 	x = json_object_new_object();
 	ADD(x, "template_version_id", jstr(t->version_id));
 	ADD(job, "input", x);
 	ADD(job, "logs_overflowed", json_object_new_boolean(0));
-	ADD(job, "organization_id", jstr(S.org_id));
+	ADD(job, "organization_id", jstr(deployment.org_id));
 	ADD(job, "queue_position", json_object_new_int(0));
 	ADD(job, "queue_size", json_object_new_int(0));
 	ADD(job, "status", jstr("succeeded"));
@@ -223,13 +223,13 @@ j_template_version(const struct template *t)
 	ADD(job, "type", jstr("template_version_import"));
 	ADD(o, "job", job);
 	x = json_object_new_object();
-	ADD(x, "available", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
-	ADD(x, "count", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
+	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
 	ADD(x, "most_recently_seen", jtime(wall_us()));
 	ADD(o, "matched_provisioners", x);
 	ADD(o, "message", jstr("stand-in template version"));
 	ADD(o, "name", jstr(t->version_name));
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "readme", jstr(""));
 	ADD(o, "template_id", jstr(t->id));
 	ADD(o, "updated_at", jtime(t->created));
@@ -313,9 +313,9 @@ j_job(const struct build *b)
 	ADD(x, "workspace_id", jstr(w->id));
 	ADD(x, "workspace_name", jstr(w->name));
 	ADD(o, "metadata", x);
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "queue_position", json_object_new_int64(build_queue_position(b)));
-	ADD(o, "queue_size", json_object_new_int64(pending ? S.q_len : 0));
+	ADD(o, "queue_size", json_object_new_int64(pending ? deployment.q_len : 0));
 	add_time_opt(o, "started_at", b->started);
 	ADD(o, "status", jstr(job_status_name(b->status)));
 	x = json_object_new_object();
@@ -343,7 +343,7 @@ j_agent(const struct agent *a)
 	ADD(o, "api_version", jstr("2.0"));
 	ADD(o, "apps", json_object_new_array());
 	ADD(o, "architecture", jstr("amd64"));
-	ADD(o, "connection_timeout_seconds", json_object_new_int64(S.cfg.agent_timeout / 1000000));
+	ADD(o, "connection_timeout_seconds", json_object_new_int64(deployment.cfg.agent_timeout / 1000000));
 	ADD(o, "created_at", jtime(a->created));
 	ADD(o, "directory", jstr(""));
 	if (a->status == AG_DISCONNECTED)
@@ -435,8 +435,8 @@ j_build(const struct build *b)
 	ADD(o, "initiator_name", jstr(b->initiator->username));
 	ADD(o, "job", j_job(b));
 	x = json_object_new_object();
-	ADD(x, "available", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
-	ADD(x, "count", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
+	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
 	ADD(x, "most_recently_seen", jtime(wall_us()));
 	ADD(o, "matched_provisioners", x);
 	ADD(o, "max_deadline", NULL);
@@ -486,7 +486,7 @@ j_workspace(const struct workspace *w)
 	ADD(o, "latest_build", j_build(w->latest));
 	ADD(o, "name", jstr(w->name));
 	ADD(o, "next_start_at", NULL);
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "organization_name", jstr("coder"));
 	ADD(o, "outdated", json_object_new_boolean(0));
 	ADD(o, "owner_avatar_url", jstr(""));

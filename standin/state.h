@@ -159,7 +159,7 @@ struct workspace
 			   *next;			/* list of live workspaces */
 };
 
-struct state
+struct deployment
 {
 	struct config cfg;
 	rng			ids;			/* ids: from /dev/urandom */
@@ -207,7 +207,7 @@ struct state
 	void		(*on_job_done) (struct build *b);
 };
 
-extern struct state S;
+extern struct deployment deployment;
 extern const struct param docker_params[];
 extern const int n_docker_params;
 
