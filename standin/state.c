@@ -19,13 +19,13 @@ struct deployment deployment;
 /* The rich parameters of every template the stand-in serves. */
 const struct param docker_params[] = {
 	{"cpu", "CPU cores", "Number of CPU cores for the workspace container.",
-		"number", "input", "2", NULL, 1, 0, 1, 1, 16},
+		"number", "input", "2", NULL, true, false, true, 1, 16},
 	{"memory", "Memory (GB)", "Memory limit of the workspace container in GB.",
-		"number", "input", "4", NULL, 1, 0, 1, 1, 64},
+		"number", "input", "4", NULL, true, false, true, 1, 64},
 	{"region", "Region", "Where the workspace runs.",
-		"string", "radio", "eu", "eu,us,ap", 0, 0, 0, 0, 0},
+		"string", "radio", "eu", "eu,us,ap", false, false, false, 0, 0},
 	{"dotfiles_uri", "Dotfiles URI", "Optional dotfiles repository to install.",
-		"string", "input", "", NULL, 1, 0, 0, 0, 0},
+		"string", "input", "", NULL, true, false, false, 0, 0},
 };
 const int	n_docker_params = sizeof(docker_params) / sizeof(docker_params[0]);
 
@@ -46,7 +46,7 @@ state_init(const struct config *cfg, const char *owner_token)
 	rng_seed(&deployment.chance, cfg->seed);
 	deployment.started = wall_us();
 	uuid_new(&deployment.ids, deployment.org_id);
-	deployment.owner = user_add("admin", "admin@coder.com", "Stand-in Owner", NULL, 1);
+	deployment.owner = user_add("admin", "admin@coder.com", "Stand-in Owner", NULL, true);
 	hmap_put(&deployment.tokens, owner_token, deployment.owner);
 }
 
@@ -86,7 +86,7 @@ template_add(const char *name)
 
 struct user *
 user_add(const char *username, const char *email, const char *name,
-		 const char *password, int is_owner)
+		 const char *password, bool is_owner)
 {
 	struct user *u = xcalloc(1, sizeof(*u));
 
@@ -106,7 +106,6 @@ user_add(const char *username, const char *email, const char *name,
 	else
 		deployment.users_head = u;
 	deployment.users_tail = u;
-	deployment.nusers++;
 	return u;
 }
 
@@ -114,7 +113,7 @@ user_add(const char *username, const char *email, const char *name,
 void
 user_delete(struct user *u)
 {
-	u->deleted = 1;
+	u->deleted = true;
 	hmap_del(&deployment.users_by_name, u->username);
 	hmap_del(&deployment.users_by_email, u->email);
 	if (u->prev)
@@ -126,7 +125,6 @@ user_delete(struct user *u)
 	else
 		deployment.users_tail = u->prev;
 	u->prev = u->next = NULL;
-	deployment.nusers--;
 }
 
 struct user *
@@ -154,7 +152,7 @@ session_new(struct user *u)
 
 /* ---------------- jobs ---------------- */
 
-int
+bool
 job_active(enum jstatus s)
 {
 	return s == JOB_PENDING || s == JOB_RUNNING || s == JOB_CANCELING;
@@ -334,7 +332,7 @@ workspace_gone(struct workspace *w)
 {
 	char		key[300];
 
-	w->deleted = 1;
+	w->deleted = true;
 	snprintf(key, sizeof(key), "%s/%s", w->owner->id, w->name);
 	hmap_del(&deployment.workspaces_by_owner_name, key);
 	if (w->prev)
@@ -346,7 +344,6 @@ workspace_gone(struct workspace *w)
 	else
 		deployment.ws_tail = w->prev;
 	w->prev = w->next = NULL;
-	deployment.nworkspaces--;
 	w->owner->live_workspaces--;
 }
 
@@ -535,7 +532,6 @@ workspace_add(struct user *owner, struct template *t, const char *name,
 	else
 		deployment.ws_head = w;
 	deployment.ws_tail = w;
-	deployment.nworkspaces++;
 	owner->live_workspaces++;
 	b = build_start(w, TR_START, owner);
 	b->params = xstrdup(params_json ? params_json : "[]");
@@ -558,7 +554,7 @@ timers_run(int64_t now)
  * due at once, in the order it fell due; the rest follow at their own time.
  */
 void
-hold_set(int builds, int agents)
+hold_set(bool builds, bool agents)
 {
 	deployment.hold_builds = builds;
 	deployment.hold_agents = agents;

@@ -8,6 +8,7 @@
 
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct conn;
@@ -40,8 +41,8 @@ struct user
 	int64_t		created;
 	int64_t		updated;
 	int64_t		last_seen;
-	int			is_owner;
-	int			deleted;
+	bool		is_owner;
+	bool		deleted;
 	int			live_workspaces;
 	struct user *prev,
 			   *next;			/* list of live users, creation order */
@@ -56,9 +57,9 @@ struct param
 	const char *form_type;
 	const char *default_value;
 	const char *options;		/* comma separated, or NULL */
-	int			mutable_;
-	int			required;
-	int			has_range;
+	bool		mutable_;
+	bool		required;
+	bool		has_range;
 	int			vmin;
 	int			vmax;
 };
@@ -97,8 +98,8 @@ struct agent
 	enum agent_status status;
 	int64_t		created;
 	int64_t		first_connected;
-	int			will_fail;
-	int			pty_fail;		/* decided once per agent */
+	bool		will_fail;
+	bool		pty_fail;		/* decided once per agent */
 	uint32_t	gen;
 	struct build *build;
 };
@@ -130,7 +131,7 @@ struct build
 	int64_t		canceled;
 	int64_t		duration;		/* drawn build time */
 	int64_t		enqueued_mono;
-	int			will_fail;
+	bool		will_fail;
 	char	   *error;
 	uint64_t	qseq;			/* position in the FIFO, 0 = not queued */
 	uint32_t	gen;			/* invalidates stale timers */
@@ -151,7 +152,7 @@ struct workspace
 	struct template *tpl;
 	int64_t		created;
 	int64_t		updated;
-	int			deleted;
+	bool		deleted;
 	int			nbuilds;
 	struct build *latest;
 	struct agent *agent;		/* the connected (or connecting) agent */
@@ -173,7 +174,6 @@ struct deployment
 				tokens;
 	struct user *users_head,
 			   *users_tail;
-	long		nusers;
 	struct template *templates;
 	hmap		templates_by_id,
 				templates_by_name,
@@ -184,7 +184,6 @@ struct deployment
 				agents_by_id;
 	struct workspace *ws_head,
 			   *ws_tail;
-	long		nworkspaces;
 	/* provisioner queue */
 	struct build *q_head,
 			   *q_tail;
@@ -195,7 +194,7 @@ struct deployment
 	int64_t		log_seq;
 	theap		timers;
 	/* test holds (PUT /api/v2/standin/hold): what is due waits here */
-	int			hold_builds,
+	bool		hold_builds,
 				hold_agents;
 	struct build **held_builds;
 	struct agent **held_agents;
@@ -214,7 +213,7 @@ extern const int n_docker_params;
 void		state_init(const struct config *cfg, const char *owner_token);
 struct template *template_add(const char *name);
 struct user *user_add(const char *username, const char *email, const char *name,
-					  const char *password, int is_owner);
+					  const char *password, bool is_owner);
 void		user_delete(struct user *u);
 struct user *user_lookup(const char *key, struct user *me);	/* id, name or "me" */
 const char *session_new(struct user *u);	/* returns the token */
@@ -223,12 +222,12 @@ struct workspace *workspace_add(struct user *owner, struct template *t,
 struct build *build_start(struct workspace *w, enum transition tr, struct user *by);
 int			build_cancel(struct build *b);	/* 0 ok, -1 already done */
 long		build_queue_position(const struct build *b);
-int			job_active(enum jstatus s);
+bool		job_active(enum jstatus s);
 const char *job_status_name(enum jstatus s);
 const char *build_status_name(const struct build *b);
 const char *transition_name(enum transition t);
 const char *agent_status_name(enum agent_status s);
 void		timers_run(int64_t now);
-void		hold_set(int builds, int agents);
+void		hold_set(bool builds, bool agents);
 
 #endif

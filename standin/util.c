@@ -13,44 +13,47 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Allocation failed: the stand-in cannot go on. */
+static void
+out_of_memory(void)
+{
+	fprintf(stderr, "coder-standin: out of memory\n");
+	exit(EXIT_INTERNAL);
+}
+
+/* malloc that never returns NULL (nor asks malloc for 0 bytes). */
 void *
 xmalloc(size_t n)
 {
 	void	   *p = malloc(n ? n : 1);
 
 	if (!p)
-	{
-		fprintf(stderr, "coder-standin: out of memory\n");
-		exit(4);
-	}
+		out_of_memory();
 	return p;
 }
 
+/* calloc that never returns NULL. */
 void *
 xcalloc(size_t n, size_t sz)
 {
 	void	   *p = calloc(n ? n : 1, sz ? sz : 1);
 
 	if (!p)
-	{
-		fprintf(stderr, "coder-standin: out of memory\n");
-		exit(4);
-	}
+		out_of_memory();
 	return p;
 }
 
+/* realloc that never returns NULL. */
 void *
 xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-	{
-		fprintf(stderr, "coder-standin: out of memory\n");
-		exit(4);
-	}
+		out_of_memory();
 	return p;
 }
 
+/* strdup that never returns NULL. */
 char *
 xstrdup(const char *s)
 {
@@ -59,17 +62,18 @@ xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
-int
+/* Does HAY contain NEEDLE, ignoring ASCII case?  An empty NEEDLE always matches. */
+bool
 contains_ci(const char *hay, const char *needle)
 {
 	size_t		n = strlen(needle);
 
 	if (n == 0)
-		return 1;
+		return true;
 	for (; *hay; hay++)
 		if (strncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 /* ---------------- hash map ---------------- */
@@ -223,23 +227,26 @@ rng_next(rng *r)
 	return res;
 }
 
-double
+/* A uniform double in [0, 1). */
+static double
 rng_unit(rng *r)
 {
 	return (rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-int
+/* True with probability RATE; no draw at all for a rate of 0 or 1. */
+bool
 rng_hit(rng *r, double rate)
 {
 	if (rate <= 0)
-		return 0;
+		return false;
 	if (rate >= 1)
-		return 1;
+		return true;
 	return rng_unit(r) < rate;
 }
 
-double
+/* A standard normal deviate (Box-Muller). */
+static double
 rng_normal(rng *r)
 {
 	double		u1 = rng_unit(r),
@@ -295,20 +302,6 @@ parse_duration(const char *s)
 	if (total > 9e15)
 		return -1;
 	return (int64_t) (total + 0.5);
-}
-
-/* A short Go-like rendering: "2s", "1.5s", "250ms", "0s". */
-void
-fmt_duration(int64_t us, char *out, size_t n)
-{
-	if (us == 0)
-		snprintf(out, n, "0s");
-	else if (us < 1000)
-		snprintf(out, n, "%lldus", (long long) us);
-	else if (us < 1000000)
-		snprintf(out, n, "%gms", us / 1000.0);
-	else
-		snprintf(out, n, "%gs", us / 1e6);
 }
 
 /*
@@ -446,7 +439,8 @@ uuid_new(rng *r, char out[37])
 			 x[10], x[11], x[12], x[13], x[14], x[15]);
 }
 
-int
+/* Is S a UUID in its 8-4-4-4-12 hex form (either case)? */
+bool
 uuid_valid(const char *s)
 {
 	for (int i = 0; i < 36; i++)
@@ -454,10 +448,10 @@ uuid_valid(const char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23)
 		{
 			if (s[i] != '-')
-				return 0;
+				return false;
 		}
 		else if (!isxdigit((unsigned char) s[i]))
-			return 0;
+			return false;
 	}
 	return s[36] == '\0';
 }
@@ -482,7 +476,7 @@ token_new(char out[40])
 	if (got < sizeof(raw))
 	{
 		fprintf(stderr, "coder-standin: cannot read /dev/urandom\n");
-		exit(4);
+		exit(EXIT_INTERNAL);
 	}
 	for (int i = 0, j = 0; i < 33; i++)
 	{
@@ -567,13 +561,14 @@ theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen)
 	}
 }
 
-int
+/* Take the earliest timer into OUT if it is due at NOW; false when none is. */
+bool
 theap_pop_due(theap *t, int64_t now, timer *out)
 {
 	size_t		i = 0;
 
 	if (t->n == 0 || t->h[0].at > now)
-		return 0;
+		return false;
 	*out = t->h[0];
 	t->h[0] = t->h[--t->n];
 	for (;;)
@@ -594,7 +589,7 @@ theap_pop_due(theap *t, int64_t now, timer *out)
 		t->h[m] = x;
 		i = m;
 	}
-	return 1;
+	return true;
 }
 
 int64_t
