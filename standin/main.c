@@ -34,6 +34,7 @@ static lws_sorted_usec_list_t timer_sul;
 static int64_t timer_at = -1;	/* mono_us the sul is set for, -1 = none */
 static volatile sig_atomic_t stop_requested;
 
+/* --help: the flags and what the stand-in prints on start. */
 static void
 usage(FILE *f)
 {
@@ -581,6 +582,7 @@ run_loop(void)
 	lws_context_destroy(ctx);
 }
 
+/* Parse the flags, build the deployment and the listeners, announce them, serve. */
 int
 main(int argc, char **argv)
 {

@@ -73,6 +73,10 @@ spawn_shell(const char *slave_name, const char *command)
 	return pid;
 }
 
+/*
+ * Give websocket C a terminal running COMMAND (a shell when empty) at WIDTH x HEIGHT.
+ * Returns 0, or -1 when no terminal or process could be had (C has no pty then).
+ */
 int
 pty_open(struct conn *c, const char *command, int width, int height)
 {
@@ -170,6 +174,7 @@ pty_input(struct conn *c, const char *in, size_t len)
 	json_object_put(o);
 }
 
+/* Have lws close the terminal's descriptor; its close callback frees P. */
 static void
 pty_detach_fd(struct pty *p)
 {
@@ -182,6 +187,7 @@ pty_detach_fd(struct pty *p)
 	}
 }
 
+/* C's websocket closed: hang up the terminal's processes and let the descriptor go. */
 void
 pty_ws_closed(struct conn *c)
 {
@@ -199,6 +205,7 @@ pty_ws_closed(struct conn *c)
 		free(p);
 }
 
+/* C's queue went down: read the terminal again once it is under half the pause mark. */
 void
 pty_ws_drained(struct conn *c)
 {

@@ -1,6 +1,14 @@
 /*
  * server.h: what the HTTP, websocket, PTY and metrics parts of the stand-in
- * share.  One libwebsockets context, one thread, one event loop.
+ * share.  One libwebsockets context, one thread, one event loop: nothing
+ * here is locked.
+ *
+ * A struct conn is lws's per-session data of one connection.  http_begin
+ * resets it for each HTTP request and ws_established when a websocket opens;
+ * it owns its body buffer and its queue of outgoing messages.  A terminal
+ * websocket and its struct pty point at each other (c->pty, p->ws); whichever
+ * side closes first clears the other's pointer.  A ?follow websocket is on
+ * its build's list of followers until the job ends or the websocket closes.
  */
 #ifndef STANDIN_SERVER_H
 #define STANDIN_SERVER_H
@@ -21,6 +29,7 @@ enum conn_kind
 	C_HTTP, C_WS_PTY, C_WS_LOGS
 };
 
+/* A websocket message waiting to be sent, owned by its conn's queue. */
 struct outbuf
 {
 	struct outbuf *next;
@@ -31,7 +40,7 @@ struct outbuf
 
 struct pty;
 
-/* Per-connection state (libwebsockets' per-session data). */
+/* Per-connection state (libwebsockets' per-session data; see above). */
 struct conn
 {
 	enum conn_kind kind;

@@ -31,6 +31,7 @@ const int	n_docker_params = sizeof(docker_params) / sizeof(docker_params[0]);
 
 static void dispatch(void);
 
+/* A new deployment for CFG: the organization and the owner, whose token is OWNER_TOKEN. */
 void
 state_init(const struct config *cfg, const char *owner_token)
 {
@@ -50,6 +51,7 @@ state_init(const struct config *cfg, const char *owner_token)
 	hmap_put(&deployment.tokens, owner_token, deployment.owner);
 }
 
+/* A new template NAME with one version (a random Docker-style name). */
 struct template *
 template_add(const char *name)
 {
@@ -84,6 +86,7 @@ template_add(const char *name)
 	return t;
 }
 
+/* A new user, at the end of the list; PASSWORD NULL for login type "none". */
 struct user *
 user_add(const char *username, const char *email, const char *name,
 		 const char *password, bool is_owner)
@@ -127,6 +130,7 @@ user_delete(struct user *u)
 	u->prev = u->next = NULL;
 }
 
+/* The live user KEY names: "me" (ME), an id or a username; NULL when none. */
 struct user *
 user_lookup(const char *key, struct user *me)
 {
@@ -140,6 +144,7 @@ user_lookup(const char *key, struct user *me)
 	return hmap_get(&deployment.users_by_name, key);
 }
 
+/* A new session token for U (a static buffer, valid until the next call). */
 const char *
 session_new(struct user *u)
 {
@@ -152,12 +157,14 @@ session_new(struct user *u)
 
 /* ---------------- jobs ---------------- */
 
+/* Pending, running or canceling: a workspace with such a build takes no new one. */
 bool
 job_active(enum jstatus s)
 {
 	return s == JOB_PENDING || s == JOB_RUNNING || s == JOB_CANCELING;
 }
 
+/* codersdk.ProvisionerJobStatus */
 const char *
 job_status_name(enum jstatus s)
 {
@@ -166,6 +173,7 @@ job_status_name(enum jstatus s)
 	return n[s];
 }
 
+/* codersdk.WorkspaceTransition */
 const char *
 transition_name(enum transition t)
 {
@@ -174,6 +182,7 @@ transition_name(enum transition t)
 	return n[t];
 }
 
+/* codersdk.WorkspaceAgentStatus */
 const char *
 agent_status_name(enum agent_status s)
 {
@@ -204,6 +213,7 @@ build_status_name(const struct build *b)
 	return "pending";
 }
 
+/* B's 1-based place among pending jobs; 0 once it left the queue. */
 long
 build_queue_position(const struct build *b)
 {
@@ -216,6 +226,7 @@ static void
 add_log(struct build *b, const char *level, const char *stage, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Append a log line to B with the next id of the deployment's one sequence. */
 static void
 add_log(struct build *b, const char *level, const char *stage, const char *fmt, ...)
 {
@@ -235,6 +246,7 @@ add_log(struct build *b, const char *level, const char *stage, const char *fmt, 
 	l->output = xstrdup(buf);
 }
 
+/* B changed: its updated time, and the server's on_build_change. */
 static void
 notify(struct build *b)
 {
@@ -243,6 +255,7 @@ notify(struct build *b)
 		deployment.on_build_change(b);
 }
 
+/* Take B out of the FIFO and the Fenwick tree of queue positions. */
 static void
 queue_unlink(struct build *b)
 {
@@ -264,6 +277,7 @@ static void job_finish(void *obj, uint32_t gen);
 static void agent_connect(void *obj, uint32_t gen);
 static void agent_timeout(void *obj, uint32_t gen);
 
+/* The log stage of a build's apply step. */
 static const char *
 stage_name(enum transition tr)
 {
@@ -291,6 +305,7 @@ job_begin(struct build *b)
 	notify(b);
 }
 
+/* Start queued jobs, oldest first, while a daemon is free. */
 static void
 dispatch(void)
 {
@@ -298,6 +313,10 @@ dispatch(void)
 		job_begin(deployment.q_head);
 }
 
+/*
+ * The agent of B's container: it connects after --agent-delay, or times out
+ * (--fail-agent) after --agent-timeout.
+ */
 static void
 agent_create(struct build *b)
 {
@@ -318,6 +337,7 @@ agent_create(struct build *b)
 		theap_push(&deployment.timers, mono_us() + deployment.cfg.agent_delay, agent_connect, a, a->gen);
 }
 
+/* A new build replaces A: its pending timers go stale and it shows disconnected. */
 static void
 agent_stop(struct agent *a)
 {
@@ -327,6 +347,7 @@ agent_stop(struct agent *a)
 	a->status = AG_DISCONNECTED;
 }
 
+/* A delete build succeeded: W leaves the lists and its name is free again. */
 static void
 workspace_gone(struct workspace *w)
 {
@@ -347,6 +368,10 @@ workspace_gone(struct workspace *w)
 	w->owner->live_workspaces--;
 }
 
+/*
+ * B ends with ST: logs, the agent for a start, the workspace gone for a delete;
+ * the daemon takes the next job.
+ */
 static void
 job_complete(struct build *b, enum jstatus st)
 {
@@ -378,6 +403,7 @@ job_complete(struct build *b, enum jstatus st)
 	dispatch();
 }
 
+/* Timer: B's build time is up; it fails if drawn to, unless builds are held. */
 static void
 job_finish(void *obj, uint32_t gen)
 {
@@ -402,6 +428,7 @@ job_finish(void *obj, uint32_t gen)
 	job_complete(b, JOB_SUCCEEDED);
 }
 
+/* Timer: a running job being canceled ends canceled. */
 static void
 cancel_finish(void *obj, uint32_t gen)
 {
@@ -413,6 +440,7 @@ cancel_finish(void *obj, uint32_t gen)
 	job_complete(b, JOB_CANCELED);
 }
 
+/* Timer: A connects, unless agents are held. */
 static void
 agent_connect(void *obj, uint32_t gen)
 {
@@ -431,6 +459,7 @@ agent_connect(void *obj, uint32_t gen)
 	a->build->updated = wall_us();
 }
 
+/* Timer: A, drawn to fail, shows timeout. */
 static void
 agent_timeout(void *obj, uint32_t gen)
 {
@@ -441,6 +470,7 @@ agent_timeout(void *obj, uint32_t gen)
 	a->status = AG_TIMEOUT;
 }
 
+/* Queue a new build of W; the workspace's agent goes away at once. */
 struct build *
 build_start(struct workspace *w, enum transition tr, struct user *by)
 {
@@ -510,6 +540,7 @@ build_cancel(struct build *b)
 	return -1;
 }
 
+/* A new workspace with its first (start) build queued. */
 struct workspace *
 workspace_add(struct user *owner, struct template *t, const char *name,
 			  const char *params_json)
@@ -538,6 +569,7 @@ workspace_add(struct user *owner, struct template *t, const char *name,
 	return w;
 }
 
+/* Run every timer due at NOW, in deadline order. */
 void
 timers_run(int64_t now)
 {

@@ -2,6 +2,13 @@
  * state.h: the stand-in's in-memory deployment: users and their session
  * tokens, one organization, templates, workspaces, builds with provisioner
  * jobs in a FIFO queue of replicas x daemons slots, and agents.
+ *
+ * It is the one global `deployment`, used from the event loop's thread only.
+ * Nothing is ever freed: a deleted user or workspace is marked deleted and
+ * leaves the name maps and the live lists, but its id still finds it (coderd
+ * deletes softly), and builds and agents stay for their workspace's history.
+ * Strings are the deployment's own copies.  A pending timer carries its
+ * object's generation (gen); bumping gen makes it a no-op when it fires.
  */
 #ifndef STANDIN_STATE_H
 #define STANDIN_STATE_H

@@ -86,6 +86,7 @@ struct hent
 	char		key[];
 };
 
+/* FNV-1a of a NUL-terminated string. */
 static uint64_t
 hash_str(const char *s)
 {
@@ -96,6 +97,7 @@ hash_str(const char *s)
 	return h;
 }
 
+/* Double the bucket count (64 at first), rehashing every entry. */
 static void
 hmap_grow(hmap *m)
 {
@@ -121,6 +123,7 @@ hmap_grow(hmap *m)
 	m->nb = nb;
 }
 
+/* The value stored under KEY, or NULL. */
 void *
 hmap_get(const hmap *m, const char *key)
 {
@@ -135,6 +138,7 @@ hmap_get(const hmap *m, const char *key)
 	return NULL;
 }
 
+/* Store VAL under KEY (a copy), replacing any value there. */
 void
 hmap_put(hmap *m, const char *key, void *val)
 {
@@ -160,6 +164,7 @@ hmap_put(hmap *m, const char *key, void *val)
 	m->n++;
 }
 
+/* Remove KEY; returns the value it had, or NULL. */
 void *
 hmap_del(hmap *m, const char *key)
 {
@@ -188,6 +193,7 @@ hmap_del(hmap *m, const char *key)
 
 /* ---------------- random ---------------- */
 
+/* splitmix64: the seeding step of xoshiro. */
 static uint64_t
 splitmix(uint64_t *x)
 {
@@ -198,6 +204,7 @@ splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* Seed R's four words from SEED. */
 void
 rng_seed(rng *r, uint64_t seed)
 {
@@ -205,12 +212,14 @@ rng_seed(rng *r, uint64_t seed)
 		r->s[i] = splitmix(&seed);
 }
 
+/* Rotate X left by K bits. */
 static uint64_t
 rotl(uint64_t x, int k)
 {
 	return (x << k) | (x >> (64 - k));
 }
 
+/* xoshiro256**: the next 64 random bits. */
 uint64_t
 rng_next(rng *r)
 {
@@ -353,6 +362,7 @@ parse_dist(const char *s, dist *d)
 	return 0;
 }
 
+/* A draw from D in microseconds, never below zero. */
 int64_t
 dist_sample(const dist *d, rng *r)
 {
@@ -377,6 +387,7 @@ dist_sample(const dist *d, rng *r)
 
 /* ---------------- clocks ---------------- */
 
+/* The wall clock, in microseconds since the epoch. */
 int64_t
 wall_us(void)
 {
@@ -386,6 +397,7 @@ wall_us(void)
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The monotonic clock, in microseconds. */
 int64_t
 mono_us(void)
 {
@@ -422,6 +434,7 @@ fmt_time(int64_t w, char out[40])
 
 /* ---------------- ids ---------------- */
 
+/* A version-4 UUID from R, lower-case, into OUT. */
 void
 uuid_new(rng *r, char out[37])
 {
@@ -492,6 +505,7 @@ token_new(char out[40])
 
 /* ---------------- Fenwick tree ---------------- */
 
+/* Add D at position I, growing the tree (a rebuild) when I is beyond it. */
 void
 fenwick_add(fenwick *f, size_t i, int d)
 {
@@ -519,6 +533,7 @@ fenwick_add(fenwick *f, size_t i, int d)
 		f->t[i] += d;
 }
 
+/* The sum of positions 1..I. */
 long
 fenwick_prefix(const fenwick *f, size_t i)
 {
@@ -533,12 +548,14 @@ fenwick_prefix(const fenwick *f, size_t i)
 
 /* ---------------- timer heap ---------------- */
 
+/* Heap order: earlier deadline first, then the order pushed. */
 static int
 tless(const timer *a, const timer *b)
 {
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
+/* Add a timer calling FN(OBJ, GEN) at AT (mono_us). */
 void
 theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen)
 {
@@ -592,6 +609,7 @@ theap_pop_due(theap *t, int64_t now, timer *out)
 	return true;
 }
 
+/* The earliest deadline, or -1 when there is no timer. */
 int64_t
 theap_next(const theap *t)
 {

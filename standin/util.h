@@ -1,7 +1,10 @@
 /*
  * util.h: small building blocks of the stand-in: a string-keyed hash map, a
  * seeded random source, Go-style durations and distributions, RFC 3339 times,
- * UUIDs, a Fenwick tree (queue positions) and a timer heap.
+ * UUIDs, a Fenwick tree (queue positions) and a timer heap.  None of them is
+ * thread-safe; the x* allocators and token_new exit the process
+ * (EXIT_INTERNAL) instead of returning a failure.  A zeroed hmap, fenwick or
+ * theap is a valid empty one.
  */
 #ifndef STANDIN_UTIL_H
 #define STANDIN_UTIL_H
@@ -24,7 +27,7 @@ enum standin_exit
 	EXIT_INTERNAL = 4			/* out of memory, no /dev/urandom, no lws context */
 };
 
-/* ---- hash map: string key (copied) -> pointer ---- */
+/* ---- hash map: string key (copied) -> pointer (not owned) ---- */
 struct hent;
 typedef struct hmap
 {
