@@ -171,7 +171,7 @@ parse_token(const char *flag, const char *s)
 	return s;
 }
 
-/* --fail-http-status: 429 or a 5xx code (atoi: "503x" is 503, as ever). */
+/* --fail-http-status: 429 or a 5xx code (read by atoi: trailing characters are ignored). */
 static int
 parse_http_status(const char *flag, const char *s)
 {
@@ -344,7 +344,10 @@ parse_setup_flag(struct flags *f, int opt, const char *flag, const char *arg)
 	}
 }
 
-/* The defaults, then each flag in turn; what no flag gave comes last (seed, token). */
+/*
+ * The defaults, then each flag in turn, then what no flag gave (seed, token).
+ * Exits on --help (EXIT_OK) and on a bad command line (EXIT_USAGE).
+ */
 static void
 parse_flags(int argc, char **argv, struct flags *f)
 {
