@@ -459,3 +459,122 @@ COMMENT ON COLUMN coder_scale.run_summary.summary IS
   'N succeeded, then each non-zero failure category as count and wording, in failure_category.sort_order';
 COMMENT ON COLUMN coder_scale.run_summary.cleanup_elapsed IS
   'A driven run''s cleanup: from the end of its last result to the run''s end; NULL when nothing was cleaned up, and for an ingested file (Coder''s json has no cleanup time)';
+
+-- ---------------------------------------------------------------------------
+-- pg_dump keeps the user's rows of failure_category and component_metric.
+-- ---------------------------------------------------------------------------
+-- builtin: true for the rows 0.1.0 seeded that are still as it seeded them;
+-- a row the user changed or added is the user's.
+-- (Added without a default, then filled: a fresh install's table stores no
+-- default for rows older than the column either.)
+ALTER TABLE coder_scale.failure_category ADD COLUMN builtin boolean;
+COMMENT ON COLUMN coder_scale.failure_category.builtin IS
+  'True for a row as the extension ships it; a row a user changes or adds is false, and pg_dump keeps it';
+UPDATE coder_scale.failure_category f SET builtin = EXISTS (SELECT FROM (VALUES
+  ('create_user',      'failed to create user',      10, 'create user: / login as new user: (POST /users, POST /users/login)'),
+  ('create_workspace', 'failed to create workspace', 20, 'create workspace: POST /users/{user}/workspaces or a retry build refused'),
+  ('build_failed',     'build failed',               30, 'wait for build: build failed with status "failed", or logs disconnected with an unexpected job status'),
+  ('build_canceled',   'build canceled',             40, 'wait for build: build canceled'),
+  ('agent_timeout',    'failed to connect',          50, 'wait for agent: the agents did not connect (in time)'),
+  ('command_failed',   'command failed',             60, 'run reconnecting pty / agent connection failed, or the expected output was missing'),
+  ('command_timeout',  'command timed out',          70, 'run reconnecting pty: context deadline exceeded (--run-timeout)'),
+  ('job_timeout',      'timed out',                  80, 'context deadline exceeded elsewhere in the run (--job-timeout or --timeout)'),
+  ('cleanup_failed',   'cleanup failed',             90, 'cleanup workspace: / delete user: / delete workspace:'),
+  ('other',            'failed for another reason', 100, 'anything else (panics, unknown errors)')
+) AS shipped (name, wording, sort_order, description)
+WHERE (f.name, f.wording, f.sort_order, f.description)
+    = (shipped.name, shipped.wording, shipped.sort_order, shipped.description));
+ALTER TABLE coder_scale.failure_category ALTER COLUMN builtin SET DEFAULT false, ALTER COLUMN builtin SET NOT NULL;
+
+ALTER TABLE coder_scale.component_metric ADD COLUMN builtin boolean;
+COMMENT ON COLUMN coder_scale.component_metric.builtin IS
+  'True for a row as the extension ships it; a row a user changes or adds is false, and pg_dump keeps it';
+UPDATE coder_scale.component_metric m SET builtin = EXISTS (SELECT FROM (VALUES
+  ('coderd',       'process_cpu_seconds_total',          '{}', '{}', 'cpu_seconds_counter', 1, 'coderd /metrics'),
+  ('coderd',       'process_resident_memory_bytes',      '{}', '{}', 'memory_bytes_gauge',  1, 'coderd /metrics'),
+  ('coderd',       'container_cpu_usage_seconds_total',  '{"container": "coder"}', '{}', 'cpu_seconds_counter', 1, 'cAdvisor'),
+  ('coderd',       'container_memory_working_set_bytes', '{"container": "coder"}', '{}', 'memory_bytes_gauge',  1, 'cAdvisor'),
+  ('provisionerd', 'process_cpu_seconds_total',          '{}', '{}', 'cpu_seconds_counter', 1, 'provisionerd /metrics'),
+  ('provisionerd', 'process_resident_memory_bytes',      '{}', '{}', 'memory_bytes_gauge',  1, 'provisionerd /metrics'),
+  ('provisionerd', 'container_cpu_usage_seconds_total',  '{"container": "provisionerd"}', '{}', 'cpu_seconds_counter', 1, 'cAdvisor'),
+  ('provisionerd', 'container_memory_working_set_bytes', '{"container": "provisionerd"}', '{}', 'memory_bytes_gauge',  1, 'cAdvisor'),
+  ('database',     'node_cpu_seconds_total',             '{}', '{"mode": "idle"}', 'cpu_seconds_counter', 1, 'node_exporter on the database host'),
+  ('database',     'node_memory_MemTotal_bytes',         '{}', '{}', 'memory_bytes_gauge',  1, 'node_exporter on the database host'),
+  ('database',     'node_memory_MemAvailable_bytes',     '{}', '{}', 'memory_bytes_gauge', -1, 'node_exporter on the database host'),
+  ('database',     'pg_stat_activity_count',             '{}', '{}', 'connections_gauge',   1, 'postgres_exporter'),
+  ('runner',       'node_cpu_seconds_total',             '{}', '{"mode": "idle"}', 'cpu_seconds_counter', 1, 'node_exporter on the runner host'),
+  ('runner',       'node_memory_MemTotal_bytes',         '{}', '{}', 'memory_bytes_gauge',  1, 'node_exporter on the runner host'),
+  ('runner',       'node_memory_MemAvailable_bytes',     '{}', '{}', 'memory_bytes_gauge', -1, 'node_exporter on the runner host')
+) AS shipped (component, metric, label_match, label_exclude, kind, scale, source)
+WHERE (m.component, m.metric, m.label_match, m.label_exclude, m.kind, m.scale, m.source)
+    = (shipped.component, shipped.metric, shipped.label_match::jsonb, shipped.label_exclude::jsonb,
+       shipped.kind, shipped.scale, shipped.source));
+ALTER TABLE coder_scale.component_metric ALTER COLUMN builtin SET DEFAULT false, ALTER COLUMN builtin SET NOT NULL;
+
+-- A row as the extension ships it has builtin = true, and pg_dump leaves it
+-- out: CREATE EXTENSION seeds it again.  Changing a row (an UPDATE that
+-- changes anything) makes it the user's: builtin = false, kept by pg_dump.
+-- A row inserted with the key of a shipped row takes that row's place (the
+-- shipped row is updated to it, the INSERT itself stores nothing): that is
+-- how a restore puts a changed row back over the one CREATE EXTENSION has
+-- just seeded.  Deleting a shipped row, or changing its key, is not kept by
+-- a dump: a restore seeds that row again.
+CREATE FUNCTION coder_scale.failure_category_user_row()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.failure_category', TG_NAME);
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS DISTINCT FROM OLD THEN
+      NEW.builtin := false;
+    END IF;
+    RETURN NEW;
+  END IF;
+  UPDATE coder_scale.failure_category f
+  SET wording = NEW.wording, sort_order = NEW.sort_order, description = NEW.description
+  WHERE f.name = NEW.name AND f.builtin;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.failure_category_user_row() IS
+  'Trigger on failure_category: a changed row becomes the user''s (builtin = false); a row inserted with a shipped row''s name replaces it';
+REVOKE ALL ON FUNCTION coder_scale.failure_category_user_row() FROM PUBLIC;
+CREATE TRIGGER failure_category_user_row BEFORE INSERT OR UPDATE ON coder_scale.failure_category
+  FOR EACH ROW EXECUTE FUNCTION coder_scale.failure_category_user_row();
+
+CREATE FUNCTION coder_scale.component_metric_user_row()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.component_metric', TG_NAME);
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS DISTINCT FROM OLD THEN
+      NEW.builtin := false;
+    END IF;
+    RETURN NEW;
+  END IF;
+  UPDATE coder_scale.component_metric m
+  SET kind = NEW.kind, scale = NEW.scale, source = NEW.source
+  WHERE m.component = NEW.component AND m.metric = NEW.metric
+    AND m.label_match = NEW.label_match AND m.label_exclude = NEW.label_exclude AND m.builtin;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.component_metric_user_row() IS
+  'Trigger on component_metric: a changed row becomes the user''s (builtin = false); a row inserted with a shipped row''s key replaces it';
+REVOKE ALL ON FUNCTION coder_scale.component_metric_user_row() FROM PUBLIC;
+CREATE TRIGGER component_metric_user_row BEFORE INSERT OR UPDATE ON coder_scale.component_metric
+  FOR EACH ROW EXECUTE FUNCTION coder_scale.component_metric_user_row();
+
+SELECT pg_catalog.pg_extension_config_dump('coder_scale.failure_category', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('coder_scale.component_metric', 'WHERE NOT builtin');
