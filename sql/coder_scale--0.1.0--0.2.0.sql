@@ -578,3 +578,66 @@ CREATE TRIGGER component_metric_user_row BEFORE INSERT OR UPDATE ON coder_scale.
 
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.failure_category', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.component_metric', 'WHERE NOT builtin');
+
+-- ---------------------------------------------------------------------------
+-- The phases named once, in the view result_phase.
+-- ---------------------------------------------------------------------------
+-- The phases of a workspace run are the interval columns of run_result, in
+-- table order, named as the columns (client/common/categories.h names the
+-- same), then total: Coder's duration of the whole run.
+CREATE VIEW coder_scale.result_phase AS
+SELECT rr.run_id, rr.full_id, rr.finished_at, p.phase_order, p.phase, p.took
+FROM coder_scale.run_result rr
+CROSS JOIN LATERAL (VALUES
+  (1, 'create_user',      rr.create_user),
+  (2, 'create_workspace', rr.create_workspace),
+  (3, 'queue_wait',       rr.queue_wait),
+  (4, 'build',            rr.build),
+  (5, 'agents_connect',   rr.agents_connect),
+  (6, 'command',          rr.command),
+  (7, 'cleanup',          rr.cleanup),
+  (8, 'total',            rr.duration)
+) AS p (phase_order, phase, took)
+WHERE p.took IS NOT NULL;
+COMMENT ON VIEW coder_scale.result_phase IS
+  'One row per workspace run and phase whose time is known: create_user .. cleanup (the interval columns of run_result, in order), then total (Coder''s duration)';
+COMMENT ON COLUMN coder_scale.result_phase.phase_order IS 'Order of the phase within a run (sort by it)';
+COMMENT ON COLUMN coder_scale.result_phase.took IS 'How long the phase took';
+
+-- phase_latency and phase_latency_over_time read the phases from it.
+CREATE OR REPLACE VIEW coder_scale.phase_latency AS
+SELECT p.run_id,
+       p.phase,
+       p.phase_order,
+       count(*) AS count,
+       min(p.took) AS min,
+       percentile_cont(0.50) WITHIN GROUP (ORDER BY p.took) AS p50,
+       percentile_cont(0.90) WITHIN GROUP (ORDER BY p.took) AS p90,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.took) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY p.took) AS p99,
+       max(p.took) AS max
+FROM coder_scale.result_phase p
+GROUP BY p.run_id, p.phase_order, p.phase;
+
+CREATE OR REPLACE FUNCTION coder_scale.phase_latency_over_time(run_id bigint, bucket interval DEFAULT '10 seconds')
+RETURNS TABLE ("time" timestamptz, phase text, count bigint, p50 float8, p95 float8, max float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+#variable_conflict use_column
+DECLARE
+  origin timestamptz;
+BEGIN
+  PERFORM coder_scale.require_run(phase_latency_over_time.run_id);
+  PERFORM coder_scale.require_bucket(phase_latency_over_time.bucket);
+  SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = phase_latency_over_time.run_id;
+  RETURN QUERY
+  SELECT date_bin(phase_latency_over_time.bucket, p.finished_at, origin), p.phase, count(*),
+         percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
+         percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
+         max(extract(epoch FROM p.took)::float8)
+  FROM coder_scale.result_phase p
+  WHERE p.run_id = phase_latency_over_time.run_id AND p.finished_at IS NOT NULL
+  GROUP BY 1, p.phase_order, p.phase
+  ORDER BY 1, p.phase_order;
+END
+$$;

@@ -113,19 +113,13 @@ COMMENT ON COLUMN coder_scale.run_summary.cleanup_elapsed IS
   'A driven run''s cleanup: from the end of its last result to the run''s end; NULL when nothing was cleaned up, and for an ingested file (Coder''s json has no cleanup time)';
 
 -- ---------------------------------------------------------------------------
--- phase_latency
+-- result_phase: the phases, named once
 -- ---------------------------------------------------------------------------
-CREATE VIEW coder_scale.phase_latency AS
-SELECT rr.run_id,
-       p.phase,
-       p.phase_order,
-       count(*) AS count,
-       min(p.took) AS min,
-       percentile_cont(0.50) WITHIN GROUP (ORDER BY p.took) AS p50,
-       percentile_cont(0.90) WITHIN GROUP (ORDER BY p.took) AS p90,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.took) AS p95,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY p.took) AS p99,
-       max(p.took) AS max
+-- The phases of a workspace run are the interval columns of run_result, in
+-- table order, named as the columns (client/common/categories.h names the
+-- same), then total: Coder's duration of the whole run.
+CREATE VIEW coder_scale.result_phase AS
+SELECT rr.run_id, rr.full_id, rr.finished_at, p.phase_order, p.phase, p.took
 FROM coder_scale.run_result rr
 CROSS JOIN LATERAL (VALUES
   (1, 'create_user',      rr.create_user),
@@ -137,8 +131,28 @@ CROSS JOIN LATERAL (VALUES
   (7, 'cleanup',          rr.cleanup),
   (8, 'total',            rr.duration)
 ) AS p (phase_order, phase, took)
-WHERE p.took IS NOT NULL
-GROUP BY rr.run_id, p.phase_order, p.phase;
+WHERE p.took IS NOT NULL;
+COMMENT ON VIEW coder_scale.result_phase IS
+  'One row per workspace run and phase whose time is known: create_user .. cleanup (the interval columns of run_result, in order), then total (Coder''s duration)';
+COMMENT ON COLUMN coder_scale.result_phase.phase_order IS 'Order of the phase within a run (sort by it)';
+COMMENT ON COLUMN coder_scale.result_phase.took IS 'How long the phase took';
+
+-- ---------------------------------------------------------------------------
+-- phase_latency
+-- ---------------------------------------------------------------------------
+CREATE VIEW coder_scale.phase_latency AS
+SELECT p.run_id,
+       p.phase,
+       p.phase_order,
+       count(*) AS count,
+       min(p.took) AS min,
+       percentile_cont(0.50) WITHIN GROUP (ORDER BY p.took) AS p50,
+       percentile_cont(0.90) WITHIN GROUP (ORDER BY p.took) AS p90,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.took) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY p.took) AS p99,
+       max(p.took) AS max
+FROM coder_scale.result_phase p
+GROUP BY p.run_id, p.phase_order, p.phase;
 COMMENT ON VIEW coder_scale.phase_latency IS
   'Per run and phase (create_user .. cleanup, then total = Coder''s duration): count, min, exact p50/p90/p95/p99 (percentile_cont) and max over the results where the phase is known';
 COMMENT ON COLUMN coder_scale.phase_latency.phase_order IS 'Order of the phase within a run (sort by it)';
@@ -203,17 +217,12 @@ BEGIN
   PERFORM coder_scale.require_bucket(phase_latency_over_time.bucket);
   SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = phase_latency_over_time.run_id;
   RETURN QUERY
-  SELECT date_bin(phase_latency_over_time.bucket, rr.finished_at, origin), p.phase, count(*),
+  SELECT date_bin(phase_latency_over_time.bucket, p.finished_at, origin), p.phase, count(*),
          percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
          percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
          max(extract(epoch FROM p.took)::float8)
-  FROM coder_scale.run_result rr
-  CROSS JOIN LATERAL (VALUES
-    (1, 'create_user', rr.create_user), (2, 'create_workspace', rr.create_workspace),
-    (3, 'queue_wait', rr.queue_wait), (4, 'build', rr.build), (5, 'agents_connect', rr.agents_connect),
-    (6, 'command', rr.command), (7, 'cleanup', rr.cleanup), (8, 'total', rr.duration)
-  ) AS p (phase_order, phase, took)
-  WHERE rr.run_id = phase_latency_over_time.run_id AND rr.finished_at IS NOT NULL AND p.took IS NOT NULL
+  FROM coder_scale.result_phase p
+  WHERE p.run_id = phase_latency_over_time.run_id AND p.finished_at IS NOT NULL
   GROUP BY 1, p.phase_order, p.phase
   ORDER BY 1, p.phase_order;
 END

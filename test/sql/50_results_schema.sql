@@ -32,7 +32,7 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c 
            WHERE n.nspname = 'coder_scale' AND obj_description(c.oid, 'pg_class') IS NULL
              AND c.relname IN ('failure_category', 'run', 'run_result', 'metric_series', 'metric_sample',
                                'metric_sample_default', 'component_metric', 'component_series', 'run_summary',
-                               'phase_latency', 'component_usage')),
+                               'result_phase', 'phase_latency', 'component_usage')),
           NULL, 'every table and view of the results schema has a comment');
 
 -- Seeds.
