@@ -292,7 +292,8 @@ RETURN (
   FROM e
 );
 
--- connections without floating-point noise
+-- connections without floating-point noise; the bucket-count bound
+-- (require_bucket_count, defined further down)
 CREATE OR REPLACE FUNCTION coder_scale.component_usage_over_time(run_id bigint, bucket interval DEFAULT '30 seconds')
 RETURNS TABLE ("time" timestamptz, component text, cpu_cores float8, memory_bytes float8, connections float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -300,10 +301,19 @@ AS $$
 #variable_conflict use_column
 DECLARE
   origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
 BEGIN
   PERFORM coder_scale.require_run(component_usage_over_time.run_id);
   PERFORM coder_scale.require_bucket(component_usage_over_time.bucket);
   SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = component_usage_over_time.run_id;
+  -- the first and last sample of each series: two index probes per series
+  SELECT min(s.t_min), max(s.t_max) INTO t_first, t_last
+    FROM coder_scale.component_series cs
+    CROSS JOIN LATERAL (SELECT min(ms.time) AS t_min, max(ms.time) AS t_max
+                        FROM coder_scale.metric_sample ms WHERE ms.series_id = cs.series_id) s
+    WHERE cs.run_id = component_usage_over_time.run_id;
+  PERFORM coder_scale.require_bucket_count(component_usage_over_time.run_id, component_usage_over_time.bucket, t_first, t_last);
   RETURN QUERY
   WITH cs AS (
     SELECT * FROM coder_scale.component_series c WHERE c.run_id = component_usage_over_time.run_id
@@ -626,10 +636,15 @@ AS $$
 #variable_conflict use_column
 DECLARE
   origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
 BEGIN
   PERFORM coder_scale.require_run(phase_latency_over_time.run_id);
   PERFORM coder_scale.require_bucket(phase_latency_over_time.bucket);
   SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = phase_latency_over_time.run_id;
+  SELECT min(rr.finished_at), max(rr.finished_at) INTO t_first, t_last
+    FROM coder_scale.run_result rr WHERE rr.run_id = phase_latency_over_time.run_id;
+  PERFORM coder_scale.require_bucket_count(phase_latency_over_time.run_id, phase_latency_over_time.bucket, t_first, t_last);
   RETURN QUERY
   SELECT date_bin(phase_latency_over_time.bucket, p.finished_at, origin), p.phase, count(*),
          percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
@@ -641,3 +656,65 @@ BEGIN
   ORDER BY 1, p.phase_order;
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Every reporting function that takes a bucket bounds the bucket count.
+-- ---------------------------------------------------------------------------
+-- Raise 54000 when bucket cuts the span of a run's data, t_first to t_last,
+-- into more than 1000000 buckets: the bound of every reporting function
+-- that takes a bucket.
+CREATE FUNCTION coder_scale.require_bucket_count(run_id bigint, bucket interval, t_first timestamptz, t_last timestamptz)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+  IF extract(epoch FROM t_last - t_first) / extract(epoch FROM bucket) > 1000000 THEN
+    RAISE EXCEPTION 'bucket % gives more than 1000000 buckets for run %', bucket, run_id
+      USING ERRCODE = '54000', DETAIL = format('The run''s data spans %s.', t_last - t_first),
+            HINT = format('Use a bucket of at least %s.',
+                          make_interval(secs => (ceil(extract(epoch FROM t_last - t_first)) / 1000000)::float8));
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.require_bucket_count(bigint, interval, timestamptz, timestamptz) IS
+  'Raise an error (54000) when bucket cuts t_first .. t_last into more than 1000000 buckets; used by the reporting functions';
+
+CREATE OR REPLACE FUNCTION coder_scale.throughput(run_id bigint, bucket interval DEFAULT '10 seconds')
+RETURNS TABLE ("time" timestamptz, started bigint, finished bigint, failed bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+#variable_conflict use_column
+DECLARE
+  origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
+BEGIN
+  PERFORM coder_scale.require_run(throughput.run_id);
+  PERFORM coder_scale.require_bucket(throughput.bucket);
+  SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = throughput.run_id;
+  SELECT least(min(rr.started_at), min(rr.finished_at)), greatest(max(rr.started_at), max(rr.finished_at))
+    INTO t_first, t_last
+    FROM coder_scale.run_result rr WHERE rr.run_id = throughput.run_id;
+  IF t_first IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM coder_scale.require_bucket_count(throughput.run_id, throughput.bucket, t_first, t_last);
+  RETURN QUERY
+  WITH ev AS (
+    SELECT date_bin(throughput.bucket, rr.started_at, origin) AS t, 1 AS s, 0 AS f, 0 AS x
+    FROM coder_scale.run_result rr WHERE rr.run_id = throughput.run_id
+    UNION ALL
+    SELECT date_bin(throughput.bucket, rr.finished_at, origin), 0, 1, (rr.outcome = 'fail')::int
+    FROM coder_scale.run_result rr WHERE rr.run_id = throughput.run_id AND rr.finished_at IS NOT NULL
+  ), grid AS (
+    SELECT g AS t
+    FROM generate_series(date_bin(throughput.bucket, t_first, origin), date_bin(throughput.bucket, t_last, origin),
+                         throughput.bucket) g
+  )
+  SELECT grid.t, coalesce(sum(ev.s), 0)::bigint, coalesce(sum(ev.f), 0)::bigint, coalesce(sum(ev.x), 0)::bigint
+  FROM grid LEFT JOIN ev ON ev.t = grid.t
+  GROUP BY grid.t
+  ORDER BY grid.t;
+END
+$$;
+
