@@ -718,3 +718,10 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------------------
+-- Comments that say what the sizing table is.
+-- ---------------------------------------------------------------------------
+COMMENT ON TYPE coder_scale.recommendation IS
+  'One row of the sizing table: users, builds, connections and the size of coderd, provisioners and database (coderd figures are totals across replicas), and the layout behind them';
+COMMENT ON FUNCTION coder_scale.recommendations(int[], text) IS
+  'The sizing table: one row per user count (default 50, 100, 500, 1000, 3000), coderd totals across replicas';

@@ -1,7 +1,8 @@
 -- Results schema: scale-test runs, their per-workspace results, and the
 -- Prometheus samples scraped while they ran.  The table and column names
 -- of failure_category, run, run_result, metric_series and metric_sample
--- are a contract with the load driver (SCHEMA-CONTRACT.md): add, never rename.
+-- are a contract with the client, which writes them (ingest, scaletest,
+-- scrape), and test/sql/50_results_schema.sql holds them: add, never rename.
 
 -- ---------------------------------------------------------------------------
 -- Failure categories: what a user counts failed runs by.
