@@ -24,17 +24,19 @@ SQL_PARTS   = $(sort $(wildcard sql/parts/*.sql))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
-TESTS       = $(sort $(wildcard test/*.sql))
-REGRESS     = $(patsubst test/%.sql,%,$(TESTS))
-REGRESS_OPTS = --inputdir=.regress --outputdir=. --load-extension=pgtap
-REGRESS_PREP = regress_dirs
+# pgTAP tests: test/sql/*.sql with their pg_regress output in test/expected/.
+# Both pg_regress (it feeds each file to psql on stdin) and pg_prove run
+# from this folder, so the tests \i their helpers as test/lib/*.psql.
+TESTS       = $(sort $(wildcard test/sql/*.sql))
+REGRESS     = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --outputdir=. --load-extension=pgtap
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -Isrc
 # -Wno-unused-parameter: PostgreSQL's own headers (ilist.h, bufpage.h) trip it.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK  = -lm
-EXTRA_CLEAN = .regress results regression.diffs regression.out
+EXTRA_CLEAN = results regression.diffs regression.out
 
 # JIT bitcode needs clang-14; nothing here benefits from it.
 override with_llvm = no
@@ -50,18 +52,13 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	   printf '\\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \\quit\n'; \
 	   for f in $(SQL_PARTS); do printf '\n-- ==== %s ====\n' $$f; cat $$f; done; } > $@
 
-# pg_regress 15 reads <inputdir>/sql and <inputdir>/expected; we keep tests in
-# test/ and expected output in expected/, so give it a folder of two links.
-.PHONY: regress_dirs client prove
-regress_dirs:
-	@test -n "$(REGRESS)" || { echo "no tests found in test/" >&2; exit 1; }
-	@rm -rf .regress && mkdir -p .regress && ln -s ../test .regress/sql && ln -s ../expected .regress/expected
+.PHONY: client prove
 
 client:
 	$(MAKE) -C client
 
 prove:
-	pg_prove --failures --ext .sql test/
+	pg_prove --failures --ext .sql test/sql/
 
 clean: clean-client
 clean-client:

@@ -22,7 +22,7 @@ say "pgTAP through pg_prove"
 psql -X -q -d postgres -c "CREATE DATABASE prove" >/dev/null
 psql -X -q -d prove -c "CREATE EXTENSION pgtap" >/dev/null
 rc=0
-(cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/) || rc=$?
+(cd "$ROOT" && PGDATABASE=prove pg_prove --failures --ext .sql test/sql/) || rc=$?
 tally pg_prove $rc
 
 say "upgrade path (test/upgrade/run.sh)"

@@ -292,7 +292,8 @@ RETURN (
   FROM e
 );
 
--- connections without floating-point noise
+-- connections without floating-point noise; the bucket-count bound
+-- (require_bucket_count, defined further down)
 CREATE OR REPLACE FUNCTION coder_scale.component_usage_over_time(run_id bigint, bucket interval DEFAULT '30 seconds')
 RETURNS TABLE ("time" timestamptz, component text, cpu_cores float8, memory_bytes float8, connections float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -300,10 +301,19 @@ AS $$
 #variable_conflict use_column
 DECLARE
   origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
 BEGIN
   PERFORM coder_scale.require_run(component_usage_over_time.run_id);
   PERFORM coder_scale.require_bucket(component_usage_over_time.bucket);
   SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = component_usage_over_time.run_id;
+  -- the first and last sample of each series: two index probes per series
+  SELECT min(s.t_min), max(s.t_max) INTO t_first, t_last
+    FROM coder_scale.component_series cs
+    CROSS JOIN LATERAL (SELECT min(ms.time) AS t_min, max(ms.time) AS t_max
+                        FROM coder_scale.metric_sample ms WHERE ms.series_id = cs.series_id) s
+    WHERE cs.run_id = component_usage_over_time.run_id;
+  PERFORM coder_scale.require_bucket_count(component_usage_over_time.run_id, component_usage_over_time.bucket, t_first, t_last);
   RETURN QUERY
   WITH cs AS (
     SELECT * FROM coder_scale.component_series c WHERE c.run_id = component_usage_over_time.run_id
@@ -459,3 +469,259 @@ COMMENT ON COLUMN coder_scale.run_summary.summary IS
   'N succeeded, then each non-zero failure category as count and wording, in failure_category.sort_order';
 COMMENT ON COLUMN coder_scale.run_summary.cleanup_elapsed IS
   'A driven run''s cleanup: from the end of its last result to the run''s end; NULL when nothing was cleaned up, and for an ingested file (Coder''s json has no cleanup time)';
+
+-- ---------------------------------------------------------------------------
+-- pg_dump keeps the user's rows of failure_category and component_metric.
+-- ---------------------------------------------------------------------------
+-- builtin: true for the rows 0.1.0 seeded that are still as it seeded them;
+-- a row the user changed or added is the user's.
+-- (Added without a default, then filled: a fresh install's table stores no
+-- default for rows older than the column either.)
+ALTER TABLE coder_scale.failure_category ADD COLUMN builtin boolean;
+COMMENT ON COLUMN coder_scale.failure_category.builtin IS
+  'True for a row as the extension ships it; a row a user changes or adds is false, and pg_dump keeps it';
+UPDATE coder_scale.failure_category f SET builtin = EXISTS (SELECT FROM (VALUES
+  ('create_user',      'failed to create user',      10, 'create user: / login as new user: (POST /users, POST /users/login)'),
+  ('create_workspace', 'failed to create workspace', 20, 'create workspace: POST /users/{user}/workspaces or a retry build refused'),
+  ('build_failed',     'build failed',               30, 'wait for build: build failed with status "failed", or logs disconnected with an unexpected job status'),
+  ('build_canceled',   'build canceled',             40, 'wait for build: build canceled'),
+  ('agent_timeout',    'failed to connect',          50, 'wait for agent: the agents did not connect (in time)'),
+  ('command_failed',   'command failed',             60, 'run reconnecting pty / agent connection failed, or the expected output was missing'),
+  ('command_timeout',  'command timed out',          70, 'run reconnecting pty: context deadline exceeded (--run-timeout)'),
+  ('job_timeout',      'timed out',                  80, 'context deadline exceeded elsewhere in the run (--job-timeout or --timeout)'),
+  ('cleanup_failed',   'cleanup failed',             90, 'cleanup workspace: / delete user: / delete workspace:'),
+  ('other',            'failed for another reason', 100, 'anything else (panics, unknown errors)')
+) AS shipped (name, wording, sort_order, description)
+WHERE (f.name, f.wording, f.sort_order, f.description)
+    = (shipped.name, shipped.wording, shipped.sort_order, shipped.description));
+ALTER TABLE coder_scale.failure_category ALTER COLUMN builtin SET DEFAULT false, ALTER COLUMN builtin SET NOT NULL;
+
+ALTER TABLE coder_scale.component_metric ADD COLUMN builtin boolean;
+COMMENT ON COLUMN coder_scale.component_metric.builtin IS
+  'True for a row as the extension ships it; a row a user changes or adds is false, and pg_dump keeps it';
+UPDATE coder_scale.component_metric m SET builtin = EXISTS (SELECT FROM (VALUES
+  ('coderd',       'process_cpu_seconds_total',          '{}', '{}', 'cpu_seconds_counter', 1, 'coderd /metrics'),
+  ('coderd',       'process_resident_memory_bytes',      '{}', '{}', 'memory_bytes_gauge',  1, 'coderd /metrics'),
+  ('coderd',       'container_cpu_usage_seconds_total',  '{"container": "coder"}', '{}', 'cpu_seconds_counter', 1, 'cAdvisor'),
+  ('coderd',       'container_memory_working_set_bytes', '{"container": "coder"}', '{}', 'memory_bytes_gauge',  1, 'cAdvisor'),
+  ('provisionerd', 'process_cpu_seconds_total',          '{}', '{}', 'cpu_seconds_counter', 1, 'provisionerd /metrics'),
+  ('provisionerd', 'process_resident_memory_bytes',      '{}', '{}', 'memory_bytes_gauge',  1, 'provisionerd /metrics'),
+  ('provisionerd', 'container_cpu_usage_seconds_total',  '{"container": "provisionerd"}', '{}', 'cpu_seconds_counter', 1, 'cAdvisor'),
+  ('provisionerd', 'container_memory_working_set_bytes', '{"container": "provisionerd"}', '{}', 'memory_bytes_gauge',  1, 'cAdvisor'),
+  ('database',     'node_cpu_seconds_total',             '{}', '{"mode": "idle"}', 'cpu_seconds_counter', 1, 'node_exporter on the database host'),
+  ('database',     'node_memory_MemTotal_bytes',         '{}', '{}', 'memory_bytes_gauge',  1, 'node_exporter on the database host'),
+  ('database',     'node_memory_MemAvailable_bytes',     '{}', '{}', 'memory_bytes_gauge', -1, 'node_exporter on the database host'),
+  ('database',     'pg_stat_activity_count',             '{}', '{}', 'connections_gauge',   1, 'postgres_exporter'),
+  ('runner',       'node_cpu_seconds_total',             '{}', '{"mode": "idle"}', 'cpu_seconds_counter', 1, 'node_exporter on the runner host'),
+  ('runner',       'node_memory_MemTotal_bytes',         '{}', '{}', 'memory_bytes_gauge',  1, 'node_exporter on the runner host'),
+  ('runner',       'node_memory_MemAvailable_bytes',     '{}', '{}', 'memory_bytes_gauge', -1, 'node_exporter on the runner host')
+) AS shipped (component, metric, label_match, label_exclude, kind, scale, source)
+WHERE (m.component, m.metric, m.label_match, m.label_exclude, m.kind, m.scale, m.source)
+    = (shipped.component, shipped.metric, shipped.label_match::jsonb, shipped.label_exclude::jsonb,
+       shipped.kind, shipped.scale, shipped.source));
+ALTER TABLE coder_scale.component_metric ALTER COLUMN builtin SET DEFAULT false, ALTER COLUMN builtin SET NOT NULL;
+
+-- A row as the extension ships it has builtin = true, and pg_dump leaves it
+-- out: CREATE EXTENSION seeds it again.  Changing a row (an UPDATE that
+-- changes anything) makes it the user's: builtin = false, kept by pg_dump.
+-- A row inserted with the key of a shipped row takes that row's place (the
+-- shipped row is updated to it, the INSERT itself stores nothing): that is
+-- how a restore puts a changed row back over the one CREATE EXTENSION has
+-- just seeded.  Deleting a shipped row, or changing its key, is not kept by
+-- a dump: a restore seeds that row again.
+CREATE FUNCTION coder_scale.failure_category_user_row()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.failure_category', TG_NAME);
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS DISTINCT FROM OLD THEN
+      NEW.builtin := false;
+    END IF;
+    RETURN NEW;
+  END IF;
+  UPDATE coder_scale.failure_category f
+  SET wording = NEW.wording, sort_order = NEW.sort_order, description = NEW.description
+  WHERE f.name = NEW.name AND f.builtin;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.failure_category_user_row() IS
+  'Trigger on failure_category: a changed row becomes the user''s (builtin = false); a row inserted with a shipped row''s name replaces it';
+REVOKE ALL ON FUNCTION coder_scale.failure_category_user_row() FROM PUBLIC;
+CREATE TRIGGER failure_category_user_row BEFORE INSERT OR UPDATE ON coder_scale.failure_category
+  FOR EACH ROW EXECUTE FUNCTION coder_scale.failure_category_user_row();
+
+CREATE FUNCTION coder_scale.component_metric_user_row()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.component_metric', TG_NAME);
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS DISTINCT FROM OLD THEN
+      NEW.builtin := false;
+    END IF;
+    RETURN NEW;
+  END IF;
+  UPDATE coder_scale.component_metric m
+  SET kind = NEW.kind, scale = NEW.scale, source = NEW.source
+  WHERE m.component = NEW.component AND m.metric = NEW.metric
+    AND m.label_match = NEW.label_match AND m.label_exclude = NEW.label_exclude AND m.builtin;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.component_metric_user_row() IS
+  'Trigger on component_metric: a changed row becomes the user''s (builtin = false); a row inserted with a shipped row''s key replaces it';
+REVOKE ALL ON FUNCTION coder_scale.component_metric_user_row() FROM PUBLIC;
+CREATE TRIGGER component_metric_user_row BEFORE INSERT OR UPDATE ON coder_scale.component_metric
+  FOR EACH ROW EXECUTE FUNCTION coder_scale.component_metric_user_row();
+
+SELECT pg_catalog.pg_extension_config_dump('coder_scale.failure_category', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('coder_scale.component_metric', 'WHERE NOT builtin');
+
+-- ---------------------------------------------------------------------------
+-- The phases named once, in the view result_phase.
+-- ---------------------------------------------------------------------------
+-- The phases of a workspace run are the interval columns of run_result, in
+-- table order, named as the columns (client/common/categories.h names the
+-- same), then total: Coder's duration of the whole run.
+CREATE VIEW coder_scale.result_phase AS
+SELECT rr.run_id, rr.full_id, rr.finished_at, p.phase_order, p.phase, p.took
+FROM coder_scale.run_result rr
+CROSS JOIN LATERAL (VALUES
+  (1, 'create_user',      rr.create_user),
+  (2, 'create_workspace', rr.create_workspace),
+  (3, 'queue_wait',       rr.queue_wait),
+  (4, 'build',            rr.build),
+  (5, 'agents_connect',   rr.agents_connect),
+  (6, 'command',          rr.command),
+  (7, 'cleanup',          rr.cleanup),
+  (8, 'total',            rr.duration)
+) AS p (phase_order, phase, took)
+WHERE p.took IS NOT NULL;
+COMMENT ON VIEW coder_scale.result_phase IS
+  'One row per workspace run and phase whose time is known: create_user .. cleanup (the interval columns of run_result, in order), then total (Coder''s duration)';
+COMMENT ON COLUMN coder_scale.result_phase.phase_order IS 'Order of the phase within a run (sort by it)';
+COMMENT ON COLUMN coder_scale.result_phase.took IS 'How long the phase took';
+
+-- phase_latency and phase_latency_over_time read the phases from it.
+CREATE OR REPLACE VIEW coder_scale.phase_latency AS
+SELECT p.run_id,
+       p.phase,
+       p.phase_order,
+       count(*) AS count,
+       min(p.took) AS min,
+       percentile_cont(0.50) WITHIN GROUP (ORDER BY p.took) AS p50,
+       percentile_cont(0.90) WITHIN GROUP (ORDER BY p.took) AS p90,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.took) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY p.took) AS p99,
+       max(p.took) AS max
+FROM coder_scale.result_phase p
+GROUP BY p.run_id, p.phase_order, p.phase;
+
+CREATE OR REPLACE FUNCTION coder_scale.phase_latency_over_time(run_id bigint, bucket interval DEFAULT '10 seconds')
+RETURNS TABLE ("time" timestamptz, phase text, count bigint, p50 float8, p95 float8, max float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+#variable_conflict use_column
+DECLARE
+  origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
+BEGIN
+  PERFORM coder_scale.require_run(phase_latency_over_time.run_id);
+  PERFORM coder_scale.require_bucket(phase_latency_over_time.bucket);
+  SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = phase_latency_over_time.run_id;
+  SELECT min(rr.finished_at), max(rr.finished_at) INTO t_first, t_last
+    FROM coder_scale.run_result rr WHERE rr.run_id = phase_latency_over_time.run_id;
+  PERFORM coder_scale.require_bucket_count(phase_latency_over_time.run_id, phase_latency_over_time.bucket, t_first, t_last);
+  RETURN QUERY
+  SELECT date_bin(phase_latency_over_time.bucket, p.finished_at, origin), p.phase, count(*),
+         percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
+         percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
+         max(extract(epoch FROM p.took)::float8)
+  FROM coder_scale.result_phase p
+  WHERE p.run_id = phase_latency_over_time.run_id AND p.finished_at IS NOT NULL
+  GROUP BY 1, p.phase_order, p.phase
+  ORDER BY 1, p.phase_order;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Every reporting function that takes a bucket bounds the bucket count.
+-- ---------------------------------------------------------------------------
+-- Raise 54000 when bucket cuts the span of a run's data, t_first to t_last,
+-- into more than 1000000 buckets: the bound of every reporting function
+-- that takes a bucket.
+CREATE FUNCTION coder_scale.require_bucket_count(run_id bigint, bucket interval, t_first timestamptz, t_last timestamptz)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+  IF extract(epoch FROM t_last - t_first) / extract(epoch FROM bucket) > 1000000 THEN
+    RAISE EXCEPTION 'bucket % gives more than 1000000 buckets for run %', bucket, run_id
+      USING ERRCODE = '54000', DETAIL = format('The run''s data spans %s.', t_last - t_first),
+            HINT = format('Use a bucket of at least %s.',
+                          make_interval(secs => (ceil(extract(epoch FROM t_last - t_first)) / 1000000)::float8));
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.require_bucket_count(bigint, interval, timestamptz, timestamptz) IS
+  'Raise an error (54000) when bucket cuts t_first .. t_last into more than 1000000 buckets; used by the reporting functions';
+
+CREATE OR REPLACE FUNCTION coder_scale.throughput(run_id bigint, bucket interval DEFAULT '10 seconds')
+RETURNS TABLE ("time" timestamptz, started bigint, finished bigint, failed bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+#variable_conflict use_column
+DECLARE
+  origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
+BEGIN
+  PERFORM coder_scale.require_run(throughput.run_id);
+  PERFORM coder_scale.require_bucket(throughput.bucket);
+  SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = throughput.run_id;
+  SELECT least(min(rr.started_at), min(rr.finished_at)), greatest(max(rr.started_at), max(rr.finished_at))
+    INTO t_first, t_last
+    FROM coder_scale.run_result rr WHERE rr.run_id = throughput.run_id;
+  IF t_first IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM coder_scale.require_bucket_count(throughput.run_id, throughput.bucket, t_first, t_last);
+  RETURN QUERY
+  WITH ev AS (
+    SELECT date_bin(throughput.bucket, rr.started_at, origin) AS t, 1 AS s, 0 AS f, 0 AS x
+    FROM coder_scale.run_result rr WHERE rr.run_id = throughput.run_id
+    UNION ALL
+    SELECT date_bin(throughput.bucket, rr.finished_at, origin), 0, 1, (rr.outcome = 'fail')::int
+    FROM coder_scale.run_result rr WHERE rr.run_id = throughput.run_id AND rr.finished_at IS NOT NULL
+  ), grid AS (
+    SELECT g AS t
+    FROM generate_series(date_bin(throughput.bucket, t_first, origin), date_bin(throughput.bucket, t_last, origin),
+                         throughput.bucket) g
+  )
+  SELECT grid.t, coalesce(sum(ev.s), 0)::bigint, coalesce(sum(ev.f), 0)::bigint, coalesce(sum(ev.x), 0)::bigint
+  FROM grid LEFT JOIN ev ON ev.t = grid.t
+  GROUP BY grid.t
+  ORDER BY grid.t;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Comments that say what the sizing table is.
+-- ---------------------------------------------------------------------------
+COMMENT ON TYPE coder_scale.recommendation IS
+  'One row of the sizing table: users, builds, connections and the size of coderd, provisioners and database (coderd figures are totals across replicas), and the layout behind them';
+COMMENT ON FUNCTION coder_scale.recommendations(int[], text) IS
+  'The sizing table: one row per user count (default 50, 100, 500, 1000, 3000), coderd totals across replicas';

@@ -1,30 +1,17 @@
 /*
- * counter_agg.c: increase and rate of a Prometheus counter over a group of
- * (time, value) samples, as PromQL's increase()/rate() without extrapolation.
+ * counter_agg.c: the aggregate counter_agg(time, value), which builds a
+ * coder_scale.counter_summary (counter.h has its rules and stored form).
  *
- * The aggregate keeps every sample (16 bytes each) and sorts them by time in
- * the final function, so the answer does not depend on input order and the
- * aggregate is parallel safe.  Rules, applied after sorting:
- *   - NULL time or value and NaN values (Prometheus staleness markers) are
- *     skipped; infinite or negative values and infinite times are errors;
- *     -0 is read as 0;
- *   - of samples with the same time, the largest value is kept;
- *   - any decrease is a reset: the counter restarted from 0, so the new
- *     value itself is the increase since the previous sample;
- *   - an increase (or rate) beyond the float8 range is an error (22003).
- *
- * The result, coder_scale.counter_summary, stores the first and last sample,
- * the number of samples and resets, and the increase.  Stored form (varlena,
- * native byte order; send/recv use network order):
- *   u8 version, 7 bytes zero, int64 samples, int64 resets,
- *   int64 first_time, int64 last_time (TimestampTz), f64 first_value,
- *   f64 last_value, f64 increase
+ * The state keeps every sample (16 bytes each) in the aggregate memory
+ * context; the final function sorts a copy by time, so the answer does not
+ * depend on input order and the aggregate is parallel safe.  The serialized
+ * state (bytea) is the version byte, the sample count (int64), then each
+ * sample as int64 time and float8 value, in network byte order.
  */
 #include "postgres.h"
 
 #include <math.h>
 
-#include "common/int.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -32,64 +19,34 @@
 #include "utils/timestamp.h"
 
 #include "aggutil.h"
-#include "textread.h"
+#include "counter.h"
 
-#define COUNTER_VERSION 1
-
-/* serialized aggregate state: version byte and sample count, then (time, value) pairs */
-#define COUNTER_STATE_HEADER_LEN	(1 + 8)
-#define COUNTER_STATE_SAMPLE_LEN	(8 + 8)
-
-/* send/recv form: version byte, 4 int64 and 3 float8 fields */
-#define COUNTER_WIRE_LEN			(1 + 4 * 8 + 3 * 8)
+/* serialized state: version byte and sample count, then (time, value) pairs */
+#define COUNTER_STATE_HEADER_LEN	((int) (sizeof(uint8) + sizeof(int64)))
+#define COUNTER_STATE_SAMPLE_LEN	((int) (sizeof(int64) + sizeof(float8)))
 
 typedef struct CounterSample
 {
-	TimestampTz ts;
-	double		v;
+	TimestampTz ts;				/* finite */
+	double		v;				/* finite, >= 0, never -0 */
 } CounterSample;
 
+/* The aggregate state: the samples so far, in input order. */
 typedef struct CounterState
 {
-	MemoryContext cxt;
-	int64		n;
-	int64		cap;
+	MemoryContext cxt;			/* where s lives (the aggregate's context) */
+	int64		n;				/* samples in s */
+	int64		cap;			/* room in s */
 	CounterSample *s;
 } CounterState;
-
-typedef struct CounterSummary
-{
-	int32		vl_len_;
-	uint8		version;
-	uint8		pad[7];
-	int64		samples;
-	int64		resets;
-	TimestampTz first_time;
-	TimestampTz last_time;
-	double		first_value;
-	double		last_value;
-	double		increase;
-} CounterSummary;
 
 PG_FUNCTION_INFO_V1(counter_agg_trans);
 PG_FUNCTION_INFO_V1(counter_agg_combine);
 PG_FUNCTION_INFO_V1(counter_agg_serialize);
 PG_FUNCTION_INFO_V1(counter_agg_deserialize);
 PG_FUNCTION_INFO_V1(counter_agg_final);
-PG_FUNCTION_INFO_V1(counter_summary_in);
-PG_FUNCTION_INFO_V1(counter_summary_out);
-PG_FUNCTION_INFO_V1(counter_summary_recv);
-PG_FUNCTION_INFO_V1(counter_summary_send);
-PG_FUNCTION_INFO_V1(counter_increase);
-PG_FUNCTION_INFO_V1(counter_rate);
-PG_FUNCTION_INFO_V1(counter_num_resets);
-PG_FUNCTION_INFO_V1(counter_time_delta);
 
-#define PG_GETARG_SUMMARY(n) ((CounterSummary *) PG_DETOAST_DATUM(PG_GETARG_DATUM(n)))
-
-/* Microseconds between the Unix and the PostgreSQL epoch. */
-#define UNIX_EPOCH_US ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
-
+/* An empty state in cxt. */
 static CounterState *
 state_create(MemoryContext cxt)
 {
@@ -99,6 +56,7 @@ state_create(MemoryContext cxt)
 	return st;
 }
 
+/* Room for extra more samples (doubling, so adding is amortized O(1)). */
 static void
 state_reserve(CounterState *st, int64 extra)
 {
@@ -116,6 +74,7 @@ state_reserve(CounterState *st, int64 extra)
 	st->cap = cap;
 }
 
+/* Refuse a sample no counter can have: an infinite time, or a value infinite or < 0. */
 static void
 check_sample(TimestampTz ts, double v)
 {
@@ -201,6 +160,7 @@ counter_agg_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/* Raise 22P03 for a serialized state that counter_agg_serialize cannot have written. */
 static void
 bad_state(const char *why)
 {
@@ -244,6 +204,7 @@ counter_agg_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/* qsort order of samples: by time, then by value. */
 static int
 sample_cmp(const void *a, const void *b)
 {
@@ -328,291 +289,4 @@ counter_agg_final(PG_FUNCTION_ARGS)
 	memcpy(copy, st->s, sizeof(CounterSample) * st->n);
 	qsort(copy, st->n, sizeof(CounterSample), sample_cmp);
 	PG_RETURN_POINTER(summarize(copy, st->n));
-}
-
-/* ---- the counter_summary type ---- */
-
-/* Check that the fields agree; code is the SQLSTATE for the input path. */
-static void
-summary_validate(const CounterSummary *cs, int code)
-{
-	const char *why = NULL;
-
-	if (cs->samples < 1)
-		why = "a summary holds at least one sample";
-	else if (cs->resets < 0 || cs->resets > cs->samples - 1)
-		why = "resets must be between 0 and samples - 1";
-	else if (TIMESTAMP_NOT_FINITE(cs->first_time) || TIMESTAMP_NOT_FINITE(cs->last_time) ||
-			 !IS_VALID_TIMESTAMP(cs->first_time) || !IS_VALID_TIMESTAMP(cs->last_time))
-		why = "times must be finite timestamps";
-	else if (cs->first_time > cs->last_time ||
-			 (uint64) (cs->samples - 1) > (uint64) (cs->last_time - cs->first_time))
-		why = "the time span cannot hold that many distinct sample times";
-	else if (cs->samples == 1 && cs->first_time != cs->last_time)
-		why = "a single sample has one time";
-	else if (!isfinite(cs->first_value) || !isfinite(cs->last_value) || !isfinite(cs->increase) ||
-			 cs->first_value < 0 || cs->last_value < 0 || cs->increase < 0)
-		why = "values and increase must be finite and not negative";
-	else if (signbit(cs->first_value) || signbit(cs->last_value) || signbit(cs->increase))
-		why = "values and increase must not be -0";
-	else if (cs->resets == 0 && cs->increase != cs->last_value - cs->first_value)
-		why = "without resets the increase must be last value - first value";
-	else if (cs->samples == 1 && cs->first_value != cs->last_value)
-		why = "a single sample has one value";
-	if (why)
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("invalid coder_scale.counter_summary value: %s", why),
-				 errhint("Build counter summaries with coder_scale.counter_agg().")));
-}
-
-/* digits, at most max */
-static int64
-read_uint(TextReader *t, int64 max)
-{
-	int64		v = 0;
-
-	if (*t->p < '0' || *t->p > '9')
-		text_syntax_error(t, "a number");
-	while (*t->p >= '0' && *t->p <= '9')
-	{
-		int64		d = *t->p - '0';
-
-		if (v > (max - d) / 10)
-			text_syntax_error(t, psprintf("a number up to " INT64_FORMAT, max));
-		v = v * 10 + d;
-		t->p++;
-	}
-	return v;
-}
-
-/* Unix seconds with up to 6 decimals, as a TimestampTz (PostgreSQL epoch). */
-static TimestampTz
-read_time(TextReader *t)
-{
-	bool		neg = (*t->p == '-');
-	int64		sec;
-	int64		frac = 0;
-	int64		scale = 100000;
-	int64		us;
-
-	if (neg)
-		t->p++;
-	sec = read_uint(t, INT64CONST(9999999999999));	/* past the timestamp range */
-	if (*t->p == '.')
-	{
-		t->p++;
-		if (*t->p < '0' || *t->p > '9')
-			text_syntax_error(t, "decimals");
-		while (*t->p >= '0' && *t->p <= '9')
-		{
-			if (scale == 0)
-				text_syntax_error(t, "at most 6 decimals");
-			frac += (*t->p++ - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (neg)
-	{
-		sec = -sec;
-		frac = -frac;
-	}
-	/* (sec - epoch shift) * 1e6 + frac; unix microseconds would overflow int64 */
-	if (pg_mul_s64_overflow(sec - UNIX_EPOCH_US / USECS_PER_SEC, USECS_PER_SEC, &us) ||
-		pg_add_s64_overflow(us, frac, &us))
-		text_syntax_error(t, "a time within the timestamp range");
-	return us;
-}
-
-/* text -> counter_summary */
-Datum
-counter_summary_in(PG_FUNCTION_ARGS)
-{
-	char	   *str = PG_GETARG_CSTRING(0);
-	TextReader	t = {str, str, "coder_scale.counter_summary", "v=1 samples=2 resets=0 increase=5 first=1764424800:10 last=1764424860:15"};
-	CounterSummary *cs = palloc0(sizeof(CounterSummary));
-
-	SET_VARSIZE(cs, sizeof(CounterSummary));
-	text_expect(&t, "v=");
-	if (read_uint(&t, 999) != COUNTER_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("unsupported coder_scale.counter_summary version"),
-				 errdetail("This build of coder_scale reads version %d.", COUNTER_VERSION)));
-	cs->version = COUNTER_VERSION;
-	text_expect(&t, " samples=");
-	cs->samples = read_uint(&t, PG_INT64_MAX);
-	text_expect(&t, " resets=");
-	cs->resets = read_uint(&t, PG_INT64_MAX);
-	text_expect(&t, " increase=");
-	cs->increase = text_read_double(&t, false, ' ');
-	text_expect(&t, " first=");
-	cs->first_time = read_time(&t);
-	text_expect(&t, ":");
-	cs->first_value = text_read_double(&t, false, ' ');
-	text_expect(&t, " last=");
-	cs->last_time = read_time(&t);
-	text_expect(&t, ":");
-	cs->last_value = text_read_double(&t, false, '\0');
-	summary_validate(cs, ERRCODE_INVALID_TEXT_REPRESENTATION);
-	PG_RETURN_POINTER(cs);
-}
-
-/* 0.1.0 could store -0 (from a -0 sample or recv); it is written as 0 */
-static double
-no_negative_zero(double d)
-{
-	return d == 0.0 ? 0.0 : d;
-}
-
-static void
-append_value(StringInfo buf, double d)
-{
-	text_append_double(buf, no_negative_zero(d));
-}
-
-static void
-append_time(StringInfo buf, TimestampTz ts)
-{
-	int64		sec = ts / USECS_PER_SEC;
-	int64		frac = ts % USECS_PER_SEC;
-
-	/* floor division, then shift to the Unix epoch (a whole number of seconds) */
-	if (frac < 0)
-	{
-		sec -= 1;
-		frac += USECS_PER_SEC;
-	}
-	sec += UNIX_EPOCH_US / USECS_PER_SEC;
-	if (frac == 0)
-	{
-		appendStringInfo(buf, INT64_FORMAT, sec);
-		return;
-	}
-	if (sec < 0)				/* sec + frac/1e6 = -((-sec - 1) + (1e6 - frac)/1e6) */
-		appendStringInfo(buf, "-" INT64_FORMAT ".%06d", -(sec + 1), (int) (USECS_PER_SEC - frac));
-	else
-		appendStringInfo(buf, INT64_FORMAT ".%06d", sec, (int) frac);
-	while (buf->data[buf->len - 1] == '0')
-		buf->data[--buf->len] = '\0';
-}
-
-/* counter_summary -> text */
-Datum
-counter_summary_out(PG_FUNCTION_ARGS)
-{
-	CounterSummary *cs = PG_GETARG_SUMMARY(0);
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "v=%d samples=" INT64_FORMAT " resets=" INT64_FORMAT " increase=",
-					 COUNTER_VERSION, cs->samples, cs->resets);
-	append_value(&buf, cs->increase);
-	appendStringInfoString(&buf, " first=");
-	append_time(&buf, cs->first_time);
-	appendStringInfoChar(&buf, ':');
-	append_value(&buf, cs->first_value);
-	appendStringInfoString(&buf, " last=");
-	append_time(&buf, cs->last_time);
-	appendStringInfoChar(&buf, ':');
-	append_value(&buf, cs->last_value);
-	PG_RETURN_CSTRING(buf.data);
-}
-
-/* binary -> counter_summary, every field checked */
-Datum
-counter_summary_recv(PG_FUNCTION_ARGS)
-{
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	CounterSummary *cs = palloc0(sizeof(CounterSummary));
-
-	SET_VARSIZE(cs, sizeof(CounterSummary));
-	if (buf->len - buf->cursor != COUNTER_WIRE_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid coder_scale.counter_summary value: wrong length %d",
-						buf->len - buf->cursor)));
-	cs->version = pq_getmsgbyte(buf);
-	if (cs->version != COUNTER_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("unsupported coder_scale.counter_summary version %d", cs->version)));
-	cs->samples = pq_getmsgint64(buf);
-	cs->resets = pq_getmsgint64(buf);
-	cs->first_time = pq_getmsgint64(buf);
-	cs->last_time = pq_getmsgint64(buf);
-	cs->first_value = pq_getmsgfloat8(buf);
-	cs->last_value = pq_getmsgfloat8(buf);
-	cs->increase = pq_getmsgfloat8(buf);
-	summary_validate(cs, ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_POINTER(cs);
-}
-
-/* counter_summary -> binary */
-Datum
-counter_summary_send(PG_FUNCTION_ARGS)
-{
-	CounterSummary *cs = PG_GETARG_SUMMARY(0);
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, cs->version);
-	pq_sendint64(&buf, cs->samples);
-	pq_sendint64(&buf, cs->resets);
-	pq_sendint64(&buf, cs->first_time);
-	pq_sendint64(&buf, cs->last_time);
-	pq_sendfloat8(&buf, no_negative_zero(cs->first_value));
-	pq_sendfloat8(&buf, no_negative_zero(cs->last_value));
-	pq_sendfloat8(&buf, no_negative_zero(cs->increase));
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/* summary -> increase over the group, resets counted from 0 */
-Datum
-counter_increase(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8((PG_GETARG_SUMMARY(0))->increase);
-}
-
-/* Seconds from first to last sample (last >= first; the span may exceed int64). */
-static double
-span_seconds(const CounterSummary *cs)
-{
-	return (double) ((uint64) cs->last_time - (uint64) cs->first_time) / USECS_PER_SEC;
-}
-
-/* summary -> increase per second between first and last sample; NULL for one sample */
-Datum
-counter_rate(PG_FUNCTION_ARGS)
-{
-	CounterSummary *cs = PG_GETARG_SUMMARY(0);
-	double		rate;
-
-	if (cs->last_time == cs->first_time)
-		PG_RETURN_NULL();
-	rate = cs->increase / span_seconds(cs);
-	if (isinf(rate))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("counter rate out of range"),
-				 errdetail("An increase of %g over %g seconds is beyond the float8 range per second.",
-						   cs->increase, span_seconds(cs)),
-				 errhint("Use increase() and time_delta() for such a summary.")));
-	PG_RETURN_FLOAT8(rate);
-}
-
-/* summary -> number of resets (decreases) */
-Datum
-counter_num_resets(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT64((PG_GETARG_SUMMARY(0))->resets);
-}
-
-/* summary -> seconds between first and last sample */
-Datum
-counter_time_delta(PG_FUNCTION_ARGS)
-{
-	CounterSummary *cs = PG_GETARG_SUMMARY(0);
-
-	PG_RETURN_FLOAT8(span_seconds(cs));
 }

@@ -1,6 +1,7 @@
 /*
- * sizing_funcs.c: SQL-callable functions of the sizing model and the seed's
- * side rules. The pure model is in sizing.c; profile.c reads the profile.
+ * sizing_funcs.c: SQL-callable functions of the sizing model and of its side
+ * rules (concurrent builds, replica size, workspace totals, daemons per
+ * replica).  The pure model is in sizing.c; profile.c reads the profile.
  */
 #include "postgres.h"
 
@@ -19,14 +20,48 @@ PG_FUNCTION_INFO_V1(coder_scale_replica_size);
 PG_FUNCTION_INFO_V1(coder_scale_workspace_totals);
 PG_FUNCTION_INFO_V1(coder_scale_max_daemons_per_replica);
 
+/* The columns of type coder_scale.recommendation (sql/parts/20_sizing.sql), in order. */
+typedef enum RecommendationColumn
+{
+	REC_PROFILE,
+	REC_USERS,
+	REC_CONCURRENT_BUILDS,
+	REC_CONCURRENT_CONNECTIONS,
+	REC_RUNNING_WORKSPACES,
+	REC_CODERD_CPU,
+	REC_CODERD_MEMORY_GB,
+	REC_DATABASE_CPU,
+	REC_DATABASE_MEMORY_GB,
+	REC_REPLICAS,
+	REC_TOLERATED_FAILURES,
+	REC_CPU_PER_REPLICA,
+	REC_MEMORY_GB_PER_REPLICA,
+	REC_CPU_PER_REPLICA_REQUIRED,
+	REC_MEMORY_GB_PER_REPLICA_REQUIRED,
+	REC_PROVISIONER_DAEMONS,
+	REC_PROVISIONER_HOSTS,
+	REC_PROVISIONER_CPU,
+	REC_PROVISIONER_MEMORY_GB,
+	REC_DATABASE_CPU_REQUIRED,
+	REC_DATABASE_MEMORY_GB_REQUIRED,
+	REC_DATABASE_FITS_SHAPE,
+	REC_TRAFFIC_MBPS,
+	REC_NCOLUMNS				/* result_tuple checks the type has this many */
+} RecommendationColumn;
+
+/* Largest workspace total (cores or GB) workspace_totals() returns. */
+#define WORKSPACE_TOTAL_MAX 1e15
+
+/* Raise 22003 when a workspace total is beyond WORKSPACE_TOTAL_MAX. */
 static void
 check_total(double x, const char *what)
 {
-	if (isinf(x) || x > 1e15)
+	if (isinf(x) || x > WORKSPACE_TOTAL_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s out of range", what),
-				 errhint("The users and the size per workspace multiply to more than 1e15; check their units.")));
+				 errhint("The users and the size per workspace multiply to more than %g; check their units.",
+						 WORKSPACE_TOTAL_MAX)));
 }
 
 /* shapes_valid(cpu float8[], memory_gb float8[]) returns bool: do they describe shapes? */
@@ -48,38 +83,37 @@ coder_scale_size(PG_FUNCTION_ARGS)
 	int32		users = arg_users(fcinfo, 0);
 	SizingProfile p;
 	Sizing		s;
-	Datum		v[23];
-	bool		nulls[23] = {0};
+	Datum		v[REC_NCOLUMNS];
+	bool		nulls[REC_NCOLUMNS] = {0};
 
 	arg_not_null(fcinfo, 1, "profile");
 	profile_from_datum(PG_GETARG_DATUM(1), &p);
 	size_deployment(&p, users, &s);
 
-	/* in the column order of type coder_scale.recommendation */
-	v[0] = CStringGetTextDatum(p.name);
-	v[1] = Int32GetDatum(s.users);
-	v[2] = Int32GetDatum(s.concurrent_builds);
-	v[3] = Int32GetDatum(s.concurrent_connections);
-	v[4] = Int32GetDatum(s.running_workspaces);
-	v[5] = Float8GetDatum(s.replicas * s.cpu_per_replica);
-	v[6] = Float8GetDatum(s.replicas * s.memory_gb_per_replica);
-	v[7] = Float8GetDatum(s.database_cpu);
-	v[8] = Float8GetDatum(s.database_memory_gb);
-	v[9] = Int32GetDatum(s.replicas);
-	v[10] = Int32GetDatum(s.tolerated_failures);
-	v[11] = Float8GetDatum(s.cpu_per_replica);
-	v[12] = Float8GetDatum(s.memory_gb_per_replica);
-	v[13] = Float8GetDatum(s.cpu_per_replica_required);
-	v[14] = Float8GetDatum(s.memory_gb_per_replica_required);
-	v[15] = Int32GetDatum(s.provisioner_daemons);
-	v[16] = Int32GetDatum(s.provisioner_hosts);
-	v[17] = Float8GetDatum(s.provisioner_cpu);
-	v[18] = Float8GetDatum(s.provisioner_memory_gb);
-	v[19] = Float8GetDatum(s.database_cpu_required);
-	v[20] = Float8GetDatum(s.database_memory_gb_required);
-	v[21] = BoolGetDatum(s.database_fits_shape);
-	v[22] = Float8GetDatum(round_up_cents(s.traffic_mbps));
-	PG_RETURN_DATUM(result_tuple(fcinfo, v, nulls, lengthof(v)));
+	v[REC_PROFILE] = CStringGetTextDatum(p.name);
+	v[REC_USERS] = Int32GetDatum(s.users);
+	v[REC_CONCURRENT_BUILDS] = Int32GetDatum(s.concurrent_builds);
+	v[REC_CONCURRENT_CONNECTIONS] = Int32GetDatum(s.concurrent_connections);
+	v[REC_RUNNING_WORKSPACES] = Int32GetDatum(s.running_workspaces);
+	v[REC_CODERD_CPU] = Float8GetDatum(s.replicas * s.cpu_per_replica);
+	v[REC_CODERD_MEMORY_GB] = Float8GetDatum(s.replicas * s.memory_gb_per_replica);
+	v[REC_DATABASE_CPU] = Float8GetDatum(s.database_cpu);
+	v[REC_DATABASE_MEMORY_GB] = Float8GetDatum(s.database_memory_gb);
+	v[REC_REPLICAS] = Int32GetDatum(s.replicas);
+	v[REC_TOLERATED_FAILURES] = Int32GetDatum(s.tolerated_failures);
+	v[REC_CPU_PER_REPLICA] = Float8GetDatum(s.cpu_per_replica);
+	v[REC_MEMORY_GB_PER_REPLICA] = Float8GetDatum(s.memory_gb_per_replica);
+	v[REC_CPU_PER_REPLICA_REQUIRED] = Float8GetDatum(s.cpu_per_replica_required);
+	v[REC_MEMORY_GB_PER_REPLICA_REQUIRED] = Float8GetDatum(s.memory_gb_per_replica_required);
+	v[REC_PROVISIONER_DAEMONS] = Int32GetDatum(s.provisioner_daemons);
+	v[REC_PROVISIONER_HOSTS] = Int32GetDatum(s.provisioner_hosts);
+	v[REC_PROVISIONER_CPU] = Float8GetDatum(s.provisioner_cpu);
+	v[REC_PROVISIONER_MEMORY_GB] = Float8GetDatum(s.provisioner_memory_gb);
+	v[REC_DATABASE_CPU_REQUIRED] = Float8GetDatum(s.database_cpu_required);
+	v[REC_DATABASE_MEMORY_GB_REQUIRED] = Float8GetDatum(s.database_memory_gb_required);
+	v[REC_DATABASE_FITS_SHAPE] = BoolGetDatum(s.database_fits_shape);
+	v[REC_TRAFFIC_MBPS] = Float8GetDatum(round_up_cents(s.traffic_mbps));
+	PG_RETURN_DATUM(result_tuple(fcinfo, v, nulls, REC_NCOLUMNS));
 }
 
 /* max_concurrent_builds(replicas int, daemons_per_replica int) returns int. */

@@ -3,6 +3,21 @@
  * bodies as coderd's swagger.json has them), the two websockets it serves
  * (build logs with ?follow, and the reconnecting PTY), and the plumbing that
  * writes responses without blocking.
+ *
+ * Invariants:
+ * - Every HTTP request gets exactly one answer, written whole from the
+ *   callback that completed the request (respond_raw drops a second one;
+ *   http_done answers 500 for a handler that gave none).
+ * - Handlers answer their errors themselves.  A check (need_*, *_arg,
+ *   *_read, *_valid) answers the error and then returns false or NULL, and
+ *   its caller only returns.  The fail* helpers return false, so that a
+ *   check can end with "return fail(...)".
+ * - A route is its index in routes[].  Which websocket a path upgrades to is
+ *   the route's own ws field, so a route added anywhere in the table changes
+ *   nothing else.
+ * - A request body or a websocket message is buffered in its struct conn,
+ *   which owns it; the json-c objects made from it are put before the
+ *   callback returns.
  */
 #include "server.h"
 
@@ -17,17 +32,30 @@ const char *listen_url = "";
 
 #define MAX_BODY (1 << 20)
 
+/* coderd's wording for these answers */
+#define MSG_NOT_FOUND "Resource not found or you do not have access to this resource"
+#define MSG_SIGNED_OUT "You are signed out or your session has expired. Please sign in again to continue."
+#define MSG_BAD_JSON "Request body must be valid JSON."
+
+/* One request being handled: its connection, the caller, the path's {args}. */
 struct req
 {
 	struct conn *c;
 	struct lws *wsi;
-	struct user *me;
-	char		segs[512];
+	struct user *me;			/* NULL until authenticated */
+	char		segs[512];		/* the path's segments; arg[] points into it */
 	const char *arg[3];
-	json_object *body;
+	json_object *body;			/* the parsed body, or NULL; put by handle() */
 };
 
 typedef void (*handler) (struct req *r);
+
+/*
+ * What a websocket upgrade of a route opens.  With establish false it only
+ * decides: 0 to accept, or reject_upgrade's result.  With establish true the
+ * websocket is open and gets wired to what it serves.
+ */
+typedef int (*ws_opener) (struct req *r, struct conn *c, int route, bool establish);
 
 struct route
 {
@@ -35,7 +63,8 @@ struct route
 	const char *pat;			/* below /api/v2 */
 	const char *label;			/* coderd's route pattern, for metrics */
 	handler		fn;
-	int			auth;
+	bool		auth;			/* needs a session token */
+	ws_opener	ws;				/* NULL: no websocket on this path */
 };
 
 static void h_buildinfo(struct req *r);
@@ -65,43 +94,52 @@ static void h_agent_get(struct req *r);
 static void h_pty_plain(struct req *r);
 static void h_hold_get(struct req *r);
 static void h_hold_put(struct req *r);
+static int	ws_logs_open(struct req *r, struct conn *c, int route, bool establish);
+static int	ws_pty_open(struct req *r, struct conn *c, int route, bool establish);
 
 static const struct route routes[] = {
-	{M_GET, "/buildinfo", "/api/v2/buildinfo", h_buildinfo, 0},
-	{M_POST, "/users/login", "/api/v2/users/login", h_login, 0},
-	{M_GET, "/users", "/api/v2/users/", h_users_list, 1},
-	{M_POST, "/users", "/api/v2/users/", h_user_create, 1},
-	{M_GET, "/users/{user}", "/api/v2/users/{user}/", h_user_get, 1},
-	{M_DELETE, "/users/{user}", "/api/v2/users/{user}/", h_user_delete, 1},
-	{M_POST, "/users/{user}/workspaces", "/api/v2/users/{user}/workspaces", h_ws_create_user, 1},
-	{M_GET, "/users/{user}/workspace/{workspacename}", "/api/v2/users/{user}/workspace/{workspacename}/", h_ws_by_name, 1},
-	{M_GET, "/organizations", "/api/v2/organizations/", h_orgs, 1},
-	{M_GET, "/organizations/{organization}", "/api/v2/organizations/{organization}/", h_org, 1},
-	{M_GET, "/organizations/{organization}/templates", "/api/v2/organizations/{organization}/templates/", h_org_templates, 1},
-	{M_GET, "/organizations/{organization}/templates/{templatename}", "/api/v2/organizations/{organization}/templates/{templatename}", h_org_template, 1},
-	{M_POST, "/organizations/{organization}/members/{user}/workspaces", "/api/v2/organizations/{organization}/members/{user}/workspaces", h_ws_create_org, 1},
-	{M_GET, "/templates", "/api/v2/templates/", h_templates, 1},
-	{M_GET, "/templates/{template}", "/api/v2/templates/{template}/", h_template, 1},
-	{M_GET, "/templateversions/{templateversion}", "/api/v2/templateversions/{templateversion}/", h_tv, 1},
-	{M_GET, "/templateversions/{templateversion}/rich-parameters", "/api/v2/templateversions/{templateversion}/rich-parameters", h_tv_params, 1},
-	{M_GET, "/workspaces", "/api/v2/workspaces/", h_ws_list, 1},
-	{M_GET, "/workspaces/{workspace}", "/api/v2/workspaces/{workspace}/", h_ws_get, 1},
-	{M_POST, "/workspaces/{workspace}/builds", "/api/v2/workspaces/{workspace}/builds", h_ws_build, 1},
-	{M_GET, "/workspacebuilds/{workspacebuild}", "/api/v2/workspacebuilds/{workspacebuild}/", h_build_get, 1},
-	{M_PATCH, "/workspacebuilds/{workspacebuild}/cancel", "/api/v2/workspacebuilds/{workspacebuild}/cancel", h_build_cancel, 1},
-	{M_GET, "/workspacebuilds/{workspacebuild}/logs", "/api/v2/workspacebuilds/{workspacebuild}/logs", h_build_logs, 1},
-	{M_GET, "/workspaceagents/{workspaceagent}", "/api/v2/workspaceagents/{workspaceagent}/", h_agent_get, 1},
-	{M_GET, "/workspaceagents/{workspaceagent}/pty", "/api/v2/workspaceagents/{workspaceagent}/pty", h_pty_plain, 1},
+	{M_GET, "/buildinfo", "/api/v2/buildinfo", h_buildinfo, false, NULL},
+	{M_POST, "/users/login", "/api/v2/users/login", h_login, false, NULL},
+	{M_GET, "/users", "/api/v2/users/", h_users_list, true, NULL},
+	{M_POST, "/users", "/api/v2/users/", h_user_create, true, NULL},
+	{M_GET, "/users/{user}", "/api/v2/users/{user}/", h_user_get, true, NULL},
+	{M_DELETE, "/users/{user}", "/api/v2/users/{user}/", h_user_delete, true, NULL},
+	{M_POST, "/users/{user}/workspaces", "/api/v2/users/{user}/workspaces", h_ws_create_user, true, NULL},
+	{M_GET, "/users/{user}/workspace/{workspacename}", "/api/v2/users/{user}/workspace/{workspacename}/", h_ws_by_name, true, NULL},
+	{M_GET, "/organizations", "/api/v2/organizations/", h_orgs, true, NULL},
+	{M_GET, "/organizations/{organization}", "/api/v2/organizations/{organization}/", h_org, true, NULL},
+	{M_GET, "/organizations/{organization}/templates", "/api/v2/organizations/{organization}/templates/", h_org_templates, true, NULL},
+	{M_GET, "/organizations/{organization}/templates/{templatename}", "/api/v2/organizations/{organization}/templates/{templatename}", h_org_template, true, NULL},
+	{M_POST, "/organizations/{organization}/members/{user}/workspaces", "/api/v2/organizations/{organization}/members/{user}/workspaces", h_ws_create_org, true, NULL},
+	{M_GET, "/templates", "/api/v2/templates/", h_templates, true, NULL},
+	{M_GET, "/templates/{template}", "/api/v2/templates/{template}/", h_template, true, NULL},
+	{M_GET, "/templateversions/{templateversion}", "/api/v2/templateversions/{templateversion}/", h_tv, true, NULL},
+	{M_GET, "/templateversions/{templateversion}/rich-parameters", "/api/v2/templateversions/{templateversion}/rich-parameters", h_tv_params, true, NULL},
+	{M_GET, "/workspaces", "/api/v2/workspaces/", h_ws_list, true, NULL},
+	{M_GET, "/workspaces/{workspace}", "/api/v2/workspaces/{workspace}/", h_ws_get, true, NULL},
+	{M_POST, "/workspaces/{workspace}/builds", "/api/v2/workspaces/{workspace}/builds", h_ws_build, true, NULL},
+	{M_GET, "/workspacebuilds/{workspacebuild}", "/api/v2/workspacebuilds/{workspacebuild}/", h_build_get, true, NULL},
+	{M_PATCH, "/workspacebuilds/{workspacebuild}/cancel", "/api/v2/workspacebuilds/{workspacebuild}/cancel", h_build_cancel, true, NULL},
+	{M_GET, "/workspacebuilds/{workspacebuild}/logs", "/api/v2/workspacebuilds/{workspacebuild}/logs", h_build_logs, true, ws_logs_open},
+	{M_GET, "/workspaceagents/{workspaceagent}", "/api/v2/workspaceagents/{workspaceagent}/", h_agent_get, true, NULL},
+	{M_GET, "/workspaceagents/{workspaceagent}/pty", "/api/v2/workspaceagents/{workspaceagent}/pty", h_pty_plain, true, ws_pty_open},
 	/* the stand-in's own, for tests (not Coder's API) */
-	{M_GET, "/standin/hold", "/api/v2/standin/hold", h_hold_get, 1},
-	{M_PUT, "/standin/hold", "/api/v2/standin/hold", h_hold_put, 1},
+	{M_GET, "/standin/hold", "/api/v2/standin/hold", h_hold_get, true, NULL},
+	{M_PUT, "/standin/hold", "/api/v2/standin/hold", h_hold_put, true, NULL},
 };
 #define NROUTES ((int) (sizeof(routes) / sizeof(routes[0])))
-#define ROUTE_LOGS 22
-#define ROUTE_PTY 24
+/* route numbers beyond the table, for metrics labels */
 #define ROUTE_METRICS NROUTES
 #define ROUTE_NONE (NROUTES + 1)
 
+/* What match_route returns when no route matches. */
+enum
+{
+	NO_SUCH_PATH = -1,
+	NO_SUCH_METHOD = -2			/* the path exists with other methods */
+};
+
+/* coderd's route pattern of ROUTE for metrics labels; "" for none. */
 const char *
 route_label(int route)
 {
@@ -112,6 +150,7 @@ route_label(int route)
 	return "";
 }
 
+/* The HTTP method's name, for metrics labels. */
 const char *
 method_name(enum method m)
 {
@@ -122,6 +161,7 @@ method_name(enum method m)
 
 /* ---------------- request helpers ---------------- */
 
+/* The method of the request, from the header lws filled in for it. */
 static enum method
 detect_method(struct lws *wsi)
 {
@@ -139,19 +179,15 @@ detect_method(struct lws *wsi)
 }
 
 /*
- * Match path against the table.  Fills r->arg; returns the route index, or
- * -1 for an unknown path, or -2 when the path exists with another method.
+ * Split PATH below "/api/v2/" (trailing slashes dropped) into r->segs and
+ * point SEG at its segments; returns their count, at most 8.
  */
 static int
-match_route(struct req *r, const char *path, enum method m)
+split_path(struct req *r, const char *path, char *seg[8])
 {
-	char	   *seg[8];
 	int			n = 0;
-	int			path_seen = 0;
 	size_t		len;
 
-	if (strncmp(path, "/api/v2/", 8) != 0)
-		return -1;
 	snprintf(r->segs, sizeof(r->segs), "%s", path + 8);
 	len = strlen(r->segs);
 	while (len > 0 && r->segs[len - 1] == '/')
@@ -164,41 +200,65 @@ match_route(struct req *r, const char *path, enum method m)
 			break;
 		*p++ = '\0';
 	}
+	return n;
+}
+
+/*
+ * Does the pattern PAT ("/users/{user}") match the N segments SEG?  Its
+ * {args} go to r->arg, in order.
+ */
+static bool
+pattern_matches(struct req *r, const char *pat, char *seg[], int n)
+{
+	int			k = 0,
+				na = 0;
+
+	for (pat++; *pat; k++)
+	{
+		const char *end = strchr(pat, '/');
+		size_t		plen = end ? (size_t) (end - pat) : strlen(pat);
+
+		if (k >= n)
+			return false;
+		if (pat[0] == '{')
+		{
+			if (na < 3)
+				r->arg[na++] = seg[k];
+		}
+		else if (strlen(seg[k]) != plen || strncmp(seg[k], pat, plen) != 0)
+			return false;
+		pat += plen + (end ? 1 : 0);
+	}
+	return k == n;
+}
+
+/*
+ * Match PATH and method M against the table.  Fills r->arg; returns the
+ * route's index, NO_SUCH_PATH or NO_SUCH_METHOD.
+ */
+static int
+match_route(struct req *r, const char *path, enum method m)
+{
+	char	   *seg[8];
+	int			n;
+	bool		path_seen = false;
+
+	if (strncmp(path, "/api/v2/", 8) != 0)
+		return NO_SUCH_PATH;
+	n = split_path(r, path, seg);
 	for (int i = 0; i < NROUTES; i++)
 	{
-		const char *pat = routes[i].pat + 1;
-		int			k = 0,
-					na = 0,
-					ok = 1;
-
-		while (*pat && ok)
-		{
-			const char *end = strchr(pat, '/');
-			size_t		plen = end ? (size_t) (end - pat) : strlen(pat);
-
-			if (k >= n)
-				ok = 0;
-			else if (pat[0] == '{')
-			{
-				if (na < 3)
-					r->arg[na++] = seg[k];
-			}
-			else if (strlen(seg[k]) != plen || strncmp(seg[k], pat, plen) != 0)
-				ok = 0;
-			k++;
-			pat += plen + (end ? 1 : 0);
-		}
-		if (!ok || k != n)
+		if (!pattern_matches(r, routes[i].pat, seg, n))
 			continue;
 		if (routes[i].m == m)
 			return i;
-		path_seen = 1;
+		path_seen = true;
 	}
-	return path_seen ? -2 : -1;
+	return path_seen ? NO_SUCH_METHOD : NO_SUCH_PATH;
 }
 
-/* Query argument: 1 and its value in out when present ("follow" alone gives ""). */
-static int
+/* The query argument NAME: true and its value in OUT when present ("follow" alone gives ""). */
+static bool
 qarg(struct lws *wsi, const char *name, char *out, int len)
 {
 	size_t		nl = strlen(name);
@@ -209,27 +269,28 @@ qarg(struct lws *wsi, const char *name, char *out, int len)
 		int			n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (n < 0)
-			return 0;
+			return false;
 		if (strncmp(frag, name, nl) == 0 && (frag[nl] == '=' || frag[nl] == '\0'))
 		{
 			snprintf(out, (size_t) len, "%s", frag[nl] == '=' ? frag + nl + 1 : "");
-			return 1;
+			return true;
 		}
 	}
 }
 
-static int
+/* A boolean query argument: true for "name", "name=true" or "name=1". */
+static bool
 qbool(struct lws *wsi, const char *name)
 {
 	char		buf[64];
 
 	if (!qarg(wsi, name, buf, sizeof(buf)))
-		return 0;
+		return false;
 	return buf[0] == '\0' || strcasecmp(buf, "true") == 0 || strcmp(buf, "1") == 0;
 }
 
-/* The session token: header, then cookie, then query parameter. */
-static int
+/* The coder_session_token cookie, when the request has one. */
+static bool
 cookie_token(struct lws *wsi, char *out, int len)
 {
 	char		buf[4096];
@@ -237,7 +298,7 @@ cookie_token(struct lws *wsi, char *out, int len)
 	char	   *p = buf;
 
 	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_COOKIE) <= 0)
-		return 0;
+		return false;
 	while ((p = strstr(p, name)) != NULL)
 	{
 		if (p == buf || p[-1] == ' ' || p[-1] == ';')
@@ -245,26 +306,44 @@ cookie_token(struct lws *wsi, char *out, int len)
 			size_t		n = strcspn(p + 20, "; ");
 
 			if (n == 0 || n >= (size_t) len)
-				return 0;
+				return false;
 			memcpy(out, p + 20, n);
 			out[n] = '\0';
-			return 1;
+			return true;
 		}
 		p += 20;
 	}
-	return 0;
+	return false;
 }
 
-static int
+/* The session token: header, then cookie, then query parameter. */
+static bool
 find_token(struct lws *wsi, char *out, int len)
 {
 	if (lws_hdr_custom_copy(wsi, out, len, "coder-session-token:", 20) > 0)
-		return 1;
+		return true;
 	if (cookie_token(wsi, out, len))
-		return 1;
+		return true;
 	if (qarg(wsi, "coder_session_token", out, len) && out[0])
-		return 1;
-	return 0;
+		return true;
+	return false;
+}
+
+/*
+ * The caller's session: sets *me and returns NULL, or returns what is wrong
+ * with it (the detail of coderd's 401).
+ */
+static const char *
+session_user(struct lws *wsi, struct user **me)
+{
+	char		tok[128];
+
+	if (!find_token(wsi, tok, sizeof(tok)))
+		return "Cookie \"coder_session_token\" or header \"Coder-Session-Token\" must be provided.";
+	*me = hmap_get(&deployment.tokens, tok);
+	if (!*me || (*me)->deleted)
+		return "API key is invalid.";
+	return NULL;
 }
 
 /* ---------------- responses ---------------- */
@@ -286,7 +365,7 @@ respond_raw(struct conn *c, int status, const char *ctype, const char *body, siz
 
 	if (c->responded)
 		return;
-	c->responded = 1;
+	c->responded = true;
 	c->status = status;
 	if (lws_add_http_common_headers(wsi, (unsigned) status, ctype, len, &p, end) ||
 		(c->cookie[0] &&
@@ -295,7 +374,7 @@ respond_raw(struct conn *c, int status, const char *ctype, const char *body, siz
 		lws_finalize_http_header(wsi, &p, end) ||
 		lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_HEADERS) < 0)
 	{
-		c->write_failed = 1;
+		c->write_failed = true;
 		return;
 	}
 	if (len)
@@ -304,11 +383,12 @@ respond_raw(struct conn *c, int status, const char *ctype, const char *body, siz
 
 		memcpy(buf + LWS_PRE, body, len);
 		if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) < 0)
-			c->write_failed = 1;
+			c->write_failed = true;
 		free(buf);
 	}
 }
 
+/* Answer STATUS with the JSON O, which this puts. */
 static void
 respond(struct conn *c, int status, json_object *o)
 {
@@ -331,6 +411,7 @@ struct listbuf
 	long		n;
 };
 
+/* Append ITEM's JSON text to the list, and put ITEM. */
 static void
 list_add(struct listbuf *b, json_object *item)
 {
@@ -349,6 +430,7 @@ list_add(struct listbuf *b, json_object *item)
 	json_object_put(item);
 }
 
+/* Answer 200 with the list under KEY and its total COUNT; frees the list. */
 static void
 list_respond(struct conn *c, const char *key, long count, struct listbuf *b)
 {
@@ -368,6 +450,7 @@ list_respond(struct conn *c, const char *key, long count, struct listbuf *b)
 		malloc_trim(0);
 }
 
+/* coderd's error body: {"message", "detail"?, "validations"?}. */
 static json_object *
 err_body(const char *msg, const char *detail, json_object *validations)
 {
@@ -381,26 +464,31 @@ err_body(const char *msg, const char *detail, json_object *validations)
 	return o;
 }
 
-static void
+/* Answer STATUS with an error body.  Returns false, for "return fail(...)" in a check. */
+static bool
 fail(struct req *r, int status, const char *msg, const char *detail)
 {
 	respond(r->c, status, err_body(msg, detail, NULL));
+	return false;
 }
 
-static void
+/* 404, as coderd words it for a missing or hidden object; false. */
+static bool
 not_found(struct req *r)
 {
-	fail(r, 404, "Resource not found or you do not have access to this resource", NULL);
+	return fail(r, 404, MSG_NOT_FOUND, NULL);
 }
 
-static void
+/* 403 for a caller who is not the owner; false. */
+static bool
 forbidden(struct req *r)
 {
-	fail(r, 403, "Forbidden.", "You don't have permission to view this content. If you believe this is a mistake, please contact your administrator or try signing in with different credentials.");
+	return fail(r, 403, "Forbidden.", "You don't have permission to view this content. If you believe this is a mistake, please contact your administrator or try signing in with different credentials.");
 }
 
-static json_object *
-validation(const char *field, const char *detail)
+/* An error body with one validation entry for FIELD; false. */
+static bool
+fail_validation(struct req *r, int status, const char *msg, const char *field, const char *detail)
 {
 	json_object *a = json_object_new_array();
 	json_object *v = json_object_new_object();
@@ -408,31 +496,63 @@ validation(const char *field, const char *detail)
 	json_object_object_add(v, "detail", json_object_new_string(detail));
 	json_object_object_add(v, "field", json_object_new_string(field));
 	json_object_array_add(a, v);
-	return a;
+	respond(r->c, status, err_body(msg, NULL, a));
+	return false;
 }
 
-static void
-fail_validation(struct req *r, int status, const char *msg, const char *field, const char *detail)
+/* 400 for FIELD as Go's validator words a failed TAG on VALUE; false. */
+static bool
+fail_tag(struct req *r, const char *field, const char *tag, const char *value)
 {
-	respond(r->c, status, err_body(msg, NULL, validation(field, detail)));
+	char		detail[200];
+
+	snprintf(detail, sizeof(detail), "Validation failed for tag \"%s\" with value: \"%s\"", tag, value);
+	return fail_validation(r, 400, "Validation failed.", field, detail);
+}
+
+/* ---------------- checks ---------------- */
+
+/* P, or NULL after a 404 when P is NULL: the lookup of a path argument. */
+static void *
+found(struct req *r, void *p)
+{
+	if (!p)
+		not_found(r);
+	return p;
+}
+
+/* Is the caller the owner?  Else a 403. */
+static bool
+need_owner(struct req *r)
+{
+	return r->me->is_owner || forbidden(r);
 }
 
 /* A path parameter that swagger types as a UUID: 400 when malformed. */
-static int
+static bool
 need_uuid(struct req *r, const char *s)
 {
 	char		msg[600];
 
 	if (uuid_valid(s))
-		return 1;
+		return true;
 	snprintf(msg, sizeof(msg), "Invalid UUID \"%.500s\".", s);
-	fail(r, 400, msg, "invalid UUID format");
-	return 0;
+	return fail(r, 400, msg, "invalid UUID format");
+}
+
+/* The body must be a JSON object. */
+static bool
+need_body(struct req *r)
+{
+	if (r->body && json_object_is_type(r->body, json_type_object))
+		return true;
+	return fail(r, 400, MSG_BAD_JSON, r->c->blen ? "the body is not a JSON object" : "EOF");
 }
 
 /*
- * Body fields.  body_str: 0 = absent or null (out NULL), 1 = a string,
- * -1 = wrong type (a 400 was sent, as coderd's JSON decoder would).
+ * The string field KEY of the body (of Go type TYPE): 0 when absent or null
+ * (out NULL), 1 for a string, -1 for another type (a 400 was sent, as
+ * coderd's JSON decoder would).
  */
 static int
 body_str(struct req *r, const char *type, const char *key, const char **out)
@@ -450,46 +570,107 @@ body_str(struct req *r, const char *type, const char *key, const char **out)
 	}
 	snprintf(detail, sizeof(detail), "json: cannot unmarshal %s into Go struct field %s.%s of type string",
 			 json_type_to_name(json_object_get_type(v)), type, key);
-	fail(r, 400, "Request body must be valid JSON.", detail);
+	fail(r, 400, MSG_BAD_JSON, detail);
 	return -1;
 }
 
-static int
-need_body(struct req *r)
+/* An absent or empty string field, which coderd's "required" refuses. */
+static bool
+blank(const char *s)
 {
-	if (r->body && json_object_is_type(r->body, json_type_object))
-		return 1;
-	fail(r, 400, "Request body must be valid JSON.",
-		 r->c->blen ? "the body is not a JSON object" : "EOF");
-	return 0;
+	return !s || !*s;
+}
+
+/* The limit and offset of a list request, and the matching items counted so far. */
+struct page
+{
+	long		limit;			/* 0: no limit */
+	long		offset;
+	long		count;
+};
+
+/* Read ?limit= and ?offset=. */
+static void
+page_read(struct req *r, struct page *p)
+{
+	char		buf[64];
+
+	p->limit = p->offset = p->count = 0;
+	if (qarg(r->wsi, "limit", buf, sizeof(buf)))
+		p->limit = atol(buf);
+	if (qarg(r->wsi, "offset", buf, sizeof(buf)))
+		p->offset = atol(buf);
+}
+
+/* Count one matching item; true when it falls on the page asked for. */
+static bool
+page_take(struct page *p)
+{
+	long		i = p->count++;
+
+	return i >= p->offset && (p->limit <= 0 || i < p->offset + p->limit);
+}
+
+/* The words of a list request's ?q=, split at spaces (at most 16). */
+struct terms
+{
+	char		q[512];
+	char	   *t[16];
+	int			n;
+};
+
+/* Read ?q= into TS. */
+static void
+terms_read(struct req *r, struct terms *ts)
+{
+	char	   *save = NULL;
+
+	ts->q[0] = '\0';
+	ts->n = 0;
+	qarg(r->wsi, "q", ts->q, sizeof(ts->q));
+	for (char *t = strtok_r(ts->q, " ", &save); t && ts->n < 16; t = strtok_r(NULL, " ", &save))
+		ts->t[ts->n++] = t;
 }
 
 /* ---------------- handlers: general, users ---------------- */
 
+/* GET /buildinfo */
 static void
 h_buildinfo(struct req *r)
 {
 	respond(r->c, 200, j_buildinfo());
 }
 
+/* Check a login body; sets *user when the password matches. */
+static bool
+login_valid(struct req *r, struct user **user)
+{
+	const char *T = "LoginWithPasswordRequest";
+	const char *email,
+			   *password;
+
+	if (!need_body(r) || body_str(r, T, "email", &email) < 0 ||
+		body_str(r, T, "password", &password) < 0)
+		return false;
+	if (blank(email))
+		return fail_tag(r, "email", "required", "");
+	if (blank(password))
+		return fail_tag(r, "password", "required", "");
+	*user = hmap_get(&deployment.users_by_email, email);
+	if (!*user || !(*user)->password || strcmp((*user)->password, password) != 0)
+		return fail(r, 401, "Incorrect email or password.", NULL);
+	return true;
+}
+
+/* POST /users/login: a new session token, in the body and as a cookie. */
 static void
 h_login(struct req *r)
 {
-	const char *email,
-			   *password;
-	struct user *u;
+	struct user *u = NULL;
 	json_object *o;
 
-	if (!need_body(r) || body_str(r, "LoginWithPasswordRequest", "email", &email) < 0 ||
-		body_str(r, "LoginWithPasswordRequest", "password", &password) < 0)
+	if (!login_valid(r, &u))
 		return;
-	if (!email || !*email)
-		return fail_validation(r, 400, "Validation failed.", "email", "Validation failed for tag \"required\" with value: \"\"");
-	if (!password || !*password)
-		return fail_validation(r, 400, "Validation failed.", "password", "Validation failed for tag \"required\" with value: \"\"");
-	u = hmap_get(&S.users_by_email, email);
-	if (!u || !u->password || strcmp(u->password, password) != 0)
-		return fail(r, 401, "Incorrect email or password.", NULL);
 	o = json_object_new_object();
 	json_object_object_add(o, "session_token", json_object_new_string(session_new(u)));
 	snprintf(r->c->cookie, sizeof(r->c->cookie), "coder_session_token=%s; Path=/; HttpOnly",
@@ -498,84 +679,84 @@ h_login(struct req *r)
 	respond(r->c, 201, o);
 }
 
+/* The user a path argument names (id, name or "me"); NULL after a 404. */
+static struct user *
+user_arg(struct req *r, const char *key)
+{
+	return found(r, user_lookup(key, r->me));
+}
+
+/* GET /users/{user} */
 static void
 h_user_get(struct req *r)
 {
-	struct user *u = user_lookup(r->arg[0], r->me);
+	struct user *u = user_arg(r, r->arg[0]);
 
-	if (!u)
-		return not_found(r);
-	respond(r->c, 200, j_user(u));
+	if (u)
+		respond(r->c, 200, j_user(u));
 }
 
-/* GET /users: q (bare words match username or email; status:, username:, email:), limit, offset. */
+/* Does U match the GET /users terms: status:, username:, email:, bare words (username or email)? */
+static bool
+user_matches(const struct user *u, const struct terms *ts)
+{
+	for (int i = 0; i < ts->n; i++)
+	{
+		const char *t = ts->t[i];
+		bool		ok = true;
+
+		if (strncmp(t, "status:", 7) == 0)
+			ok = strcmp(t + 7, "active") == 0;
+		else if (strncmp(t, "username:", 9) == 0)
+			ok = contains_ci(u->username, t + 9);
+		else if (strncmp(t, "email:", 6) == 0)
+			ok = contains_ci(u->email, t + 6);
+		else if (!strchr(t, ':'))
+			ok = contains_ci(u->username, t) || contains_ci(u->email, t);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* GET /users: q, limit, offset, and after_id (the list starts after that user). */
 static void
 h_users_list(struct req *r)
 {
-	char		q[512] = "",
-				buf[64];
-	char	   *terms[16];
-	int			nt = 0;
-	long		limit = 0,
-				offset = 0,
-				count = 0;
+	struct terms ts;
+	struct page pg;
 	struct listbuf lb = {0};
-	int			started = 1;
+	char		after[64];
+	bool		started = !qarg(r->wsi, "after_id", after, sizeof(after)) || !after[0];
 
-	qarg(r->wsi, "q", q, sizeof(q));
-	if (qarg(r->wsi, "limit", buf, sizeof(buf)))
-		limit = atol(buf);
-	if (qarg(r->wsi, "offset", buf, sizeof(buf)))
-		offset = atol(buf);
-	if (qarg(r->wsi, "after_id", buf, sizeof(buf)) && buf[0])
-		started = 0;
-	for (char *save = NULL, *t = strtok_r(q, " ", &save); t && nt < 16; t = strtok_r(NULL, " ", &save))
-		terms[nt++] = t;
-	for (struct user *u = S.users_head; u; u = u->next)
+	terms_read(r, &ts);
+	page_read(r, &pg);
+	for (struct user *u = deployment.users_head; u; u = u->next)
 	{
-		int			ok = 1;
-
 		if (!started)
-		{
-			started = strcmp(u->id, buf) == 0;
-			continue;
-		}
-		for (int i = 0; i < nt && ok; i++)
-		{
-			char	   *t = terms[i];
-
-			if (strncmp(t, "status:", 7) == 0)
-				ok = strcmp(t + 7, "active") == 0;
-			else if (strncmp(t, "username:", 9) == 0)
-				ok = contains_ci(u->username, t + 9);
-			else if (strncmp(t, "email:", 6) == 0)
-				ok = contains_ci(u->email, t + 6);
-			else if (!strchr(t, ':'))
-				ok = contains_ci(u->username, t) || contains_ci(u->email, t);
-		}
-		if (!ok)
-			continue;
-		if (count >= offset && (limit <= 0 || count < offset + limit))
+			started = strcmp(u->id, after) == 0;
+		else if (user_matches(u, &ts) && page_take(&pg))
 			list_add(&lb, j_user(u));
-		count++;
 	}
-	list_respond(r->c, "users", count, &lb);
+	list_respond(r->c, "users", pg.count, &lb);
 }
 
-static int
+/* A username as coderd's validator takes it: 1-32 alphanumerics and single inner dashes. */
+static bool
 valid_username(const char *s)
 {
 	size_t		n = strlen(s);
 
 	if (n == 0 || n > 32 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!(isalnum((unsigned char) s[i]) || (s[i] == '-' && s[i + 1] != '-')))
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
-static int
+/* Roughly an e-mail address: something@something.tld, no spaces. */
+static bool
 valid_email(const char *s)
 {
 	const char *at = strchr(s, '@');
@@ -583,87 +764,126 @@ valid_email(const char *s)
 	return at && at != s && strchr(at + 1, '.') && !strchr(s, ' ') && at[1] != '.';
 }
 
+/* The fields of a POST /users body (codersdk.CreateUserRequestWithOrgs). */
+struct new_user
+{
+	const char *email;
+	const char *username;
+	const char *name;
+	const char *password;
+	const char *login_type;
+};
+
+/* Read a POST /users body into NU. */
+static bool
+new_user_read(struct req *r, struct new_user *nu)
+{
+	const char *T = "CreateUserRequestWithOrgs";
+	const char *status;
+
+	return need_body(r) && body_str(r, T, "email", &nu->email) >= 0 &&
+		body_str(r, T, "username", &nu->username) >= 0 && body_str(r, T, "name", &nu->name) >= 0 &&
+		body_str(r, T, "password", &nu->password) >= 0 &&
+		body_str(r, T, "login_type", &nu->login_type) >= 0 &&
+		body_str(r, T, "user_status", &status) >= 0;
+}
+
+/* organization_ids, when given, may only name the one organization. */
+static bool
+orgs_valid(struct req *r)
+{
+	json_object *orgs;
+
+	if (!json_object_object_get_ex(r->body, "organization_ids", &orgs) || !orgs)
+		return true;
+	if (!json_object_is_type(orgs, json_type_array))
+		return fail(r, 400, MSG_BAD_JSON, "json: cannot unmarshal into Go struct field CreateUserRequestWithOrgs.organization_ids of type []uuid.UUID");
+	for (size_t i = 0; i < json_object_array_length(orgs); i++)
+	{
+		const char *id = json_object_get_string(json_object_array_get_idx(orgs, i));
+
+		if (!id || strcmp(id, deployment.org_id) != 0)
+			return fail(r, 400, "Organization does not exist with the provided id.", id ? id : "");
+	}
+	return true;
+}
+
+/* Check NU in coderd's order: fields, login type, organizations, uniqueness. */
+static bool
+new_user_valid(struct req *r, const struct new_user *nu)
+{
+	bool		password_login = blank(nu->login_type) || strcmp(nu->login_type, "password") == 0;
+
+	if (blank(nu->username))
+		return fail_tag(r, "username", "required", "");
+	if (blank(nu->email))
+		return fail_tag(r, "email", "required", "");
+	if (!valid_username(nu->username))
+		return fail_tag(r, "username", "username", "");
+	if (!valid_email(nu->email))
+		return fail_tag(r, "email", "email", "");
+	if (!password_login && strcmp(nu->login_type, "none") != 0)
+		return fail_validation(r, 400, "Validation failed.", "login_type", "The stand-in supports the login types \"password\" and \"none\".");
+	if (password_login && blank(nu->password))
+		return fail(r, 400, "Password is required for login type \"password\".", NULL);
+	if (!orgs_valid(r))
+		return false;
+	if (hmap_get(&deployment.users_by_name, nu->username) || hmap_get(&deployment.users_by_email, nu->email))
+		return fail(r, 409, "User already exists.", NULL);
+	if (rng_hit(&deployment.chance, deployment.cfg.fail_create_user))
+		return fail(r, 500, "Internal error creating user.", "injected failure (--fail-create-user)");
+	return true;
+}
+
+/* POST /users (owner only) */
 static void
 h_user_create(struct req *r)
 {
-	const char *email,
-			   *username,
-			   *name,
-			   *password,
-			   *login_type,
-			   *status;
-	const char *T = "CreateUserRequestWithOrgs";
-	json_object *orgs;
+	struct new_user nu;
 	struct user *u;
 
-	if (!r->me->is_owner)
-		return forbidden(r);
-	if (!need_body(r) || body_str(r, T, "email", &email) < 0 ||
-		body_str(r, T, "username", &username) < 0 || body_str(r, T, "name", &name) < 0 ||
-		body_str(r, T, "password", &password) < 0 || body_str(r, T, "login_type", &login_type) < 0 ||
-		body_str(r, T, "user_status", &status) < 0)
+	if (!need_owner(r) || !new_user_read(r, &nu) || !new_user_valid(r, &nu))
 		return;
-	if (!username || !*username)
-		return fail_validation(r, 400, "Validation failed.", "username", "Validation failed for tag \"required\" with value: \"\"");
-	if (!email || !*email)
-		return fail_validation(r, 400, "Validation failed.", "email", "Validation failed for tag \"required\" with value: \"\"");
-	if (!valid_username(username))
-		return fail_validation(r, 400, "Validation failed.", "username", "Validation failed for tag \"username\" with value: \"\"");
-	if (!valid_email(email))
-		return fail_validation(r, 400, "Validation failed.", "email", "Validation failed for tag \"email\" with value: \"\"");
-	if (login_type && *login_type && strcmp(login_type, "password") != 0 && strcmp(login_type, "none") != 0)
-		return fail_validation(r, 400, "Validation failed.", "login_type", "The stand-in supports the login types \"password\" and \"none\".");
-	if ((!login_type || !*login_type || strcmp(login_type, "password") == 0) && (!password || !*password))
-		return fail(r, 400, "Password is required for login type \"password\".", NULL);
-	if (json_object_object_get_ex(r->body, "organization_ids", &orgs) && orgs)
-	{
-		if (!json_object_is_type(orgs, json_type_array))
-			return fail(r, 400, "Request body must be valid JSON.", "json: cannot unmarshal into Go struct field CreateUserRequestWithOrgs.organization_ids of type []uuid.UUID");
-		for (size_t i = 0; i < json_object_array_length(orgs); i++)
-		{
-			const char *id = json_object_get_string(json_object_array_get_idx(orgs, i));
-
-			if (!id || strcmp(id, S.org_id) != 0)
-				return fail(r, 400, "Organization does not exist with the provided id.", id ? id : "");
-		}
-	}
-	if (hmap_get(&S.users_by_name, username) || hmap_get(&S.users_by_email, email))
-		return fail(r, 409, "User already exists.", NULL);
-	if (rng_hit(&S.chance, S.cfg.fail_create_user))
-		return fail(r, 500, "Internal error creating user.", "injected failure (--fail-create-user)");
-	u = user_add(username, email, name, (login_type && strcmp(login_type, "none") == 0) ? NULL : password, 0);
+	u = user_add(nu.username, nu.email, nu.name,
+				 (nu.login_type && strcmp(nu.login_type, "none") == 0) ? NULL : nu.password, false);
 	respond(r->c, 201, j_user(u));
 }
 
-static void
-h_user_delete(struct req *r)
+/* May the caller delete U?  Not the owner, and not while U has workspaces. */
+static bool
+user_deletable(struct req *r, const struct user *u)
 {
-	struct user *u;
-
-	if (!r->me->is_owner)
-		return forbidden(r);
-	u = user_lookup(r->arg[0], r->me);
-	if (!u)
-		return not_found(r);
 	if (u == r->me || u->is_owner)
 		return fail(r, 403, "You cannot delete yourself!", NULL);
 	if (u->live_workspaces > 0)
 		return fail(r, 417, "You cannot remove a user with workspaces!", "Delete their workspaces first.");
+	return true;
+}
+
+/* DELETE /users/{user} (owner only) */
+static void
+h_user_delete(struct req *r)
+{
+	struct user *u = need_owner(r) ? user_arg(r, r->arg[0]) : NULL;
+
+	if (!u || !user_deletable(r, u))
+		return;
 	user_delete(u);
 	respond(r->c, 200, err_body("User has been deleted!", NULL, NULL));
 }
 
 /* ---------------- organizations, templates ---------------- */
 
-static int
+/* The one organization, by id, "coder" or "default"; else a 404. */
+static bool
 org_ok(struct req *r, const char *arg)
 {
-	if (strcmp(arg, S.org_id) == 0 || strcmp(arg, "coder") == 0 || strcmp(arg, "default") == 0)
-		return 1;
-	not_found(r);
-	return 0;
+	if (strcmp(arg, deployment.org_id) == 0 || strcmp(arg, "coder") == 0 || strcmp(arg, "default") == 0)
+		return true;
+	return not_found(r);
 }
 
+/* GET /organizations */
 static void
 h_orgs(struct req *r)
 {
@@ -673,6 +893,7 @@ h_orgs(struct req *r)
 	respond(r->c, 200, a);
 }
 
+/* GET /organizations/{organization} */
 static void
 h_org(struct req *r)
 {
@@ -680,16 +901,18 @@ h_org(struct req *r)
 		respond(r->c, 200, j_org());
 }
 
+/* GET /templates */
 static void
 h_templates(struct req *r)
 {
 	json_object *a = json_object_new_array();
 
-	for (struct template *t = S.templates; t; t = t->next)
+	for (struct template *t = deployment.templates; t; t = t->next)
 		json_object_array_add(a, j_template(t));
 	respond(r->c, 200, a);
 }
 
+/* GET /organizations/{organization}/templates */
 static void
 h_org_templates(struct req *r)
 {
@@ -697,6 +920,7 @@ h_org_templates(struct req *r)
 		h_templates(r);
 }
 
+/* GET /organizations/{organization}/templates/{templatename} */
 static void
 h_org_template(struct req *r)
 {
@@ -704,12 +928,12 @@ h_org_template(struct req *r)
 
 	if (!org_ok(r, r->arg[0]))
 		return;
-	t = hmap_get(&S.templates_by_name, r->arg[1]);
-	if (!t)
-		return not_found(r);
-	respond(r->c, 200, j_template(t));
+	t = found(r, hmap_get(&deployment.templates_by_name, r->arg[1]));
+	if (t)
+		respond(r->c, 200, j_template(t));
 }
 
+/* GET /templates/{template} */
 static void
 h_template(struct req *r)
 {
@@ -717,25 +941,21 @@ h_template(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return;
-	t = hmap_get(&S.templates_by_id, r->arg[0]);
-	if (!t)
-		return not_found(r);
-	respond(r->c, 200, j_template(t));
+	t = found(r, hmap_get(&deployment.templates_by_id, r->arg[0]));
+	if (t)
+		respond(r->c, 200, j_template(t));
 }
 
+/* The template whose version the path names; NULL after the error. */
 static struct template *
 version_arg(struct req *r)
 {
-	struct template *t;
-
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	t = hmap_get(&S.versions_by_id, r->arg[0]);
-	if (!t)
-		not_found(r);
-	return t;
+	return found(r, hmap_get(&deployment.versions_by_id, r->arg[0]));
 }
 
+/* GET /templateversions/{templateversion} */
 static void
 h_tv(struct req *r)
 {
@@ -745,13 +965,13 @@ h_tv(struct req *r)
 		respond(r->c, 200, j_template_version(t));
 }
 
+/* GET /templateversions/{templateversion}/rich-parameters: every template has the same ones. */
 static void
 h_tv_params(struct req *r)
 {
-	struct template *t = version_arg(r);
 	json_object *a;
 
-	if (!t)
+	if (!version_arg(r))
 		return;
 	a = json_object_new_array();
 	for (int i = 0; i < n_docker_params; i++)
@@ -761,27 +981,29 @@ h_tv_params(struct req *r)
 
 /* ---------------- workspaces ---------------- */
 
-static int
+/* The owner sees every workspace, anyone else their own. */
+static bool
 can_see(struct req *r, const struct workspace *w)
 {
 	return r->me->is_owner || w->owner == r->me;
 }
 
-static int
+/* A workspace name as coderd takes it: like a username, not "new" or "create". */
+static bool
 valid_ws_name(const char *s)
 {
 	size_t		n = strlen(s);
 
 	if (n == 0 || n > 32 || !isalnum((unsigned char) s[0]) || s[n - 1] == '-' ||
 		strcmp(s, "new") == 0 || strcmp(s, "create") == 0)
-		return 0;
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!(isalnum((unsigned char) s[i]) || (s[i] == '-' && s[i + 1] != '-')))
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
-/* Check one rich parameter value against the template; NULL when fine. */
+/* Check one rich parameter value against the template; NULL when fine, else the problem in BUF. */
 static const char *
 param_problem(const char *name, const char *value, char *buf, size_t n)
 {
@@ -822,82 +1044,119 @@ param_problem(const char *name, const char *value, char *buf, size_t n)
 	return buf;
 }
 
+/* What a workspace-create body asks for, once checked. */
+struct new_workspace
+{
+	const char *name;
+	struct template *tpl;
+	json_object *params;		/* rich_parameter_values (in r->body), or NULL */
+};
+
+/* The template named by exactly one of template_id and template_version_id. */
+static bool
+new_workspace_template(struct req *r, const char *tid, const char *tvid, struct template **t)
+{
+	char		msg[400];
+
+	if (!blank(tid) && !blank(tvid))
+		return fail(r, 400, "Validation failed.", "Only one of template_id or template_version_id may be given.");
+	if (blank(tid) && blank(tvid))
+		return fail_tag(r, "template_id", "required_without", "00000000-0000-0000-0000-000000000000");
+	if (!blank(tid))
+		*t = hmap_get(&deployment.templates_by_id, tid);
+	else
+		*t = hmap_get(&deployment.versions_by_id, tvid);
+	if (*t)
+		return true;
+	snprintf(msg, sizeof(msg), "Template with ID %s not found.", !blank(tid) ? tid : tvid);
+	return fail_validation(r, 400, msg, !blank(tid) ? "template_id" : "template_version_id", "template not found");
+}
+
+/* rich_parameter_values, when given: name and value strings the template accepts. */
+static bool
+new_workspace_params(struct req *r, json_object **out)
+{
+	json_object *params;
+	char		buf[400];
+
+	*out = NULL;
+	if (!json_object_object_get_ex(r->body, "rich_parameter_values", &params) || !params)
+		return true;
+	if (!json_object_is_type(params, json_type_array))
+		return fail(r, 400, MSG_BAD_JSON, "json: cannot unmarshal into Go struct field CreateWorkspaceRequest.rich_parameter_values of type []codersdk.WorkspaceBuildParameter");
+	for (size_t i = 0; i < json_object_array_length(params); i++)
+	{
+		json_object *p = json_object_array_get_idx(params, i),
+				   *pn,
+				   *pv;
+		const char *problem;
+
+		if (!json_object_is_type(p, json_type_object) ||
+			!json_object_object_get_ex(p, "name", &pn) || !json_object_is_type(pn, json_type_string) ||
+			!json_object_object_get_ex(p, "value", &pv) || !json_object_is_type(pv, json_type_string))
+			return fail(r, 400, MSG_BAD_JSON, "rich_parameter_values: each entry needs string fields \"name\" and \"value\"");
+		problem = param_problem(json_object_get_string(pn), json_object_get_string(pv), buf, sizeof(buf));
+		if (problem)
+			return fail_validation(r, 400, "Unable to validate parameters", json_object_get_string(pn), problem);
+	}
+	*out = params;
+	return true;
+}
+
+/* Read and check a workspace-create body for OWNER into NW, in coderd's order. */
+static bool
+new_workspace_valid(struct req *r, const struct user *owner, struct new_workspace *nw)
+{
+	const char *T = "CreateWorkspaceRequest";
+	const char *tid,
+			   *tvid;
+	char		key[300],
+				msg[400];
+
+	if (!need_body(r) || body_str(r, T, "name", &nw->name) < 0 ||
+		body_str(r, T, "template_id", &tid) < 0 || body_str(r, T, "template_version_id", &tvid) < 0 ||
+		!new_workspace_template(r, tid, tvid, &nw->tpl))
+		return false;
+	if (blank(nw->name))
+		return fail_tag(r, "name", "required", "");
+	if (!valid_ws_name(nw->name))
+		return fail_tag(r, "name", "workspace_name", "");
+	if (!new_workspace_params(r, &nw->params))
+		return false;
+	snprintf(key, sizeof(key), "%s/%s", owner->id, nw->name);
+	if (hmap_get(&deployment.workspaces_by_owner_name, key))
+	{
+		snprintf(msg, sizeof(msg), "Workspace \"%s\" already exists.", nw->name);
+		return fail_validation(r, 409, msg, "name", "This value is already in use and should be unique.");
+	}
+	if (rng_hit(&deployment.chance, deployment.cfg.fail_create_workspace))
+		return fail(r, 500, "Internal error creating workspace.", "injected failure (--fail-create-workspace)");
+	return true;
+}
+
+/* Create a workspace for the user USERARG names: the caller's own, or anyone's for the owner. */
 static void
 create_workspace(struct req *r, const char *userarg)
 {
-	const char *T = "CreateWorkspaceRequest";
-	const char *name,
-			   *tid,
-			   *tvid;
-	struct user *owner = user_lookup(userarg, r->me);
-	struct template *t = NULL;
-	json_object *params = NULL;
-	char		key[300],
-				buf[400];
+	struct user *owner = user_arg(r, userarg);
+	struct new_workspace nw;
 	struct workspace *w;
 
-	if (!owner)
-		return not_found(r);
-	if (!r->me->is_owner && owner != r->me)
-		return forbidden(r);
-	if (!need_body(r) || body_str(r, T, "name", &name) < 0 ||
-		body_str(r, T, "template_id", &tid) < 0 || body_str(r, T, "template_version_id", &tvid) < 0)
+	if (!owner || (owner != r->me && !need_owner(r)) || !new_workspace_valid(r, owner, &nw))
 		return;
-	if (tid && *tid && tvid && *tvid)
-		return fail(r, 400, "Validation failed.", "Only one of template_id or template_version_id may be given.");
-	if ((!tid || !*tid) && (!tvid || !*tvid))
-		return fail_validation(r, 400, "Validation failed.", "template_id", "Validation failed for tag \"required_without\" with value: \"00000000-0000-0000-0000-000000000000\"");
-	if (tid && *tid)
-		t = hmap_get(&S.templates_by_id, tid);
-	else
-		t = hmap_get(&S.versions_by_id, tvid);
-	if (!t)
-	{
-		snprintf(buf, sizeof(buf), "Template with ID %s not found.", tid && *tid ? tid : tvid);
-		return fail_validation(r, 400, buf, tid && *tid ? "template_id" : "template_version_id", "template not found");
-	}
-	if (!name || !*name)
-		return fail_validation(r, 400, "Validation failed.", "name", "Validation failed for tag \"required\" with value: \"\"");
-	if (!valid_ws_name(name))
-		return fail_validation(r, 400, "Validation failed.", "name", "Validation failed for tag \"workspace_name\" with value: \"\"");
-	if (json_object_object_get_ex(r->body, "rich_parameter_values", &params) && params)
-	{
-		if (!json_object_is_type(params, json_type_array))
-			return fail(r, 400, "Request body must be valid JSON.", "json: cannot unmarshal into Go struct field CreateWorkspaceRequest.rich_parameter_values of type []codersdk.WorkspaceBuildParameter");
-		for (size_t i = 0; i < json_object_array_length(params); i++)
-		{
-			json_object *p = json_object_array_get_idx(params, i),
-					   *pn,
-					   *pv;
-			const char *problem;
-
-			if (!json_object_is_type(p, json_type_object) ||
-				!json_object_object_get_ex(p, "name", &pn) || !json_object_is_type(pn, json_type_string) ||
-				!json_object_object_get_ex(p, "value", &pv) || !json_object_is_type(pv, json_type_string))
-				return fail(r, 400, "Request body must be valid JSON.", "rich_parameter_values: each entry needs string fields \"name\" and \"value\"");
-			problem = param_problem(json_object_get_string(pn), json_object_get_string(pv), buf, sizeof(buf));
-			if (problem)
-				return fail_validation(r, 400, "Unable to validate parameters", json_object_get_string(pn), problem);
-		}
-	}
-	snprintf(key, sizeof(key), "%s/%s", owner->id, name);
-	if (hmap_get(&S.workspaces_by_owner_name, key))
-	{
-		snprintf(buf, sizeof(buf), "Workspace \"%s\" already exists.", name);
-		return fail_validation(r, 409, buf, "name", "This value is already in use and should be unique.");
-	}
-	if (rng_hit(&S.chance, S.cfg.fail_create_workspace))
-		return fail(r, 500, "Internal error creating workspace.", "injected failure (--fail-create-workspace)");
-	w = workspace_add(owner, t, name, params ? json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN) : "[]");
+	w = workspace_add(owner, nw.tpl, nw.name,
+					  nw.params ? json_object_to_json_string_ext(nw.params, JSON_C_TO_STRING_PLAIN) : "[]");
 	respond(r->c, 201, j_workspace(w));
 }
 
+/* POST /users/{user}/workspaces */
 static void
 h_ws_create_user(struct req *r)
 {
 	create_workspace(r, r->arg[0]);
 }
 
+/* POST /organizations/{organization}/members/{user}/workspaces */
 static void
 h_ws_create_org(struct req *r)
 {
@@ -905,22 +1164,21 @@ h_ws_create_org(struct req *r)
 		create_workspace(r, r->arg[1]);
 }
 
+/* The workspace the path names, if the caller may see it; NULL after the error. */
 static struct workspace *
-workspace_arg(struct req *r, int allow_deleted)
+workspace_arg(struct req *r, bool allow_deleted)
 {
 	struct workspace *w;
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	w = hmap_get(&S.workspaces_by_id, r->arg[0]);
-	if (!w || (w->deleted && !allow_deleted) || !can_see(r, w))
-	{
-		not_found(r);
-		return NULL;
-	}
-	return w;
+	w = hmap_get(&deployment.workspaces_by_id, r->arg[0]);
+	if (w && ((w->deleted && !allow_deleted) || !can_see(r, w)))
+		w = NULL;
+	return found(r, w);
 }
 
+/* GET /workspaces/{workspace}, deleted ones too with ?include_deleted */
 static void
 h_ws_get(struct req *r)
 {
@@ -930,140 +1188,160 @@ h_ws_get(struct req *r)
 		respond(r->c, 200, j_workspace(w));
 }
 
+/* GET /users/{user}/workspace/{workspacename} */
 static void
 h_ws_by_name(struct req *r)
 {
-	struct user *u = user_lookup(r->arg[0], r->me);
+	struct user *u = user_arg(r, r->arg[0]);
 	struct workspace *w;
 	char		key[300];
 
 	if (!u)
-		return not_found(r);
+		return;
 	snprintf(key, sizeof(key), "%s/%s", u->id, r->arg[1]);
-	w = hmap_get(&S.workspaces_by_owner_name, key);
-	if (!w || !can_see(r, w))
-		return not_found(r);
-	respond(r->c, 200, j_workspace(w));
+	w = hmap_get(&deployment.workspaces_by_owner_name, key);
+	if (w && !can_see(r, w))
+		w = NULL;
+	if (found(r, w))
+		respond(r->c, 200, j_workspace(w));
 }
 
-/* GET /workspaces: q terms name:, owner:, template:, status:; a bare word is a name. */
+/* Does W match the GET /workspaces terms: name:, owner:, template:, status:, bare words (name)? */
+static bool
+workspace_matches(struct req *r, const struct workspace *w, const struct terms *ts)
+{
+	if (!can_see(r, w))
+		return false;
+	for (int i = 0; i < ts->n; i++)
+	{
+		const char *t = ts->t[i];
+		bool		ok = true;
+
+		if (strncmp(t, "name:", 5) == 0)
+			ok = contains_ci(w->name, t + 5);
+		else if (strncmp(t, "owner:", 6) == 0)
+			ok = strcmp(t + 6, "me") == 0 ? w->owner == r->me : strcasecmp(w->owner->username, t + 6) == 0;
+		else if (strncmp(t, "template:", 9) == 0)
+			ok = strcasecmp(w->tpl->name, t + 9) == 0;
+		else if (strncmp(t, "status:", 7) == 0)
+			ok = strcmp(build_status_name(w->latest), t + 7) == 0;
+		else if (!strchr(t, ':'))
+			ok = contains_ci(w->name, t);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* GET /workspaces: q, limit, offset */
 static void
 h_ws_list(struct req *r)
 {
-	char		q[512] = "",
-				buf[64];
-	char	   *terms[16];
-	int			nt = 0;
-	long		limit = 0,
-				offset = 0,
-				count = 0;
+	struct terms ts;
+	struct page pg;
 	struct listbuf lb = {0};
 
-	qarg(r->wsi, "q", q, sizeof(q));
-	if (qarg(r->wsi, "limit", buf, sizeof(buf)))
-		limit = atol(buf);
-	if (qarg(r->wsi, "offset", buf, sizeof(buf)))
-		offset = atol(buf);
-	for (char *save = NULL, *t = strtok_r(q, " ", &save); t && nt < 16; t = strtok_r(NULL, " ", &save))
-		terms[nt++] = t;
-	for (struct workspace *w = S.ws_head; w; w = w->next)
-	{
-		int			ok = can_see(r, w);
-
-		for (int i = 0; i < nt && ok; i++)
-		{
-			char	   *t = terms[i];
-
-			if (strncmp(t, "name:", 5) == 0)
-				ok = contains_ci(w->name, t + 5);
-			else if (strncmp(t, "owner:", 6) == 0)
-				ok = strcmp(t + 6, "me") == 0 ? w->owner == r->me : strcasecmp(w->owner->username, t + 6) == 0;
-			else if (strncmp(t, "template:", 9) == 0)
-				ok = strcasecmp(w->tpl->name, t + 9) == 0;
-			else if (strncmp(t, "status:", 7) == 0)
-				ok = strcmp(build_status_name(w->latest), t + 7) == 0;
-			else if (!strchr(t, ':'))
-				ok = contains_ci(w->name, t);
-		}
-		if (!ok)
-			continue;
-		if (count >= offset && (limit <= 0 || count < offset + limit))
+	terms_read(r, &ts);
+	page_read(r, &pg);
+	for (struct workspace *w = deployment.ws_head; w; w = w->next)
+		if (workspace_matches(r, w, &ts) && page_take(&pg))
 			list_add(&lb, j_workspace(w));
-		count++;
-	}
-	list_respond(r->c, "workspaces", count, &lb);
+	list_respond(r->c, "workspaces", pg.count, &lb);
 }
 
+/* The transition a build body asks for: start, stop or delete. */
+static bool
+transition_read(struct req *r, enum transition *t)
+{
+	const char *tr;
+
+	if (!need_body(r) || body_str(r, "CreateWorkspaceBuildRequest", "transition", &tr) < 0)
+		return false;
+	if (blank(tr))
+		return fail_tag(r, "transition", "required", "");
+	if (strcmp(tr, "start") == 0)
+		*t = TR_START;
+	else if (strcmp(tr, "stop") == 0)
+		*t = TR_STOP;
+	else if (strcmp(tr, "delete") == 0)
+		*t = TR_DELETE;
+	else
+		return fail_tag(r, "transition", "oneof", "start stop delete");
+	return true;
+}
+
+/* POST /workspaces/{workspace}/builds: queue a build, unless one is active. */
 static void
 h_ws_build(struct req *r)
 {
-	struct workspace *w = workspace_arg(r, 0);
-	const char *tr;
-	enum transition t;
+	struct workspace *w = workspace_arg(r, false);
+	enum transition t = TR_START;
 
-	if (!w || !need_body(r) || body_str(r, "CreateWorkspaceBuildRequest", "transition", &tr) < 0)
+	if (!w || !transition_read(r, &t))
 		return;
-	if (!tr || !*tr)
-		return fail_validation(r, 400, "Validation failed.", "transition", "Validation failed for tag \"required\" with value: \"\"");
-	if (strcmp(tr, "start") == 0)
-		t = TR_START;
-	else if (strcmp(tr, "stop") == 0)
-		t = TR_STOP;
-	else if (strcmp(tr, "delete") == 0)
-		t = TR_DELETE;
-	else
-		return fail_validation(r, 400, "Validation failed.", "transition", "Validation failed for tag \"oneof\" with value: \"start stop delete\"");
 	if (job_active(w->latest->status))
-		return fail(r, 409, "A workspace build is already active.", NULL);
-	respond(r->c, 201, j_build(build_start(w, t, r->me)));
+		fail(r, 409, "A workspace build is already active.", NULL);
+	else
+		respond(r->c, 201, j_build(build_start(w, t, r->me)));
 }
 
 /* ---------------- the stand-in's own: test holds ---------------- */
 
+/* {"builds", "agents", "held_builds", "held_agents"} */
 static json_object *
 j_hold(void)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "builds", json_object_new_boolean(S.hold_builds));
-	json_object_object_add(o, "agents", json_object_new_boolean(S.hold_agents));
-	json_object_object_add(o, "held_builds", json_object_new_int(S.n_held_builds));
-	json_object_object_add(o, "held_agents", json_object_new_int(S.n_held_agents));
+	json_object_object_add(o, "builds", json_object_new_boolean(deployment.hold_builds));
+	json_object_object_add(o, "agents", json_object_new_boolean(deployment.hold_agents));
+	json_object_object_add(o, "held_builds", json_object_new_int(deployment.n_held_builds));
+	json_object_object_add(o, "held_agents", json_object_new_int(deployment.n_held_agents));
 	return o;
 }
 
+/* GET /standin/hold */
 static void
 h_hold_get(struct req *r)
 {
 	respond(r->c, 200, j_hold());
 }
 
-/* {"builds": BOOL, "agents": BOOL}: an absent field keeps its value. */
-static void
-h_hold_put(struct req *r)
+/* {"builds": BOOL, "agents": BOOL} into HOLD; an absent field keeps its value. */
+static bool
+hold_read(struct req *r, bool hold[2])
 {
-	int			v[2] = {S.hold_builds, S.hold_agents};
-	const char *keys[2] = {"builds", "agents"};
+	static const char *keys[2] = {"builds", "agents"};
 	json_object *x;
 
-	if (!r->me->is_owner)
-		return forbidden(r);
 	if (!need_body(r))
-		return;
+		return false;
 	for (int i = 0; i < 2; i++)
 	{
 		if (!json_object_object_get_ex(r->body, keys[i], &x))
 			continue;
 		if (!json_object_is_type(x, json_type_boolean))
 			return fail_validation(r, 400, "Validation failed.", keys[i], "must be true or false");
-		v[i] = json_object_get_boolean(x);
+		hold[i] = json_object_get_boolean(x);
 	}
-	hold_set(v[0], v[1]);
+	return true;
+}
+
+/* PUT /standin/hold (owner only) */
+static void
+h_hold_put(struct req *r)
+{
+	bool		hold[2] = {deployment.hold_builds, deployment.hold_agents};
+
+	if (!need_owner(r) || !hold_read(r, hold))
+		return;
+	hold_set(hold[0], hold[1]);
 	respond(r->c, 200, j_hold());
 }
 
 /* ---------------- builds ---------------- */
 
+/* The build the path names, if the caller may see it; NULL after the error. */
 static struct build *
 build_arg(struct req *r)
 {
@@ -1071,15 +1349,13 @@ build_arg(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	b = hmap_get(&S.builds_by_id, r->arg[0]);
-	if (!b || !can_see(r, b->ws))
-	{
-		not_found(r);
-		return NULL;
-	}
-	return b;
+	b = hmap_get(&deployment.builds_by_id, r->arg[0]);
+	if (b && !can_see(r, b->ws))
+		b = NULL;
+	return found(r, b);
 }
 
+/* GET /workspacebuilds/{workspacebuild} */
 static void
 h_build_get(struct req *r)
 {
@@ -1089,22 +1365,19 @@ h_build_get(struct req *r)
 		respond(r->c, 200, j_build(b));
 }
 
-static void
-h_build_cancel(struct req *r)
+/* May B be canceled, in the state ?expect_status names if given? */
+static bool
+cancel_valid(struct req *r, const struct build *b)
 {
-	struct build *b = build_arg(r);
-	char		expect[32];
+	char		expect[32],
+				msg[160];
 
-	if (!b)
-		return;
 	if (qarg(r->wsi, "expect_status", expect, sizeof(expect)) && expect[0])
 	{
 		if (strcmp(expect, "running") != 0 && strcmp(expect, "pending") != 0)
 			return fail(r, 400, "Invalid expect_status. Only 'running' or 'pending' are allowed.", NULL);
 		if (strcmp(expect, job_status_name(b->status)) != 0)
 		{
-			char		msg[160];
-
 			snprintf(msg, sizeof(msg), "Job is not in the expected state. Expected: %s, Got: %s",
 					 expect, job_status_name(b->status));
 			return fail(r, 412, msg, NULL);
@@ -1112,11 +1385,24 @@ h_build_cancel(struct req *r)
 	}
 	if (b->status == JOB_CANCELING)
 		return fail(r, 400, "Job has already been marked as canceled!", NULL);
-	if (build_cancel(b) != 0)
-		return fail(r, 400, "Job has already completed!", NULL);
-	respond(r->c, 200, err_body("Job has been marked as canceled...", NULL, NULL));
+	return true;
 }
 
+/* PATCH /workspacebuilds/{workspacebuild}/cancel */
+static void
+h_build_cancel(struct req *r)
+{
+	struct build *b = build_arg(r);
+
+	if (!b || !cancel_valid(r, b))
+		return;
+	if (build_cancel(b) != 0)
+		fail(r, 400, "Job has already completed!", NULL);
+	else
+		respond(r->c, 200, err_body("Job has been marked as canceled...", NULL, NULL));
+}
+
+/* GET /workspacebuilds/{workspacebuild}/logs: the lines between ?after and ?before (ids) */
 static void
 h_build_logs(struct req *r)
 {
@@ -1139,6 +1425,7 @@ h_build_logs(struct req *r)
 	respond(r->c, 200, a);
 }
 
+/* The agent the path names, if the caller may see it; NULL after the error. */
 static struct agent *
 agent_arg(struct req *r)
 {
@@ -1146,15 +1433,13 @@ agent_arg(struct req *r)
 
 	if (!need_uuid(r, r->arg[0]))
 		return NULL;
-	a = hmap_get(&S.agents_by_id, r->arg[0]);
-	if (!a || !can_see(r, a->build->ws))
-	{
-		not_found(r);
-		return NULL;
-	}
-	return a;
+	a = hmap_get(&deployment.agents_by_id, r->arg[0]);
+	if (a && !can_see(r, a->build->ws))
+		a = NULL;
+	return found(r, a);
 }
 
+/* GET /workspaceagents/{workspaceagent} */
 static void
 h_agent_get(struct req *r)
 {
@@ -1164,6 +1449,7 @@ h_agent_get(struct req *r)
 		respond(r->c, 200, j_agent(a));
 }
 
+/* GET /workspaceagents/{workspaceagent}/pty without an upgrade: a 400. */
 static void
 h_pty_plain(struct req *r)
 {
@@ -1173,6 +1459,7 @@ h_pty_plain(struct req *r)
 
 /* ---------------- dispatch ---------------- */
 
+/* Answer with the Prometheus text of metrics.c. */
 static void
 metrics_respond(struct conn *c)
 {
@@ -1183,87 +1470,100 @@ metrics_respond(struct conn *c)
 	free(s);
 }
 
-static int
+/*
+ * /metrics: the metrics port serves it and nothing else, the API port serves
+ * it (GET) besides the API.  True when this answered the request.
+ */
+static bool
+serve_metrics(struct conn *c)
+{
+	bool		is_metrics = strcmp(c->path, "/metrics") == 0;
+
+	if (lws_get_vhost(c->wsi) == metrics_vhost)
+	{
+		c->route = is_metrics ? ROUTE_METRICS : ROUTE_NONE;
+		if (is_metrics)
+			metrics_respond(c);
+		else
+			respond(c, 404, err_body("Route not found.", "This port serves /metrics only.", NULL));
+		return true;
+	}
+	if (!is_metrics || c->method != M_GET)
+		return false;
+	c->route = ROUTE_METRICS;
+	metrics_respond(c);
+	return true;
+}
+
+/* The session token must name a live user: sets r->me, else a 401. */
+static bool
 authenticate(struct req *r)
 {
-	char		tok[128];
+	const char *problem = session_user(r->wsi, &r->me);
 
-	if (!find_token(r->wsi, tok, sizeof(tok)))
-	{
-		fail(r, 401, "You are signed out or your session has expired. Please sign in again to continue.",
-			 "Cookie \"coder_session_token\" or header \"Coder-Session-Token\" must be provided.");
-		return 0;
-	}
-	r->me = hmap_get(&S.tokens, tok);
-	if (!r->me || r->me->deleted)
-	{
-		fail(r, 401, "You are signed out or your session has expired. Please sign in again to continue.",
-			 "API key is invalid.");
-		return 0;
-	}
-	return 1;
+	if (problem)
+		return fail(r, 401, MSG_SIGNED_OUT, problem);
+	return true;
 }
 
-static int
+/* --fail-http: answer this request with the injected status instead.  True when it did. */
+static bool
 inject_http_failure(struct req *r)
 {
-	if (!rng_hit(&S.chance, S.cfg.fail_http))
-		return 0;
-	if (S.cfg.fail_http_status == 429)
+	if (!rng_hit(&deployment.chance, deployment.cfg.fail_http))
+		return false;
+	if (deployment.cfg.fail_http_status == 429)
 		fail(r, 429, "You've been rate limited for sending more than 512 requests in 1m0s.", "injected failure (--fail-http)");
 	else
-		fail(r, S.cfg.fail_http_status, "An internal server error occurred.", "injected failure (--fail-http)");
-	return 1;
+		fail(r, deployment.cfg.fail_http_status, "An internal server error occurred.", "injected failure (--fail-http)");
+	return true;
 }
 
+/* Parse the body, if there is one, into r->body. */
+static bool
+parse_body(struct req *r)
+{
+	struct conn *c = r->c;
+	enum json_tokener_error jerr;
+
+	if (!c->blen)
+		return true;
+	c->body[c->blen] = '\0';
+	r->body = json_tokener_parse_verbose(c->body, &jerr);
+	if (!r->body && jerr != json_tokener_success)
+		return fail(r, 400, MSG_BAD_JSON, json_tokener_error_desc(jerr));
+	return true;
+}
+
+/*
+ * Answer one whole request: /metrics, else the route's handler once the
+ * route, an injected failure, the session and the body have let it through.
+ */
 static void
 handle(struct conn *c)
 {
 	struct req	r = {.c = c, .wsi = c->wsi};
 	int			route;
 
-	if (lws_get_vhost(c->wsi) == metrics_vhost)
-	{
-		c->route = strcmp(c->path, "/metrics") == 0 ? ROUTE_METRICS : ROUTE_NONE;
-		if (c->route == ROUTE_METRICS)
-			metrics_respond(c);
-		else
-			respond(c, 404, err_body("Route not found.", "This port serves /metrics only.", NULL));
+	if (serve_metrics(c))
 		return;
-	}
-	if (strcmp(c->path, "/metrics") == 0 && c->method == M_GET)
-	{
-		c->route = ROUTE_METRICS;
-		return metrics_respond(c);
-	}
 	route = match_route(&r, c->path, c->method);
 	c->route = route >= 0 ? route : ROUTE_NONE;
-	if (route == -1)
-		return respond(c, 404, err_body("Route not found.", NULL, NULL));
-	if (route == -2)
-		return respond(c, 405, err_body("Method not allowed.", NULL, NULL));
-	if (inject_http_failure(&r))
-		return;
-	if (routes[route].auth && !authenticate(&r))
-		return;
-	if (c->blen)
-	{
-		enum json_tokener_error jerr;
-
-		c->body[c->blen] = '\0';
-		r.body = json_tokener_parse_verbose(c->body, &jerr);
-		if (!r.body && jerr != json_tokener_success)
-			return respond(c, 400, err_body("Request body must be valid JSON.", json_tokener_error_desc(jerr), NULL));
-	}
-	routes[route].fn(&r);
+	if (route == NO_SUCH_PATH)
+		respond(c, 404, err_body("Route not found.", NULL, NULL));
+	else if (route == NO_SUCH_METHOD)
+		respond(c, 405, err_body("Method not allowed.", NULL, NULL));
+	else if (!inject_http_failure(&r) && (!routes[route].auth || authenticate(&r)) && parse_body(&r))
+		routes[route].fn(&r);
 	if (r.body)
 		json_object_put(r.body);
 }
 
 /* ---------------- websockets ---------------- */
 
+/* Queue a message on C's websocket (a copy of DATA); sent when writable. */
 void
-ws_send(struct conn *c, const void *data, size_t len, int binary)
+ws_send(struct conn *c, const void *data, size_t len, bool binary)
 {
 	struct outbuf *o = xmalloc(sizeof(*o) + LWS_PRE + len);
 
@@ -1280,15 +1580,45 @@ ws_send(struct conn *c, const void *data, size_t len, int binary)
 	lws_callback_on_writable(c->wsi);
 }
 
+/* Close C's websocket with CODE and REASON once its queue is sent. */
 void
 ws_close_after(struct conn *c, int code, const char *reason)
 {
-	c->closing = 1;
+	c->closing = true;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
 	lws_callback_on_writable(c->wsi);
 }
 
+/* Put C on build B's list of ?follow websockets. */
+static void
+follow_link(struct conn *c, struct build *b)
+{
+	c->follow = b;
+	c->fprev = NULL;
+	c->fnext = b->followers;
+	if (b->followers)
+		b->followers->fprev = c;
+	b->followers = c;
+}
+
+/* Take C off its build's list of ?follow websockets. */
+static void
+follow_unlink(struct conn *c)
+{
+	struct build *b = c->follow;
+
+	if (c->fprev)
+		c->fprev->fnext = c->fnext;
+	else if (b->followers == c)
+		b->followers = c->fnext;
+	if (c->fnext)
+		c->fnext->fprev = c->fprev;
+	c->fnext = c->fprev = NULL;
+	c->follow = NULL;
+}
+
+/* Send the log lines C has not had yet; once the job is over, close normally. */
 static void
 follow_push(struct conn *c)
 {
@@ -1304,25 +1634,18 @@ follow_push(struct conn *c)
 			continue;
 		o = j_log(&b->logs[i]);
 		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-		ws_send(c, s, len, 0);
+		ws_send(c, s, len, false);
 		json_object_put(o);
 		c->last_log = b->logs[i].id;
 	}
 	if (!job_active(b->status))
 	{
-		/* done: unlink and close normally once everything is sent */
-		if (c->fprev)
-			c->fprev->fnext = c->fnext;
-		else if (b->followers == c)
-			b->followers = c->fnext;
-		if (c->fnext)
-			c->fnext->fprev = c->fprev;
-		c->fnext = c->fprev = NULL;
-		c->follow = NULL;
+		follow_unlink(c);
 		ws_close_after(c, LWS_CLOSE_STATUS_NORMAL, "");
 	}
 }
 
+/* state.c's on_build_change: push the news to B's followers. */
 void
 http_build_changed(struct build *b)
 {
@@ -1337,7 +1660,7 @@ http_build_changed(struct build *b)
 	}
 }
 
-/* Reject an upgrade with a JSON body, as coderd does before accepting. */
+/* Reject an upgrade with a JSON body (which this puts), as coderd does before accepting. */
 static int
 reject_upgrade(struct lws *wsi, int status, json_object *o)
 {
@@ -1365,88 +1688,96 @@ reject_upgrade(struct lws *wsi, int status, json_object *o)
 }
 
 /*
- * Look at a websocket request: auth, route, object.  With establish = 0 it
- * only decides (returns 0 to accept, else the reject_upgrade result); with
- * establish = 1 the connection is open and gets wired up.
+ * Look at a websocket request: route, session and the object's UUID, then
+ * what the route opens (see ws_opener).  Returns 0 to accept or go on, else
+ * reject_upgrade's result.
  */
 static int
-ws_request(struct lws *wsi, struct conn *c, int establish)
+ws_request(struct lws *wsi, struct conn *c, bool establish)
 {
 	struct req	r = {.wsi = wsi};
 	char		path[512];
+	const char *problem;
 	int			route;
-	char		tok[128];
 
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
 		return reject_upgrade(wsi, 400, err_body("Bad websocket request.", NULL, NULL));
 	route = match_route(&r, path, M_GET);
-	if (route != ROUTE_LOGS && route != ROUTE_PTY)
+	if (route < 0 || !routes[route].ws)
 		return reject_upgrade(wsi, 404, err_body("Route not found.", NULL, NULL));
-	if (!find_token(wsi, tok, sizeof(tok)))
-		return reject_upgrade(wsi, 401, err_body("You are signed out or your session has expired. Please sign in again to continue.",
-												 "Cookie \"coder_session_token\" or header \"Coder-Session-Token\" must be provided.", NULL));
-	r.me = hmap_get(&S.tokens, tok);
-	if (!r.me || r.me->deleted)
-		return reject_upgrade(wsi, 401, err_body("You are signed out or your session has expired. Please sign in again to continue.",
-												 "API key is invalid.", NULL));
+	problem = session_user(wsi, &r.me);
+	if (problem)
+		return reject_upgrade(wsi, 401, err_body(MSG_SIGNED_OUT, problem, NULL));
 	if (!uuid_valid(r.arg[0]))
 		return reject_upgrade(wsi, 400, err_body("Invalid UUID.", r.arg[0], NULL));
-	if (route == ROUTE_LOGS)
-	{
-		struct build *b = hmap_get(&S.builds_by_id, r.arg[0]);
-		char		buf[32];
-
-		if (!b || !(r.me->is_owner || b->ws->owner == r.me))
-			return reject_upgrade(wsi, 404, err_body("Resource not found or you do not have access to this resource", NULL, NULL));
-		if (!establish)
-			return 0;
-		c->kind = C_WS_LOGS;
-		c->ws_route = route;
-		c->follow = b;
-		c->last_log = qarg(wsi, "after", buf, sizeof(buf)) ? atol(buf) : 0;
-		c->fnext = b->followers;
-		if (b->followers)
-			b->followers->fprev = c;
-		b->followers = c;
-		follow_push(c);
-		return 0;
-	}
-	else
-	{
-		struct agent *a = hmap_get(&S.agents_by_id, r.arg[0]);
-		char		cmd[4096] = "",
-					buf[32];
-		int			width = 80,
-					height = 24;
-
-		if (!a || !(r.me->is_owner || a->build->ws->owner == r.me))
-			return reject_upgrade(wsi, 404, err_body("Resource not found or you do not have access to this resource", NULL, NULL));
-		if (a->status != AG_CONNECTED)
-		{
-			char		msg[200];
-
-			snprintf(msg, sizeof(msg), "Agent state is \"%s\", it must be in the \"connected\" state.",
-					 agent_status_name(a->status));
-			return reject_upgrade(wsi, 400, err_body(msg, NULL, NULL));
-		}
-		if (!establish)
-			return 0;
-		c->kind = C_WS_PTY;
-		c->ws_route = route;
-		qarg(wsi, "command", cmd, sizeof(cmd));
-		if (qarg(wsi, "width", buf, sizeof(buf)) && atoi(buf) > 0)
-			width = atoi(buf);
-		if (qarg(wsi, "height", buf, sizeof(buf)) && atoi(buf) > 0)
-			height = atoi(buf);
-		if (a->pty_fail)
-			ws_close_after(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-						   "dial workspace agent: injected failure (--fail-pty)");
-		else if (pty_open(c, cmd, width, height) != 0)
-			ws_close_after(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "start pty: cannot start the command");
-		return 0;
-	}
+	return routes[route].ws(&r, c, route, establish);
 }
 
+/* A build's logs with ?follow: the lines after ?after, then each new one, then a normal close. */
+static int
+ws_logs_open(struct req *r, struct conn *c, int route, bool establish)
+{
+	struct build *b = hmap_get(&deployment.builds_by_id, r->arg[0]);
+	char		buf[32];
+
+	if (!b || !can_see(r, b->ws))
+		return reject_upgrade(r->wsi, 404, err_body(MSG_NOT_FOUND, NULL, NULL));
+	if (!establish)
+		return 0;
+	c->kind = C_WS_LOGS;
+	c->ws_route = route;
+	c->last_log = qarg(r->wsi, "after", buf, sizeof(buf)) ? atol(buf) : 0;
+	follow_link(c, b);
+	follow_push(c);
+	return 0;
+}
+
+/* Run ?command on a new terminal of ?width x ?height (80 x 24 unless given). */
+static void
+terminal_start(struct lws *wsi, struct conn *c)
+{
+	char		cmd[4096] = "",
+				buf[32];
+	int			width = 80,
+				height = 24;
+
+	qarg(wsi, "command", cmd, sizeof(cmd));
+	if (qarg(wsi, "width", buf, sizeof(buf)) && atoi(buf) > 0)
+		width = atoi(buf);
+	if (qarg(wsi, "height", buf, sizeof(buf)) && atoi(buf) > 0)
+		height = atoi(buf);
+	if (pty_open(c, cmd, width, height) != 0)
+		ws_close_after(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "start pty: cannot start the command");
+}
+
+/* The web terminal of a connected agent (pty.c); --fail-pty closes it at once. */
+static int
+ws_pty_open(struct req *r, struct conn *c, int route, bool establish)
+{
+	struct agent *a = hmap_get(&deployment.agents_by_id, r->arg[0]);
+	char		msg[200];
+
+	if (!a || !can_see(r, a->build->ws))
+		return reject_upgrade(r->wsi, 404, err_body(MSG_NOT_FOUND, NULL, NULL));
+	if (a->status != AG_CONNECTED)
+	{
+		snprintf(msg, sizeof(msg), "Agent state is \"%s\", it must be in the \"connected\" state.",
+				 agent_status_name(a->status));
+		return reject_upgrade(r->wsi, 400, err_body(msg, NULL, NULL));
+	}
+	if (!establish)
+		return 0;
+	c->kind = C_WS_PTY;
+	c->ws_route = route;
+	if (a->pty_fail)
+		ws_close_after(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					   "dial workspace agent: injected failure (--fail-pty)");
+	else
+		terminal_start(r->wsi, c);
+	return 0;
+}
+
+/* The websocket can take a message: send the next queued one, or close when asked to. */
 static int
 ws_writeable(struct lws *wsi, struct conn *c)
 {
@@ -1478,21 +1809,12 @@ ws_writeable(struct lws *wsi, struct conn *c)
 	return 0;
 }
 
+/* The websocket closed: unfollow, end its terminal, free its queue, count it. */
 static void
 ws_closed(struct conn *c)
 {
 	if (c->follow)
-	{
-		struct build *b = c->follow;
-
-		if (c->fprev)
-			c->fprev->fnext = c->fnext;
-		else if (b->followers == c)
-			b->followers = c->fnext;
-		if (c->fnext)
-			c->fnext->fprev = c->fprev;
-		c->follow = NULL;
-	}
+		follow_unlink(c);
 	if (c->pty)
 		pty_ws_closed(c);
 	while (c->oq_head)
@@ -1506,11 +1828,25 @@ ws_closed(struct conn *c)
 	free(c->body);
 	c->body = NULL;
 	metrics_websocket(-1);
-	if (c->ws_t0 && c->ws_route)
+	if (c->ws_t0 && c->ws_route != ROUTE_NONE)
 		metrics_websocket_closed(c->ws_route, (mono_us() - c->ws_t0) / 1e6);
 	c->ws_t0 = 0;
 }
 
+/* Append LEN bytes to C's body buffer, keeping room for a terminating NUL. */
+static void
+body_append(struct conn *c, const void *in, size_t len)
+{
+	if (c->blen + len + 1 > c->bcap)
+	{
+		c->bcap = (c->blen + len + 1) * 2;
+		c->body = xrealloc(c->body, c->bcap);
+	}
+	memcpy(c->body + c->blen, in, len);
+	c->blen += len;
+}
+
+/* A piece of a terminal's client message: a whole message goes to the terminal. */
 static void
 ws_receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 {
@@ -1521,18 +1857,41 @@ ws_receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 		ws_close_after(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 		return;
 	}
-	if (c->blen + len + 1 > c->bcap)
-	{
-		c->bcap = (c->blen + len + 1) * 2;
-		c->body = xrealloc(c->body, c->bcap);
-	}
-	memcpy(c->body + c->blen, in, len);
-	c->blen += len;
+	body_append(c, in, len);
 	if (!lws_is_final_fragment(wsi))
 		return;
 	if (c->pty)
 		pty_input(c, c->body, c->blen);
 	c->blen = 0;
+}
+
+/* An upgrade request: to a websocket only, and only one that ws_request accepts. */
+static int
+ws_confirm(struct lws *wsi, struct conn *c, const char *protocol)
+{
+	int			rc;
+
+	if (!protocol || strcmp(protocol, "websocket") != 0)
+		return -1;
+	rc = ws_request(wsi, c, false);
+	if (c && c->in_flight)
+	{
+		metrics_inflight(-1);
+		c->in_flight = false;
+	}
+	return rc;
+}
+
+/* A websocket is open: count it and wire it to what it serves. */
+static int
+ws_established(struct lws *wsi, struct conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->wsi = wsi;
+	c->ws_t0 = mono_us();
+	c->ws_route = ROUTE_NONE;
+	metrics_websocket(1);
+	return ws_request(wsi, c, true) < 0 ? -1 : 0;
 }
 
 /* ---------------- HTTP plumbing ---------------- */
@@ -1547,13 +1906,13 @@ http_done(struct lws *wsi, struct conn *c)
 	if (c->in_flight)
 	{
 		metrics_inflight(-1);
-		c->in_flight = 0;
+		c->in_flight = false;
 	}
 	free(c->body);
 	c->body = NULL;
 	c->blen = c->bcap = 0;
 	c->cookie[0] = '\0';
-	c->responded = 0;
+	c->responded = false;
 	if (c->write_failed || lws_http_transaction_completed(wsi))
 		return -1;
 	/*
@@ -1564,6 +1923,17 @@ http_done(struct lws *wsi, struct conn *c)
 	return 0;
 }
 
+/* Answer 413 and finish: the caller hangs up, for the body is still coming. */
+static int
+refuse_large_body(struct lws *wsi, struct conn *c)
+{
+	c->body_wait = false;
+	respond(c, 413, err_body("Request body too large.", "The stand-in accepts at most 1 MiB.", NULL));
+	http_done(wsi, c);
+	return -1;
+}
+
+/* The headers of a request are in: answer now, or wait for its body. */
 static int
 http_begin(struct lws *wsi, struct conn *c, const char *in)
 {
@@ -1576,23 +1946,70 @@ http_begin(struct lws *wsi, struct conn *c, const char *in)
 	c->method = detect_method(wsi);
 	c->route = ROUTE_NONE;
 	snprintf(c->path, sizeof(c->path), "%s", in ? in : "/");
-	c->in_flight = 1;
+	c->in_flight = true;
 	metrics_inflight(1);
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
 	{
 		if (atol(cl) > MAX_BODY)
-		{
-			respond(c, 413, err_body("Request body too large.", "The stand-in accepts at most 1 MiB.", NULL));
-			http_done(wsi, c);
-			return -1;			/* the body is still coming: hang up */
-		}
-		c->body_wait = 1;
+			return refuse_large_body(wsi, c);
+		c->body_wait = true;
 		return 0;
 	}
 	handle(c);
 	return http_done(wsi, c);
 }
 
+/* A piece of a request's body. */
+static int
+http_body(struct lws *wsi, struct conn *c, const void *in, size_t len)
+{
+	if (!c->body_wait)
+	{
+		/*
+		 * A POST, PUT or PATCH without Content-Length has no body (RFC 9112
+		 * 6.3; Go's server reads it so) and was answered, but lws waits for
+		 * a body after it: these bytes are the client's next request.  Hang
+		 * up so that the client sends it again at once on a new connection
+		 * (curl does, for a reused connection that dies without an answer)
+		 * instead of waiting for lws to time out, 5 s later.
+		 */
+		return -1;
+	}
+	if (c->blen + len > MAX_BODY)
+		return refuse_large_body(wsi, c);
+	body_append(c, in, len);
+	return 0;
+}
+
+/* The whole body is in: answer. */
+static int
+http_body_done(struct lws *wsi, struct conn *c)
+{
+	if (!c->body_wait)
+		return 0;
+	c->body_wait = false;
+	handle(c);
+	return http_done(wsi, c);
+}
+
+/* An HTTP connection closed: release what an unanswered request held. */
+static void
+http_closed(struct conn *c)
+{
+	if (!c || c->kind != C_HTTP)
+		return;
+	if (c->in_flight)
+		metrics_inflight(-1);
+	c->in_flight = false;
+	free(c->body);
+	c->body = NULL;
+}
+
+/*
+ * The one libwebsockets callback of the "http" protocol: HTTP requests,
+ * websockets, and the terminals' raw file descriptors (pty.c).  Every event
+ * may have made a timer due sooner, so the loop's wake-up is re-armed.
+ */
 int
 http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			  void *in, size_t len)
@@ -1606,70 +2023,19 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			rc = http_begin(wsi, c, in);
 			break;
 		case LWS_CALLBACK_HTTP_BODY:
-			if (!c->body_wait)
-			{
-				/*
-				 * A POST, PUT or PATCH without Content-Length has no body
-				 * (RFC 9112 6.3; Go's server reads it so) and was answered,
-				 * but lws waits for a body after it: these bytes are the
-				 * client's next request.  Hang up so that the client sends
-				 * it again at once on a new connection (curl does, for a
-				 * reused connection that dies without an answer) instead
-				 * of waiting for lws to time out, 5 s later.
-				 */
-				rc = -1;
-				break;
-			}
-			if (c->blen + len > MAX_BODY)
-			{
-				c->body_wait = 0;
-				respond(c, 413, err_body("Request body too large.", "The stand-in accepts at most 1 MiB.", NULL));
-				http_done(wsi, c);
-				rc = -1;
-				break;
-			}
-			if (c->blen + len + 1 > c->bcap)
-			{
-				c->bcap = (c->blen + len + 1) * 2;
-				c->body = xrealloc(c->body, c->bcap);
-			}
-			memcpy(c->body + c->blen, in, len);
-			c->blen += len;
+			rc = http_body(wsi, c, in, len);
 			break;
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			if (c->body_wait)
-			{
-				c->body_wait = 0;
-				handle(c);
-				rc = http_done(wsi, c);
-			}
+			rc = http_body_done(wsi, c);
 			break;
 		case LWS_CALLBACK_CLOSED_HTTP:
-			if (c && c->kind == C_HTTP)
-			{
-				if (c->in_flight)
-					metrics_inflight(-1);
-				c->in_flight = 0;
-				free(c->body);
-				c->body = NULL;
-			}
+			http_closed(c);
 			break;
 		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-			if (!in || strcmp(in, "websocket") != 0)
-				return -1;
-			rc = ws_request(wsi, c, 0);
-			if (c && c->in_flight)
-			{
-				metrics_inflight(-1);
-				c->in_flight = 0;
-			}
+			rc = ws_confirm(wsi, c, in);
 			break;
 		case LWS_CALLBACK_ESTABLISHED:
-			memset(c, 0, sizeof(*c));
-			c->wsi = wsi;
-			c->ws_t0 = mono_us();
-			metrics_websocket(1);
-			rc = ws_request(wsi, c, 1) < 0 ? -1 : 0;
+			rc = ws_established(wsi, c);
 			break;
 		case LWS_CALLBACK_RECEIVE:
 			ws_receive(wsi, c, in, len);
@@ -1684,7 +2050,7 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_RAW_RX_FILE:
 		case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		case LWS_CALLBACK_RAW_CLOSE_FILE:
-			rc = pty_fd_callback(wsi, reason, c, in, len);
+			rc = pty_fd_callback(wsi, reason);
 			break;
 		default:
 			break;

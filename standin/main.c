@@ -6,7 +6,12 @@
  * agents that connect after a delay, a web terminal that runs commands in a
  * real shell, failure injection per step, and Prometheus /metrics.
  *
- * One thread, one libwebsockets event loop, loopback only.
+ * One thread, one libwebsockets event loop, loopback only.  main() parses
+ * the flags (exiting with the codes of util.h on a bad one), builds the
+ * deployment (state.c) and the listeners, prints the start-up lines that
+ * tests and scripts read, and serves until SIGINT or SIGTERM.  Delayed events
+ * live in the deployment's timer heap; timers_kick keeps one lws timer armed
+ * for the earliest of them.
  */
 #include "server.h"
 
@@ -29,6 +34,7 @@ static lws_sorted_usec_list_t timer_sul;
 static int64_t timer_at = -1;	/* mono_us the sul is set for, -1 = none */
 static volatile sig_atomic_t stop_requested;
 
+/* --help: the flags and what the stand-in prints on start. */
 static void
 usage(FILE *f)
 {
@@ -71,13 +77,15 @@ usage(FILE *f)
 			"the file's path instead of the token.\n");
 }
 
+/* A bad command line: say which flag and why, and exit. */
 static void
 die_usage(const char *what, const char *why)
 {
 	fprintf(stderr, "coder-standin: %s: %s\n", what, why);
-	exit(2);
+	exit(EXIT_USAGE);
 }
 
+/* A failure rate, 0..1. */
 static double
 parse_rate(const char *flag, const char *s)
 {
@@ -89,6 +97,7 @@ parse_rate(const char *flag, const char *s)
 	return v;
 }
 
+/* A count of replicas or daemons, 1..10000. */
 static int
 parse_count(const char *flag, const char *s)
 {
@@ -98,6 +107,17 @@ parse_count(const char *flag, const char *s)
 	if (!*s || *end || v < 1 || v > 10000)
 		die_usage(flag, "must be an integer from 1 to 10000");
 	return (int) v;
+}
+
+/* A Go duration in microseconds; WHY says what was expected. */
+static int64_t
+parse_duration_flag(const char *flag, const char *s, const char *why)
+{
+	int64_t		v = parse_duration(s);
+
+	if (v < 0)
+		die_usage(flag, why);
+	return v;
 }
 
 /* "127.0.0.1:3000" -> iface and port; anything but loopback is refused. */
@@ -130,6 +150,252 @@ parse_listen(const char *flag, const char *s, char iface[64], int *port)
 	*port = (int) p;
 }
 
+/* --seed: a non-negative integer. */
+static uint64_t
+parse_seed(const char *flag, const char *s)
+{
+	char	   *end;
+	uint64_t	v = strtoull(s, &end, 10);
+
+	if (!*s || *end)
+		die_usage(flag, "must be a non-negative integer");
+	return v;
+}
+
+/* --token: a value that fits a header, a cookie and a URL unquoted. */
+static const char *
+parse_token(const char *flag, const char *s)
+{
+	if (strlen(s) < 8 || strlen(s) > 100 || strpbrk(s, " ;,\"\\"))
+		die_usage(flag, "must be 8 to 100 characters without spaces, quotes, commas or semicolons");
+	return s;
+}
+
+/* --fail-http-status: 429 or a 5xx code (read by atoi: trailing characters are ignored). */
+static int
+parse_http_status(const char *flag, const char *s)
+{
+	int			v = atoi(s);
+
+	if (v != 429 && (v < 500 || v > 599))
+		die_usage(flag, "must be 429 or a 5xx code");
+	return v;
+}
+
+/* getopt_long's values for the long options (only --help has a short form, -h). */
+enum option_id
+{
+	OPT_LISTEN = 256,
+	OPT_METRICS_LISTEN,
+	OPT_REPLICAS,
+	OPT_DAEMONS,
+	OPT_BUILD_TIME,
+	OPT_AGENT_DELAY,
+	OPT_AGENT_TIMEOUT,
+	OPT_FAIL_CREATE_USER,
+	OPT_FAIL_CREATE_WORKSPACE,
+	OPT_FAIL_BUILD,
+	OPT_FAIL_AGENT,
+	OPT_FAIL_PTY,
+	OPT_FAIL_HTTP,
+	OPT_FAIL_HTTP_STATUS,
+	OPT_FAIL_DELETE,
+	OPT_SEED,
+	OPT_TOKEN,
+	OPT_TOKEN_FILE,
+	OPT_TEMPLATE,
+	OPT_VERBOSE
+};
+
+static const struct option options[] = {
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+	{"replicas", required_argument, NULL, OPT_REPLICAS},
+	{"daemons", required_argument, NULL, OPT_DAEMONS},
+	{"build-time", required_argument, NULL, OPT_BUILD_TIME},
+	{"agent-delay", required_argument, NULL, OPT_AGENT_DELAY},
+	{"agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT},
+	{"fail-create-user", required_argument, NULL, OPT_FAIL_CREATE_USER},
+	{"fail-create-workspace", required_argument, NULL, OPT_FAIL_CREATE_WORKSPACE},
+	{"fail-build", required_argument, NULL, OPT_FAIL_BUILD},
+	{"fail-agent", required_argument, NULL, OPT_FAIL_AGENT},
+	{"fail-pty", required_argument, NULL, OPT_FAIL_PTY},
+	{"fail-http", required_argument, NULL, OPT_FAIL_HTTP},
+	{"fail-http-status", required_argument, NULL, OPT_FAIL_HTTP_STATUS},
+	{"fail-delete", required_argument, NULL, OPT_FAIL_DELETE},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"token", required_argument, NULL, OPT_TOKEN},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"template", required_argument, NULL, OPT_TEMPLATE},
+	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
+
+#define MAX_EXTRA_TEMPLATES 32
+
+/* What the command line asks for; cfg is what state.c gets. */
+struct flags
+{
+	struct config cfg;
+	char		iface[64];
+	int			port;
+	char		metrics_iface[64];
+	int			metrics_port;	/* -1: no metrics port */
+	bool		verbose;
+	bool		seed_given;
+	const char *token;			/* NULL: a random one in token_buf */
+	char		token_buf[40];
+	const char *token_file;
+	const char *extra_templates[MAX_EXTRA_TEMPLATES];
+	int			n_extra;
+};
+
+/* A --fail-* flag into CFG; false when OPT is none of them. */
+static bool
+parse_fault_flag(struct config *cfg, int opt, const char *flag, const char *arg)
+{
+	switch (opt)
+	{
+		case OPT_FAIL_CREATE_USER:
+			cfg->fail_create_user = parse_rate(flag, arg);
+			return true;
+		case OPT_FAIL_CREATE_WORKSPACE:
+			cfg->fail_create_workspace = parse_rate(flag, arg);
+			return true;
+		case OPT_FAIL_BUILD:
+			cfg->fail_build = parse_rate(flag, arg);
+			return true;
+		case OPT_FAIL_AGENT:
+			cfg->fail_agent = parse_rate(flag, arg);
+			return true;
+		case OPT_FAIL_PTY:
+			cfg->fail_pty = parse_rate(flag, arg);
+			return true;
+		case OPT_FAIL_HTTP:
+			cfg->fail_http = parse_rate(flag, arg);
+			return true;
+		case OPT_FAIL_HTTP_STATUS:
+			cfg->fail_http_status = parse_http_status(flag, arg);
+			return true;
+		case OPT_FAIL_DELETE:
+			cfg->fail_delete = parse_rate(flag, arg);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* --template NAME: one more template besides "docker". */
+static void
+add_template_flag(struct flags *f, const char *flag, const char *name)
+{
+	if (f->n_extra == MAX_EXTRA_TEMPLATES)
+		die_usage(flag, "at most 32 extra templates");
+	if (!*name || strlen(name) > 64 || strchr(name, '/'))
+		die_usage(flag, "a name of 1 to 64 characters without '/'");
+	f->extra_templates[f->n_extra++] = name;
+}
+
+/* Any other flag of options[] into F. */
+static void
+parse_setup_flag(struct flags *f, int opt, const char *flag, const char *arg)
+{
+	switch (opt)
+	{
+		case OPT_LISTEN:
+			parse_listen(flag, arg, f->iface, &f->port);
+			break;
+		case OPT_METRICS_LISTEN:
+			parse_listen(flag, arg, f->metrics_iface, &f->metrics_port);
+			break;
+		case OPT_REPLICAS:
+			f->cfg.replicas = parse_count(flag, arg);
+			break;
+		case OPT_DAEMONS:
+			f->cfg.daemons = parse_count(flag, arg);
+			break;
+		case OPT_BUILD_TIME:
+			if (parse_dist(arg, &f->cfg.build_time) != 0)
+				die_usage(flag, "expected a duration (2s, 500ms, 0) or normal:MEAN,SD, uniform:MIN,MAX, exp:MEAN");
+			break;
+		case OPT_AGENT_DELAY:
+			f->cfg.agent_delay = parse_duration_flag(flag, arg, "expected a duration like 500ms or 2s");
+			break;
+		case OPT_AGENT_TIMEOUT:
+			f->cfg.agent_timeout = parse_duration_flag(flag, arg, "expected a duration like 2m");
+			break;
+		case OPT_SEED:
+			f->cfg.seed = parse_seed(flag, arg);
+			f->seed_given = true;
+			break;
+		case OPT_TOKEN:
+			f->token = parse_token(flag, arg);
+			break;
+		case OPT_TOKEN_FILE:
+			f->token_file = arg;
+			break;
+		case OPT_TEMPLATE:
+			add_template_flag(f, flag, arg);
+			break;
+		case OPT_VERBOSE:
+			f->verbose = true;
+			break;
+	}
+}
+
+/*
+ * The defaults, then each flag in turn, then what no flag gave (seed, token).
+ * Exits on --help (EXIT_OK) and on a bad command line (EXIT_USAGE).
+ */
+static void
+parse_flags(int argc, char **argv, struct flags *f)
+{
+	int			opt,
+				index;
+
+	memset(f, 0, sizeof(*f));
+	f->cfg.replicas = 1;
+	f->cfg.daemons = 3;
+	f->cfg.fail_http_status = 500;
+	parse_dist("1s", &f->cfg.build_time);
+	f->cfg.agent_delay = 500000;
+	f->cfg.agent_timeout = 120000000;
+	strcpy(f->iface, "127.0.0.1");
+	f->port = 3000;
+	f->metrics_port = -1;
+	while ((opt = getopt_long(argc, argv, "h", options, &index)) != -1)
+	{
+		char		flag[64];
+
+		if (opt == 'h')
+		{
+			usage(stdout);
+			exit(EXIT_OK);
+		}
+		if (opt == '?')
+		{
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+		snprintf(flag, sizeof(flag), "--%s", options[index].name);
+		if (!parse_fault_flag(&f->cfg, opt, flag, optarg))
+			parse_setup_flag(f, opt, flag, optarg);
+	}
+	if (optind < argc)
+		die_usage(argv[optind], "unexpected argument (see --help)");
+	if (f->metrics_port > 0 && f->metrics_port == f->port)
+		die_usage("--metrics-listen", "must differ from --listen");
+	if (!f->seed_given)
+		f->cfg.seed = (uint64_t) wall_us();
+	if (!f->token)
+	{
+		token_new(f->token_buf);
+		f->token = f->token_buf;
+	}
+}
+
+/* The lws timer is due: run the stand-in's due timers, and re-arm for the next. */
 static void
 timer_fire(lws_sorted_usec_list_t *sul)
 {
@@ -143,7 +409,7 @@ timer_fire(lws_sorted_usec_list_t *sul)
 void
 timers_kick(void)
 {
-	int64_t		next = theap_next(&S.timers);
+	int64_t		next = theap_next(&deployment.timers);
 	int64_t		now;
 
 	if (next < 0 || (timer_at >= 0 && timer_at <= next))
@@ -153,6 +419,7 @@ timers_kick(void)
 	lws_sul_schedule(ctx, 0, &timer_sul, timer_fire, next > now ? next - now : 0);
 }
 
+/* SIGINT, SIGTERM: end the loop (lws_service returns at once). */
 static void
 on_signal(int sig)
 {
@@ -162,6 +429,7 @@ on_signal(int sig)
 		lws_cancel_service(ctx);
 }
 
+/* As many descriptors as the hard limit allows: each connection and terminal takes some. */
 static void
 raise_fd_limit(void)
 {
@@ -174,6 +442,36 @@ raise_fd_limit(void)
 	}
 }
 
+/* The process around the server: descriptors, the terminals' environment, signals. */
+static void
+setup_process(void)
+{
+	raise_fd_limit();
+	/* what every terminal's shell inherits */
+	setenv("TERM", "xterm-256color", 1);
+	setenv("CODER", "true", 1);
+	unsetenv("CODER_SESSION_TOKEN");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);	/* terminal shells are reaped by the kernel */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+}
+
+/* The deployment: the owner with F's token, the "docker" template and the extra ones. */
+static void
+make_deployment(const struct flags *f)
+{
+	state_init(&f->cfg, f->token);
+	deployment.on_build_change = http_build_changed;
+	deployment.on_job_wait = metrics_job_wait;
+	deployment.on_job_done = metrics_job_done;
+	template_add("docker");
+	for (int i = 0; i < f->n_extra; i++)
+		if (!hmap_get(&deployment.templates_by_name, f->extra_templates[i]))
+			template_add(f->extra_templates[i]);
+}
+
+/* Write the session token to PATH, mode 0600. */
 static void
 write_token_file(const char *path, const char *token)
 {
@@ -185,7 +483,7 @@ write_token_file(const char *path, const char *token)
 		write(fd, token, n) != (ssize_t) n || write(fd, "\n", 1) != 1)
 	{
 		fprintf(stderr, "coder-standin: --token-file %s: %s\n", path, strerror(errno));
-		exit(2);
+		exit(EXIT_USAGE);
 	}
 	close(fd);
 }
@@ -202,6 +500,7 @@ static const struct lws_protocols protocols[] = {
  */
 static const lws_retry_bo_t no_idle_policy = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
 
+/* A listening vhost on IFACE:PORT, or exit when it cannot be bound. */
 static struct lws_vhost *
 make_vhost(const char *name, const char *iface, int port)
 {
@@ -221,179 +520,21 @@ make_vhost(const char *name, const char *iface, int port)
 	if (!vh)
 	{
 		fprintf(stderr, "coder-standin: cannot listen on %s:%d (in use?)\n", iface, port);
-		exit(3);
+		exit(EXIT_CANNOT_LISTEN);
 	}
 	return vh;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The libwebsockets context and its vhosts: the API, and /metrics on its own
+ * port when asked.  F's ports become the ones bound (for port 0).
+ */
+static void
+make_server(struct flags *f)
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"metrics-listen", required_argument, NULL, 'M'},
-		{"replicas", required_argument, NULL, 'r'},
-		{"daemons", required_argument, NULL, 'd'},
-		{"build-time", required_argument, NULL, 'b'},
-		{"agent-delay", required_argument, NULL, 'a'},
-		{"agent-timeout", required_argument, NULL, 'A'},
-		{"fail-create-user", required_argument, NULL, 1},
-		{"fail-create-workspace", required_argument, NULL, 2},
-		{"fail-build", required_argument, NULL, 3},
-		{"fail-agent", required_argument, NULL, 4},
-		{"fail-pty", required_argument, NULL, 5},
-		{"fail-http", required_argument, NULL, 6},
-		{"fail-http-status", required_argument, NULL, 7},
-		{"fail-delete", required_argument, NULL, 8},
-		{"seed", required_argument, NULL, 's'},
-		{"token", required_argument, NULL, 't'},
-		{"token-file", required_argument, NULL, 'T'},
-		{"template", required_argument, NULL, 'p'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	struct config cfg = {.replicas = 1, .daemons = 3, .fail_http_status = 500};
-	char		iface[64] = "127.0.0.1",
-				miface[64] = "";
-	int			port = 3000,
-				mport = -1,	/* -1: no metrics port */
-				verbose = 0,
-				c,
-				seed_given = 0;
-	const char *token = NULL,
-			   *token_file = NULL;
-	const char *extra_templates[32];
-	int			n_extra = 0;
-	char		tokbuf[40],
-				url[128];
 	struct lws_context_creation_info info;
 
-	parse_dist("1s", &cfg.build_time);
-	cfg.agent_delay = 500000;
-	cfg.agent_timeout = 120000000;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'l':
-				parse_listen("--listen", optarg, iface, &port);
-				break;
-			case 'M':
-				parse_listen("--metrics-listen", optarg, miface, &mport);
-				break;
-			case 'r':
-				cfg.replicas = parse_count("--replicas", optarg);
-				break;
-			case 'd':
-				cfg.daemons = parse_count("--daemons", optarg);
-				break;
-			case 'b':
-				if (parse_dist(optarg, &cfg.build_time) != 0)
-					die_usage("--build-time", "expected a duration (2s, 500ms, 0) or normal:MEAN,SD, uniform:MIN,MAX, exp:MEAN");
-				break;
-			case 'a':
-				if ((cfg.agent_delay = parse_duration(optarg)) < 0)
-					die_usage("--agent-delay", "expected a duration like 500ms or 2s");
-				break;
-			case 'A':
-				if ((cfg.agent_timeout = parse_duration(optarg)) < 0)
-					die_usage("--agent-timeout", "expected a duration like 2m");
-				break;
-			case 1:
-				cfg.fail_create_user = parse_rate("--fail-create-user", optarg);
-				break;
-			case 2:
-				cfg.fail_create_workspace = parse_rate("--fail-create-workspace", optarg);
-				break;
-			case 3:
-				cfg.fail_build = parse_rate("--fail-build", optarg);
-				break;
-			case 4:
-				cfg.fail_agent = parse_rate("--fail-agent", optarg);
-				break;
-			case 5:
-				cfg.fail_pty = parse_rate("--fail-pty", optarg);
-				break;
-			case 6:
-				cfg.fail_http = parse_rate("--fail-http", optarg);
-				break;
-			case 7:
-				cfg.fail_http_status = atoi(optarg);
-				if (cfg.fail_http_status != 429 && (cfg.fail_http_status < 500 || cfg.fail_http_status > 599))
-					die_usage("--fail-http-status", "must be 429 or a 5xx code");
-				break;
-			case 8:
-				cfg.fail_delete = parse_rate("--fail-delete", optarg);
-				break;
-			case 's':
-				{
-					char	   *end;
-
-					cfg.seed = strtoull(optarg, &end, 10);
-					if (!*optarg || *end)
-						die_usage("--seed", "must be a non-negative integer");
-					seed_given = 1;
-					break;
-				}
-			case 't':
-				token = optarg;
-				if (strlen(token) < 8 || strlen(token) > 100 || strpbrk(token, " ;,\"\\"))
-					die_usage("--token", "must be 8 to 100 characters without spaces, quotes, commas or semicolons");
-				break;
-			case 'T':
-				token_file = optarg;
-				break;
-			case 'p':
-				if (n_extra == 32)
-					die_usage("--template", "at most 32 extra templates");
-				if (!*optarg || strlen(optarg) > 64 || strchr(optarg, '/'))
-					die_usage("--template", "a name of 1 to 64 characters without '/'");
-				extra_templates[n_extra++] = optarg;
-				break;
-			case 'v':
-				verbose = 1;
-				break;
-			case 'h':
-				usage(stdout);
-				return 0;
-			default:
-				usage(stderr);
-				return 2;
-		}
-	}
-	if (optind < argc)
-		die_usage(argv[optind], "unexpected argument (see --help)");
-	if (mport > 0 && mport == port)
-		die_usage("--metrics-listen", "must differ from --listen");
-	if (!seed_given)
-		cfg.seed = (uint64_t) wall_us();
-	if (!token)
-	{
-		token_new(tokbuf);
-		token = tokbuf;
-	}
-
-	raise_fd_limit();
-	/* what every terminal's shell inherits */
-	setenv("TERM", "xterm-256color", 1);
-	setenv("CODER", "true", 1);
-	unsetenv("CODER_SESSION_TOKEN");
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_IGN);	/* terminal shells are reaped by the kernel */
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-
-	state_init(&cfg, token);
-	S.on_build_change = http_build_changed;
-	S.on_job_wait = metrics_job_wait;
-	S.on_job_done = metrics_job_done;
-	template_add("docker");
-	for (int i = 0; i < n_extra; i++)
-		if (!hmap_get(&S.templates_by_name, extra_templates[i]))
-			template_add(extra_templates[i]);
-
-	lws_set_log_level(verbose ? (LLL_ERR | LLL_WARN) : LLL_ERR, NULL);
+	lws_set_log_level(f->verbose ? (LLL_ERR | LLL_WARN) : LLL_ERR, NULL);
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.max_http_header_data = 8192;
@@ -401,35 +542,63 @@ main(int argc, char **argv)
 	if (!ctx)
 	{
 		fprintf(stderr, "coder-standin: cannot create the libwebsockets context\n");
-		return 4;
+		exit(EXIT_INTERNAL);
 	}
-	main_vhost = make_vhost("api", iface, port);
-	port = lws_get_vhost_listen_port(main_vhost);	/* the one bound, for port 0 */
-	if (mport >= 0)
+	main_vhost = make_vhost("api", f->iface, f->port);
+	f->port = lws_get_vhost_listen_port(main_vhost);
+	if (f->metrics_port >= 0)
 	{
-		metrics_vhost = make_vhost("metrics", miface, mport);
-		mport = lws_get_vhost_listen_port(metrics_vhost);
+		metrics_vhost = make_vhost("metrics", f->metrics_iface, f->metrics_port);
+		f->metrics_port = lws_get_vhost_listen_port(metrics_vhost);
 	}
+}
 
-	snprintf(url, sizeof(url), "http://%s:%d", iface, port);
-	listen_url = url;
-	if (token_file)
-		write_token_file(token_file, token);
+/*
+ * The start-up lines, which tests and scripts read: CODER_URL= comes after
+ * the "metrics on" line and says the listeners are bound.
+ */
+static void
+announce(const struct flags *f, const char *url)
+{
+	if (f->token_file)
+		write_token_file(f->token_file, f->token);
 	printf("coder-standin: a local stand-in for coderd (not a Coder), listening on %s\n", url);
-	if (mport >= 0)
-		printf("coder-standin: metrics on http://%s:%d/metrics\n", miface, mport);
-	printf("coder-standin: provisioners %d x %d, seed %llu\n", cfg.replicas, cfg.daemons,
-		   (unsigned long long) cfg.seed);
+	if (f->metrics_port >= 0)
+		printf("coder-standin: metrics on http://%s:%d/metrics\n", f->metrics_iface, f->metrics_port);
+	printf("coder-standin: provisioners %d x %d, seed %llu\n", f->cfg.replicas, f->cfg.daemons,
+		   (unsigned long long) f->cfg.seed);
 	printf("CODER_URL=%s\n", url);
-	if (token_file)
-		printf("coder-standin: the session token is in %s (mode 0600)\n", token_file);
+	if (f->token_file)
+		printf("coder-standin: the session token is in %s (mode 0600)\n", f->token_file);
 	else
-		printf("CODER_SESSION_TOKEN=%s\n", token);
+		printf("CODER_SESSION_TOKEN=%s\n", f->token);
 	fflush(stdout);
+}
 
+/* Serve until SIGINT or SIGTERM. */
+static void
+run_loop(void)
+{
 	while (!stop_requested)
 		if (lws_service(ctx, 0) < 0)
 			break;
 	lws_context_destroy(ctx);
-	return 0;
+}
+
+/* Parse the flags, build the deployment and the listeners, announce them, serve. */
+int
+main(int argc, char **argv)
+{
+	struct flags f;
+	char		url[128];
+
+	parse_flags(argc, argv, &f);
+	setup_process();
+	make_deployment(&f);
+	make_server(&f);
+	snprintf(url, sizeof(url), "http://%s:%d", f.iface, f.port);
+	listen_url = url;
+	announce(&f, url);
+	run_loop();
+	return EXIT_OK;
 }

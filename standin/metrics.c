@@ -3,6 +3,10 @@
  * stand-in's real state (queue, running jobs, requests, websockets) and its
  * real process figures (getrusage, /proc/self).  No go_* series: this is
  * not a Go program.
+ *
+ * A family holds its series in the order first seen, which is the order
+ * they are rendered in; a series never goes away.  Label strings are built
+ * by the callers here, with user-supplied values escaped (esc).
  */
 #include "server.h"
 
@@ -14,18 +18,26 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* histogram bucket bounds (seconds), as coderd's */
 static const double api_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 10, 30};
-#define N_API_B 11
 static const double job_buckets[] = {1, 10, 30, 60, 300, 600, 1800, 3600};
-#define N_JOB_B 8
 static const double ws_buckets[] = {0.001, 1, 60, 3600};
-#define N_WS_B 4
 static const double wait_buckets[] = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800};
-#define N_WAIT_B 12
+
+#define N_BUCKETS(a) ((int) (sizeof(a) / sizeof((a)[0])))
+#define N_API_B N_BUCKETS(api_buckets)
+#define N_JOB_B N_BUCKETS(job_buckets)
+#define N_WS_B N_BUCKETS(ws_buckets)
+#define N_WAIT_B N_BUCKETS(wait_buckets)
+#define MAX_BUCKETS 16
+
+_Static_assert(N_BUCKETS(api_buckets) <= MAX_BUCKETS && N_BUCKETS(job_buckets) <= MAX_BUCKETS &&
+			   N_BUCKETS(ws_buckets) <= MAX_BUCKETS && N_BUCKETS(wait_buckets) <= MAX_BUCKETS,
+			   "struct hist holds at most MAX_BUCKETS buckets");
 
 struct hist
 {
-	long		b[16];
+	long		b[MAX_BUCKETS];	/* b[i]: observations <= the i-th bound */
 	long		count;
 	double		sum;
 };
@@ -54,6 +66,7 @@ static struct family ws_durations;	/* path */
 static long inflight;
 static long websockets;
 
+/* The series of F with LABELS, made (at the end of F's order) if new. */
 static struct series *
 series_get(struct family *f, const char *labels)
 {
@@ -72,6 +85,7 @@ series_get(struct family *f, const char *labels)
 	return s;
 }
 
+/* Count V in histogram H: every bucket whose bound is at least V, and the sum. */
 static void
 observe(struct hist *h, const double *bounds, int nb, double v)
 {
@@ -82,6 +96,7 @@ observe(struct hist *h, const double *bounds, int nb, double v)
 	h->sum += v;
 }
 
+/* An answered request: coderd_api_requests_processed_total and its latency. */
 void
 metrics_request(int route, enum method m, int status, double seconds)
 {
@@ -93,18 +108,21 @@ metrics_request(int route, enum method m, int status, double seconds)
 	observe(&series_get(&latencies, l)->h, api_buckets, N_API_B, seconds);
 }
 
+/* coderd_api_concurrent_requests moves by DELTA. */
 void
 metrics_inflight(int delta)
 {
 	inflight += delta;
 }
 
+/* coderd_api_concurrent_websockets moves by DELTA. */
 void
 metrics_websocket(int delta)
 {
 	websockets += delta;
 }
 
+/* A websocket of ROUTE closed after SECONDS. */
 void
 metrics_websocket_closed(int route, double seconds)
 {
@@ -114,6 +132,7 @@ metrics_websocket_closed(int route, double seconds)
 	observe(&series_get(&ws_durations, l)->h, ws_buckets, N_WS_B, seconds);
 }
 
+/* state.c's on_job_wait: B waited SECONDS in the queue. */
 void
 metrics_job_wait(struct build *b, double seconds)
 {
@@ -142,6 +161,7 @@ esc(char *out, size_t n, const char *in)
 	out[j] = '\0';
 }
 
+/* state.c's on_job_done: B ended; the build counter and the job timing. */
 void
 metrics_job_done(struct build *b)
 {
@@ -177,6 +197,7 @@ static void
 sb_printf(struct sbuf *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Append printf output to S, growing it as needed. */
 static void
 sb_printf(struct sbuf *s, const char *fmt, ...)
 {
@@ -200,12 +221,14 @@ sb_printf(struct sbuf *s, const char *fmt, ...)
 	}
 }
 
+/* The # HELP and # TYPE lines of a metric. */
 static void
 head(struct sbuf *s, const char *name, const char *type, const char *help)
 {
 	sb_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The _bucket, _sum and _count lines of each series of F. */
 static void
 hist_out(struct sbuf *s, const char *name, const struct family *f, const double *bounds, int nb)
 {
@@ -219,6 +242,7 @@ hist_out(struct sbuf *s, const char *name, const struct family *f, const double 
 	}
 }
 
+/* One line per series of F. */
 static void
 counter_out(struct sbuf *s, const char *name, const struct family *f)
 {
@@ -226,6 +250,7 @@ counter_out(struct sbuf *s, const char *name, const struct family *f)
 		sb_printf(s, "%s{%s} %ld\n", name, x->labels, x->count);
 }
 
+/* The process_* metrics, from getrusage, getrlimit and /proc/self. */
 static void
 process_out(struct sbuf *s)
 {
@@ -262,11 +287,12 @@ process_out(struct sbuf *s)
 	head(s, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
 	sb_printf(s, "process_resident_memory_bytes %ld\n", rss * sysconf(_SC_PAGESIZE));
 	head(s, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-	sb_printf(s, "process_start_time_seconds %.3f\n", S.started / 1e6);
+	sb_printf(s, "process_start_time_seconds %.3f\n", deployment.started / 1e6);
 	head(s, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
 	sb_printf(s, "process_virtual_memory_bytes %ld\n", pages * sysconf(_SC_PAGESIZE));
 }
 
+/* The whole Prometheus text, malloc'd (the caller frees it); its length in *LEN. */
 char *
 metrics_render(size_t *len)
 {
@@ -288,11 +314,11 @@ metrics_render(size_t *len)
 	head(&s, "coderd_provisionerd_job_timings_seconds", "histogram", "The provisioner job time duration in seconds.");
 	hist_out(&s, "coderd_provisionerd_job_timings_seconds", &job_timings, job_buckets, N_JOB_B);
 	head(&s, "coderd_provisionerd_jobs_current", "gauge", "The number of currently running provisioner jobs.");
-	sb_printf(&s, "coderd_provisionerd_jobs_current{provisioner=\"terraform\"} %d\n", S.running);
+	sb_printf(&s, "coderd_provisionerd_jobs_current{provisioner=\"terraform\"} %d\n", deployment.running);
 	head(&s, "coderd_provisionerd_num_daemons", "gauge", "The number of provisioner daemons.");
-	sb_printf(&s, "coderd_provisionerd_num_daemons %d\n", S.cfg.replicas * S.cfg.daemons);
+	sb_printf(&s, "coderd_provisionerd_num_daemons %d\n", deployment.cfg.replicas * deployment.cfg.daemons);
 	head(&s, "standin_provisioner_jobs_pending", "gauge", "Stand-in only (not a coderd metric): provisioner jobs waiting in the queue.");
-	sb_printf(&s, "standin_provisioner_jobs_pending %ld\n", S.q_len);
+	sb_printf(&s, "standin_provisioner_jobs_pending %ld\n", deployment.q_len);
 	head(&s, "coderd_workspace_builds_total", "counter", "The number of workspaces started, updated, or deleted.");
 	counter_out(&s, "coderd_workspace_builds_total", &builds);
 	process_out(&s);

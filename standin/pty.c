@@ -28,7 +28,7 @@ struct pty
 	pid_t		pid;
 	struct lws *fdwsi;
 	struct conn *ws;
-	int			paused;
+	bool		paused;
 };
 
 /*
@@ -39,7 +39,7 @@ struct pty
  * it its controlling terminal.
  */
 static pid_t
-spawn_shell(int slave, const char *slave_name, const char *command)
+spawn_shell(const char *slave_name, const char *command)
 {
 	static char *const shell_only[] = {"/bin/sh", NULL};
 	char	   *argv[] = {"/bin/sh", "-c", (char *) command, NULL};
@@ -49,7 +49,6 @@ spawn_shell(int slave, const char *slave_name, const char *command)
 				none;
 	pid_t		pid = -1;
 
-	(void) slave;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, slave_name, O_RDWR, 0);
 	posix_spawn_file_actions_adddup2(&fa, 0, 1);
@@ -74,6 +73,10 @@ spawn_shell(int slave, const char *slave_name, const char *command)
 	return pid;
 }
 
+/*
+ * Give websocket C a terminal running COMMAND (a shell when empty) at WIDTH x HEIGHT.
+ * Returns 0, or -1 when no terminal or process could be had (C has no pty then).
+ */
 int
 pty_open(struct conn *c, const char *command, int width, int height)
 {
@@ -89,7 +92,7 @@ pty_open(struct conn *c, const char *command, int width, int height)
 		return -1;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	fcntl(slave, F_SETFD, FD_CLOEXEC);
-	pid = spawn_shell(slave, name, command);
+	pid = spawn_shell(name, command);
 	/* the child opened its own copy; ours only had to exist until then */
 	close(slave);
 	if (pid < 0)
@@ -171,6 +174,7 @@ pty_input(struct conn *c, const char *in, size_t len)
 	json_object_put(o);
 }
 
+/* Have lws close the terminal's descriptor; its close callback frees P. */
 static void
 pty_detach_fd(struct pty *p)
 {
@@ -183,6 +187,7 @@ pty_detach_fd(struct pty *p)
 	}
 }
 
+/* C's websocket closed: hang up the terminal's processes and let the descriptor go. */
 void
 pty_ws_closed(struct conn *c)
 {
@@ -200,6 +205,7 @@ pty_ws_closed(struct conn *c)
 		free(p);
 }
 
+/* C's queue went down: read the terminal again once it is under half the pause mark. */
 void
 pty_ws_drained(struct conn *c)
 {
@@ -207,23 +213,19 @@ pty_ws_drained(struct conn *c)
 
 	if (p && p->paused && c->oq_bytes < PAUSE_BYTES / 2 && p->fdwsi)
 	{
-		p->paused = 0;
+		p->paused = false;
 		lws_rx_flow_control(p->fdwsi, 1);
 	}
 }
 
 /* The master side of a terminal; its state hangs off the wsi's opaque pointer. */
 int
-pty_fd_callback(struct lws *wsi, enum lws_callback_reasons reason,
-				struct conn *c, void *in, size_t len)
+pty_fd_callback(struct lws *wsi, enum lws_callback_reasons reason)
 {
 	struct pty *p;
 	char		buf[16384];
 	ssize_t		n;
 
-	(void) c;
-	(void) in;
-	(void) len;
 	switch (reason)
 	{
 		case LWS_CALLBACK_RAW_ADOPT_FILE:
@@ -235,10 +237,10 @@ pty_fd_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			n = read(p->fd, buf, sizeof(buf));
 			if (n > 0)
 			{
-				ws_send(p->ws, buf, (size_t) n, 1);
+				ws_send(p->ws, buf, (size_t) n, true);
 				if (p->ws->oq_bytes > PAUSE_BYTES)
 				{
-					p->paused = 1;
+					p->paused = true;
 					lws_rx_flow_control(wsi, 0);
 				}
 				return 0;

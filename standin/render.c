@@ -9,12 +9,14 @@
 
 #define ADD(o, k, v) json_object_object_add((o), (k), (v))
 
+/* A JSON string; NULL gives "". */
 static json_object *
 jstr(const char *s)
 {
 	return json_object_new_string(s ? s : "");
 }
 
+/* An RFC 3339 time, or JSON null for 0. */
 static json_object *
 jtime(int64_t t)
 {
@@ -26,6 +28,7 @@ jtime(int64_t t)
 	return json_object_new_string(buf);
 }
 
+/* Add the time T under K only when it is set (Go's omitempty). */
 static void
 add_time_opt(json_object *o, const char *k, int64_t t)
 {
@@ -33,16 +36,18 @@ add_time_opt(json_object *o, const char *k, int64_t t)
 		ADD(o, k, jtime(t));
 }
 
+/* uuid.NullUUID with Valid false. */
 static json_object *
 null_uuid(void)
 {
 	json_object *o = json_object_new_object();
 
 	ADD(o, "uuid", jstr(""));
-	ADD(o, "valid", json_object_new_boolean(0));
+	ADD(o, "valid", json_object_new_boolean(false));
 	return o;
 }
 
+/* codersdk.BuildInfoResponse */
 json_object *
 j_buildinfo(void)
 {
@@ -50,17 +55,18 @@ j_buildinfo(void)
 
 	ADD(o, "agent_api_version", jstr("2.0"));
 	ADD(o, "dashboard_url", jstr(listen_url));
-	ADD(o, "deployment_id", jstr(S.org_id));
+	ADD(o, "deployment_id", jstr(deployment.org_id));
 	ADD(o, "external_url", jstr("https://github.com/coder/coder"));
 	ADD(o, "provisioner_api_version", jstr("1.4"));
-	ADD(o, "telemetry", json_object_new_boolean(0));
+	ADD(o, "telemetry", json_object_new_boolean(false));
 	ADD(o, "upgrade_message", jstr(""));
 	ADD(o, "version", jstr("v0.1.0-coder-standin"));
 	ADD(o, "webpush_public_key", jstr(""));
-	ADD(o, "workspace_proxy", json_object_new_boolean(0));
+	ADD(o, "workspace_proxy", json_object_new_boolean(false));
 	return o;
 }
 
+/* codersdk.User */
 json_object *
 j_user(const struct user *u)
 {
@@ -75,7 +81,7 @@ j_user(const struct user *u)
 	ADD(o, "last_seen_at", jtime(u->last_seen));
 	ADD(o, "login_type", jstr(u->password || u->is_owner ? "password" : "none"));
 	ADD(o, "name", jstr(u->name));
-	json_object_array_add(orgs, jstr(S.org_id));
+	json_object_array_add(orgs, jstr(deployment.org_id));
 	ADD(o, "organization_ids", orgs);
 	if (u->is_owner)
 	{
@@ -94,24 +100,26 @@ j_user(const struct user *u)
 	return o;
 }
 
+/* codersdk.Organization: the one organization */
 json_object *
 j_org(void)
 {
 	json_object *o = json_object_new_object();
 
-	ADD(o, "created_at", jtime(S.started));
+	ADD(o, "created_at", jtime(deployment.started));
 	ADD(o, "description", jstr("The stand-in's only organization."));
 	ADD(o, "display_name", jstr("Coder"));
 	ADD(o, "icon", jstr(""));
-	ADD(o, "id", jstr(S.org_id));
-	ADD(o, "is_default", json_object_new_boolean(1));
+	ADD(o, "id", jstr(deployment.org_id));
+	ADD(o, "is_default", json_object_new_boolean(true));
 	ADD(o, "name", jstr("coder"));
-	ADD(o, "updated_at", jtime(S.started));
+	ADD(o, "updated_at", jtime(deployment.started));
 	return o;
 }
 
+/* Every weekday, or none. */
 static json_object *
-days(int all)
+days(bool all)
 {
 	static const char *d[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
 	json_object *a = json_object_new_array();
@@ -121,6 +129,7 @@ days(int all)
 	return a;
 }
 
+/* codersdk.Template */
 json_object *
 j_template(const struct template *t)
 {
@@ -131,14 +140,14 @@ j_template(const struct template *t)
 	ADD(o, "active_user_count", json_object_new_int(0));
 	ADD(o, "active_version_id", jstr(t->version_id));
 	ADD(o, "activity_bump_ms", json_object_new_int64(3600000));
-	ADD(o, "allow_user_autostart", json_object_new_boolean(1));
-	ADD(o, "allow_user_autostop", json_object_new_boolean(1));
-	ADD(o, "allow_user_cancel_workspace_jobs", json_object_new_boolean(1));
+	ADD(o, "allow_user_autostart", json_object_new_boolean(true));
+	ADD(o, "allow_user_autostop", json_object_new_boolean(true));
+	ADD(o, "allow_user_cancel_workspace_jobs", json_object_new_boolean(true));
 	x = json_object_new_object();
-	ADD(x, "days_of_week", days(1));
+	ADD(x, "days_of_week", days(true));
 	ADD(o, "autostart_requirement", x);
 	x = json_object_new_object();
-	ADD(x, "days_of_week", days(0));
+	ADD(x, "days_of_week", days(false));
 	ADD(x, "weeks", json_object_new_int(1));
 	ADD(o, "autostop_requirement", x);
 	x = json_object_new_object();
@@ -153,10 +162,10 @@ j_template(const struct template *t)
 	ADD(o, "build_time_stats", x);
 	ADD(o, "cors_behavior", jstr("simple"));
 	ADD(o, "created_at", jtime(t->created));
-	ADD(o, "created_by_id", jstr(S.owner->id));
-	ADD(o, "created_by_name", jstr(S.owner->username));
+	ADD(o, "created_by_id", jstr(deployment.owner->id));
+	ADD(o, "created_by_name", jstr(deployment.owner->username));
 	ADD(o, "default_ttl_ms", json_object_new_int64(0));
-	ADD(o, "deprecated", json_object_new_boolean(0));
+	ADD(o, "deprecated", json_object_new_boolean(false));
 	ADD(o, "deprecation_message", jstr(""));
 	ADD(o, "description", jstr("Stand-in template: builds take --build-time, nothing is provisioned."));
 	ADD(o, "display_name", jstr(t->name));
@@ -167,29 +176,31 @@ j_template(const struct template *t)
 	ADD(o, "name", jstr(t->name));
 	ADD(o, "organization_display_name", jstr("Coder"));
 	ADD(o, "organization_icon", jstr(""));
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "organization_name", jstr("coder"));
 	ADD(o, "provisioner", jstr("terraform"));
-	ADD(o, "require_active_version", json_object_new_boolean(0));
+	ADD(o, "require_active_version", json_object_new_boolean(false));
 	ADD(o, "time_til_dormant_autodelete_ms", json_object_new_int64(0));
 	ADD(o, "time_til_dormant_ms", json_object_new_int64(0));
 	ADD(o, "updated_at", jtime(t->created));
-	ADD(o, "use_classic_parameter_flow", json_object_new_boolean(1));
+	ADD(o, "use_classic_parameter_flow", json_object_new_boolean(true));
 	return o;
 }
 
+/* codersdk.MinimalUser of the owner */
 static json_object *
 minimal_owner(void)
 {
 	json_object *o = json_object_new_object();
 
 	ADD(o, "avatar_url", jstr(""));
-	ADD(o, "id", jstr(S.owner->id));
-	ADD(o, "name", jstr(S.owner->name));
-	ADD(o, "username", jstr(S.owner->username));
+	ADD(o, "id", jstr(deployment.owner->id));
+	ADD(o, "name", jstr(deployment.owner->name));
+	ADD(o, "username", jstr(deployment.owner->username));
 	return o;
 }
 
+/* codersdk.TemplateVersion: the template's only version, imported at creation */
 json_object *
 j_template_version(const struct template *t)
 {
@@ -197,22 +208,22 @@ j_template_version(const struct template *t)
 	json_object *job = json_object_new_object();
 	json_object *x;
 
-	ADD(o, "archived", json_object_new_boolean(0));
+	ADD(o, "archived", json_object_new_boolean(false));
 	ADD(o, "created_at", jtime(t->created));
 	ADD(o, "created_by", minimal_owner());
-	ADD(o, "has_external_agent", json_object_new_boolean(0));
+	ADD(o, "has_external_agent", json_object_new_boolean(false));
 	ADD(o, "id", jstr(t->version_id));
 	ADD(job, "created_at", jtime(t->created));
 	ADD(job, "started_at", jtime(t->created));
 	ADD(job, "completed_at", jtime(t->created));
 	ADD(job, "file_id", jstr(t->file_id));
 	ADD(job, "id", jstr(t->job_id));
-	ADD(job, "initiator_id", jstr(S.owner->id));
+	ADD(job, "initiator_id", jstr(deployment.owner->id));
 	x = json_object_new_object();
 	ADD(x, "template_version_id", jstr(t->version_id));
 	ADD(job, "input", x);
-	ADD(job, "logs_overflowed", json_object_new_boolean(0));
-	ADD(job, "organization_id", jstr(S.org_id));
+	ADD(job, "logs_overflowed", json_object_new_boolean(false));
+	ADD(job, "organization_id", jstr(deployment.org_id));
 	ADD(job, "queue_position", json_object_new_int(0));
 	ADD(job, "queue_size", json_object_new_int(0));
 	ADD(job, "status", jstr("succeeded"));
@@ -223,13 +234,13 @@ j_template_version(const struct template *t)
 	ADD(job, "type", jstr("template_version_import"));
 	ADD(o, "job", job);
 	x = json_object_new_object();
-	ADD(x, "available", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
-	ADD(x, "count", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
+	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
 	ADD(x, "most_recently_seen", jtime(wall_us()));
 	ADD(o, "matched_provisioners", x);
 	ADD(o, "message", jstr("stand-in template version"));
 	ADD(o, "name", jstr(t->version_name));
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "readme", jstr(""));
 	ADD(o, "template_id", jstr(t->id));
 	ADD(o, "updated_at", jtime(t->created));
@@ -237,6 +248,7 @@ j_template_version(const struct template *t)
 	return o;
 }
 
+/* codersdk.TemplateVersionParameter */
 json_object *
 j_param(const struct param *p)
 {
@@ -247,7 +259,7 @@ j_param(const struct param *p)
 	ADD(o, "description", jstr(p->description));
 	ADD(o, "description_plaintext", jstr(p->description));
 	ADD(o, "display_name", jstr(p->display_name));
-	ADD(o, "ephemeral", json_object_new_boolean(0));
+	ADD(o, "ephemeral", json_object_new_boolean(false));
 	ADD(o, "form_type", jstr(p->form_type));
 	ADD(o, "icon", jstr(""));
 	ADD(o, "mutable", json_object_new_boolean(p->mutable_));
@@ -282,13 +294,14 @@ j_param(const struct param *p)
 	return o;
 }
 
+/* codersdk.ProvisionerJob of build B */
 static json_object *
 j_job(const struct build *b)
 {
 	json_object *o = json_object_new_object();
 	json_object *x;
 	const struct workspace *w = b->ws;
-	int			pending = b->status == JOB_PENDING;
+	bool		pending = b->status == JOB_PENDING;
 
 	ADD(o, "available_workers", json_object_new_array());
 	add_time_opt(o, "canceled_at", b->canceled);
@@ -303,7 +316,7 @@ j_job(const struct build *b)
 	ADD(x, "template_version_id", jstr(w->tpl->version_id));
 	ADD(x, "workspace_build_id", jstr(b->id));
 	ADD(o, "input", x);
-	ADD(o, "logs_overflowed", json_object_new_boolean(0));
+	ADD(o, "logs_overflowed", json_object_new_boolean(false));
 	x = json_object_new_object();
 	ADD(x, "template_display_name", jstr(w->tpl->name));
 	ADD(x, "template_icon", jstr("/icon/docker.png"));
@@ -313,9 +326,9 @@ j_job(const struct build *b)
 	ADD(x, "workspace_id", jstr(w->id));
 	ADD(x, "workspace_name", jstr(w->name));
 	ADD(o, "metadata", x);
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "queue_position", json_object_new_int64(build_queue_position(b)));
-	ADD(o, "queue_size", json_object_new_int64(pending ? S.q_len : 0));
+	ADD(o, "queue_size", json_object_new_int64(pending ? deployment.q_len : 0));
 	add_time_opt(o, "started_at", b->started);
 	ADD(o, "status", jstr(job_status_name(b->status)));
 	x = json_object_new_object();
@@ -331,19 +344,20 @@ j_job(const struct build *b)
 	return o;
 }
 
+/* codersdk.WorkspaceAgent */
 json_object *
 j_agent(const struct agent *a)
 {
 	json_object *o = json_object_new_object();
 	json_object *x;
 	const char *reason = "";
-	int			connected = a->status == AG_CONNECTED;
+	bool		connected = a->status == AG_CONNECTED;
 	static const char *apps[] = {"vscode", "web_terminal", "ssh_helper", "port_forwarding_helper"};
 
 	ADD(o, "api_version", jstr("2.0"));
 	ADD(o, "apps", json_object_new_array());
 	ADD(o, "architecture", jstr("amd64"));
-	ADD(o, "connection_timeout_seconds", json_object_new_int64(S.cfg.agent_timeout / 1000000));
+	ADD(o, "connection_timeout_seconds", json_object_new_int64(deployment.cfg.agent_timeout / 1000000));
 	ADD(o, "created_at", jtime(a->created));
 	ADD(o, "directory", jstr(""));
 	if (a->status == AG_DISCONNECTED)
@@ -372,7 +386,7 @@ j_agent(const struct agent *a)
 	ADD(o, "lifecycle_state", jstr(connected ? "ready" : a->status == AG_DISCONNECTED ? "off" : "created"));
 	ADD(o, "log_sources", json_object_new_array());
 	ADD(o, "logs_length", json_object_new_int(0));
-	ADD(o, "logs_overflowed", json_object_new_boolean(0));
+	ADD(o, "logs_overflowed", json_object_new_boolean(false));
 	ADD(o, "name", jstr("main"));
 	ADD(o, "operating_system", jstr("linux"));
 	ADD(o, "parent_id", null_uuid());
@@ -389,6 +403,7 @@ j_agent(const struct agent *a)
 	return o;
 }
 
+/* []codersdk.WorkspaceResource: the container with its agent, once there is one */
 static json_object *
 j_resources(const struct build *b)
 {
@@ -405,7 +420,7 @@ j_resources(const struct build *b)
 	ADD(r, "agents", agents);
 	ADD(r, "created_at", jtime(a->created));
 	ADD(r, "daily_cost", json_object_new_int(0));
-	ADD(r, "hide", json_object_new_boolean(0));
+	ADD(r, "hide", json_object_new_boolean(false));
 	ADD(r, "icon", jstr("/icon/docker.png"));
 	ADD(r, "id", jstr(a->resource_id));
 	ADD(r, "job_id", jstr(b->job_id));
@@ -417,6 +432,7 @@ j_resources(const struct build *b)
 	return arr;
 }
 
+/* codersdk.WorkspaceBuild */
 json_object *
 j_build(const struct build *b)
 {
@@ -428,15 +444,15 @@ j_build(const struct build *b)
 	ADD(o, "created_at", jtime(b->created));
 	ADD(o, "daily_cost", json_object_new_int(0));
 	ADD(o, "deadline", NULL);
-	ADD(o, "has_ai_task", json_object_new_boolean(0));
-	ADD(o, "has_external_agent", json_object_new_boolean(0));
+	ADD(o, "has_ai_task", json_object_new_boolean(false));
+	ADD(o, "has_external_agent", json_object_new_boolean(false));
 	ADD(o, "id", jstr(b->id));
 	ADD(o, "initiator_id", jstr(b->initiator->id));
 	ADD(o, "initiator_name", jstr(b->initiator->username));
 	ADD(o, "job", j_job(b));
 	x = json_object_new_object();
-	ADD(x, "available", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
-	ADD(x, "count", json_object_new_int(S.cfg.replicas * S.cfg.daemons));
+	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
+	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
 	ADD(x, "most_recently_seen", jtime(wall_us()));
 	ADD(o, "matched_provisioners", x);
 	ADD(o, "max_deadline", NULL);
@@ -456,6 +472,7 @@ j_build(const struct build *b)
 	return o;
 }
 
+/* codersdk.Workspace, with its latest build */
 json_object *
 j_workspace(const struct workspace *w)
 {
@@ -463,15 +480,15 @@ j_workspace(const struct workspace *w)
 	json_object *x,
 			   *failing;
 	const struct agent *a = w->latest->agent;
-	int			healthy = !a || a->status == AG_CONNECTED;
+	bool		healthy = !a || a->status == AG_CONNECTED;
 
-	ADD(o, "allow_renames", json_object_new_boolean(0));
+	ADD(o, "allow_renames", json_object_new_boolean(false));
 	ADD(o, "automatic_updates", jstr("never"));
 	ADD(o, "autostart_schedule", jstr(""));
 	ADD(o, "created_at", jtime(w->created));
 	ADD(o, "deleting_at", NULL);
 	ADD(o, "dormant_at", NULL);
-	ADD(o, "favorite", json_object_new_boolean(0));
+	ADD(o, "favorite", json_object_new_boolean(false));
 	x = json_object_new_object();
 	failing = json_object_new_array();
 	if (!healthy)
@@ -480,33 +497,34 @@ j_workspace(const struct workspace *w)
 	ADD(x, "healthy", json_object_new_boolean(healthy));
 	ADD(o, "health", x);
 	ADD(o, "id", jstr(w->id));
-	ADD(o, "is_prebuild", json_object_new_boolean(0));
+	ADD(o, "is_prebuild", json_object_new_boolean(false));
 	ADD(o, "last_used_at", jtime(w->updated));
 	ADD(o, "latest_app_status", NULL);
 	ADD(o, "latest_build", j_build(w->latest));
 	ADD(o, "name", jstr(w->name));
 	ADD(o, "next_start_at", NULL);
-	ADD(o, "organization_id", jstr(S.org_id));
+	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "organization_name", jstr("coder"));
-	ADD(o, "outdated", json_object_new_boolean(0));
+	ADD(o, "outdated", json_object_new_boolean(false));
 	ADD(o, "owner_avatar_url", jstr(""));
 	ADD(o, "owner_id", jstr(w->owner->id));
 	ADD(o, "owner_name", jstr(w->owner->username));
 	ADD(o, "shared_with", json_object_new_array());
 	ADD(o, "task_id", null_uuid());
 	ADD(o, "template_active_version_id", jstr(w->tpl->version_id));
-	ADD(o, "template_allow_user_cancel_workspace_jobs", json_object_new_boolean(1));
+	ADD(o, "template_allow_user_cancel_workspace_jobs", json_object_new_boolean(true));
 	ADD(o, "template_display_name", jstr(w->tpl->name));
 	ADD(o, "template_icon", jstr("/icon/docker.png"));
 	ADD(o, "template_id", jstr(w->tpl->id));
 	ADD(o, "template_name", jstr(w->tpl->name));
-	ADD(o, "template_require_active_version", json_object_new_boolean(0));
-	ADD(o, "template_use_classic_parameter_flow", json_object_new_boolean(1));
+	ADD(o, "template_require_active_version", json_object_new_boolean(false));
+	ADD(o, "template_use_classic_parameter_flow", json_object_new_boolean(true));
 	ADD(o, "ttl_ms", NULL);
 	ADD(o, "updated_at", jtime(w->updated));
 	return o;
 }
 
+/* codersdk.ProvisionerJobLog */
 json_object *
 j_log(const struct logline *l)
 {

@@ -1,6 +1,14 @@
 /*
  * server.h: what the HTTP, websocket, PTY and metrics parts of the stand-in
- * share.  One libwebsockets context, one thread, one event loop.
+ * share.  One libwebsockets context, one thread, one event loop: nothing
+ * here is locked.
+ *
+ * A struct conn is lws's per-session data of one connection.  http_begin
+ * resets it for each HTTP request and ws_established when a websocket opens;
+ * it owns its body buffer and its queue of outgoing messages.  A terminal
+ * websocket and its struct pty point at each other (c->pty, p->ws); whichever
+ * side closes first clears the other's pointer.  A ?follow websocket is on
+ * its build's list of followers until the job ends or the websocket closes.
  */
 #ifndef STANDIN_SERVER_H
 #define STANDIN_SERVER_H
@@ -18,44 +26,45 @@ enum method
 
 enum conn_kind
 {
-	C_HTTP, C_WS_PTY, C_WS_LOGS, C_PTY_FD
+	C_HTTP, C_WS_PTY, C_WS_LOGS
 };
 
+/* A websocket message waiting to be sent, owned by its conn's queue. */
 struct outbuf
 {
 	struct outbuf *next;
 	size_t		len;
-	int			binary;
+	bool		binary;
 	unsigned char data[];		/* LWS_PRE bytes of headroom, then len bytes */
 };
 
 struct pty;
 
-/* Per-connection state (libwebsockets' per-session data). */
+/* Per-connection state (libwebsockets' per-session data; see above). */
 struct conn
 {
 	enum conn_kind kind;
 	struct lws *wsi;
 	/* HTTP request */
 	enum method method;
-	int			route;			/* index in the route table, -1 = none */
+	int			route;			/* index in http.c's routes[], or past its end */
 	char		path[512];
 	char	   *body;
 	size_t		blen;
 	size_t		bcap;
-	int			body_wait;
+	bool		body_wait;
 	int64_t		t0;				/* mono_us at request start */
-	int			in_flight;
+	bool		in_flight;
 	/* HTTP response */
-	int			responded;
-	int			write_failed;
+	bool		responded;
+	bool		write_failed;
 	int			status;
 	char		cookie[96];
 	/* websockets */
 	struct outbuf *oq_head,
 			   *oq_tail;
 	size_t		oq_bytes;
-	int			closing;		/* close once the queue is drained */
+	bool		closing;		/* close once the queue is drained */
 	int			close_code;
 	char		close_reason[120];
 	int64_t		ws_t0;
@@ -76,15 +85,14 @@ const char *route_label(int route);
 const char *method_name(enum method m);
 
 /* ws helpers (http.c) */
-void		ws_send(struct conn *c, const void *data, size_t len, int binary);
+void		ws_send(struct conn *c, const void *data, size_t len, bool binary);
 void		ws_close_after(struct conn *c, int code, const char *reason);
 
 /* pty.c */
 int			pty_open(struct conn *c, const char *command, int width, int height);
 void		pty_input(struct conn *c, const char *in, size_t len);
 void		pty_ws_closed(struct conn *c);
-int			pty_fd_callback(struct lws *wsi, enum lws_callback_reasons reason,
-							struct conn *c, void *in, size_t len);
+int			pty_fd_callback(struct lws *wsi, enum lws_callback_reasons reason);
 void		pty_ws_drained(struct conn *c);
 extern struct lws_vhost *main_vhost;
 extern struct lws_vhost *metrics_vhost;
@@ -100,8 +108,6 @@ void		metrics_websocket_closed(int route, double seconds);
 void		metrics_job_wait(struct build *b, double seconds);
 void		metrics_job_done(struct build *b);
 char	   *metrics_render(size_t *len);
-int			metrics_callback(struct lws *wsi, enum lws_callback_reasons reason,
-							 void *user, void *in, size_t len);
 
 /* render.c: codersdk JSON shapes */
 json_object *j_user(const struct user *u);

@@ -2,12 +2,20 @@
  * state.h: the stand-in's in-memory deployment: users and their session
  * tokens, one organization, templates, workspaces, builds with provisioner
  * jobs in a FIFO queue of replicas x daemons slots, and agents.
+ *
+ * It is the one global `deployment`, used from the event loop's thread only.
+ * Nothing is ever freed: a deleted user or workspace is marked deleted and
+ * leaves the name maps and the live lists, but its id still finds it (coderd
+ * deletes softly), and builds and agents stay for their workspace's history.
+ * Strings are the deployment's own copies.  A pending timer carries its
+ * object's generation (gen); bumping gen makes it a no-op when it fires.
  */
 #ifndef STANDIN_STATE_H
 #define STANDIN_STATE_H
 
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct conn;
@@ -40,8 +48,8 @@ struct user
 	int64_t		created;
 	int64_t		updated;
 	int64_t		last_seen;
-	int			is_owner;
-	int			deleted;
+	bool		is_owner;
+	bool		deleted;
 	int			live_workspaces;
 	struct user *prev,
 			   *next;			/* list of live users, creation order */
@@ -56,9 +64,9 @@ struct param
 	const char *form_type;
 	const char *default_value;
 	const char *options;		/* comma separated, or NULL */
-	int			mutable_;
-	int			required;
-	int			has_range;
+	bool		mutable_;
+	bool		required;
+	bool		has_range;
 	int			vmin;
 	int			vmax;
 };
@@ -97,8 +105,8 @@ struct agent
 	enum agent_status status;
 	int64_t		created;
 	int64_t		first_connected;
-	int			will_fail;
-	int			pty_fail;		/* decided once per agent */
+	bool		will_fail;
+	bool		pty_fail;		/* decided once per agent */
 	uint32_t	gen;
 	struct build *build;
 };
@@ -130,7 +138,7 @@ struct build
 	int64_t		canceled;
 	int64_t		duration;		/* drawn build time */
 	int64_t		enqueued_mono;
-	int			will_fail;
+	bool		will_fail;
 	char	   *error;
 	uint64_t	qseq;			/* position in the FIFO, 0 = not queued */
 	uint32_t	gen;			/* invalidates stale timers */
@@ -151,7 +159,7 @@ struct workspace
 	struct template *tpl;
 	int64_t		created;
 	int64_t		updated;
-	int			deleted;
+	bool		deleted;
 	int			nbuilds;
 	struct build *latest;
 	struct agent *agent;		/* the connected (or connecting) agent */
@@ -159,7 +167,7 @@ struct workspace
 			   *next;			/* list of live workspaces */
 };
 
-struct state
+struct deployment
 {
 	struct config cfg;
 	rng			ids;			/* ids: from /dev/urandom */
@@ -173,7 +181,6 @@ struct state
 				tokens;
 	struct user *users_head,
 			   *users_tail;
-	long		nusers;
 	struct template *templates;
 	hmap		templates_by_id,
 				templates_by_name,
@@ -184,7 +191,6 @@ struct state
 				agents_by_id;
 	struct workspace *ws_head,
 			   *ws_tail;
-	long		nworkspaces;
 	/* provisioner queue */
 	struct build *q_head,
 			   *q_tail;
@@ -195,7 +201,7 @@ struct state
 	int64_t		log_seq;
 	theap		timers;
 	/* test holds (PUT /api/v2/standin/hold): what is due waits here */
-	int			hold_builds,
+	bool		hold_builds,
 				hold_agents;
 	struct build **held_builds;
 	struct agent **held_agents;
@@ -207,14 +213,14 @@ struct state
 	void		(*on_job_done) (struct build *b);
 };
 
-extern struct state S;
+extern struct deployment deployment;
 extern const struct param docker_params[];
 extern const int n_docker_params;
 
 void		state_init(const struct config *cfg, const char *owner_token);
 struct template *template_add(const char *name);
 struct user *user_add(const char *username, const char *email, const char *name,
-					  const char *password, int is_owner);
+					  const char *password, bool is_owner);
 void		user_delete(struct user *u);
 struct user *user_lookup(const char *key, struct user *me);	/* id, name or "me" */
 const char *session_new(struct user *u);	/* returns the token */
@@ -223,12 +229,12 @@ struct workspace *workspace_add(struct user *owner, struct template *t,
 struct build *build_start(struct workspace *w, enum transition tr, struct user *by);
 int			build_cancel(struct build *b);	/* 0 ok, -1 already done */
 long		build_queue_position(const struct build *b);
-int			job_active(enum jstatus s);
+bool		job_active(enum jstatus s);
 const char *job_status_name(enum jstatus s);
 const char *build_status_name(const struct build *b);
 const char *transition_name(enum transition t);
 const char *agent_status_name(enum agent_status s);
 void		timers_run(int64_t now);
-void		hold_set(int builds, int agents);
+void		hold_set(bool builds, bool agents);
 
 #endif

@@ -13,44 +13,47 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Allocation failed: the stand-in cannot go on. */
+static void
+out_of_memory(void)
+{
+	fprintf(stderr, "coder-standin: out of memory\n");
+	exit(EXIT_INTERNAL);
+}
+
+/* malloc that never returns NULL (nor asks malloc for 0 bytes). */
 void *
 xmalloc(size_t n)
 {
 	void	   *p = malloc(n ? n : 1);
 
 	if (!p)
-	{
-		fprintf(stderr, "coder-standin: out of memory\n");
-		exit(4);
-	}
+		out_of_memory();
 	return p;
 }
 
+/* calloc that never returns NULL. */
 void *
 xcalloc(size_t n, size_t sz)
 {
 	void	   *p = calloc(n ? n : 1, sz ? sz : 1);
 
 	if (!p)
-	{
-		fprintf(stderr, "coder-standin: out of memory\n");
-		exit(4);
-	}
+		out_of_memory();
 	return p;
 }
 
+/* realloc that never returns NULL. */
 void *
 xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-	{
-		fprintf(stderr, "coder-standin: out of memory\n");
-		exit(4);
-	}
+		out_of_memory();
 	return p;
 }
 
+/* strdup that never returns NULL. */
 char *
 xstrdup(const char *s)
 {
@@ -59,17 +62,18 @@ xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
-int
+/* Does HAY contain NEEDLE, ignoring ASCII case?  An empty NEEDLE always matches. */
+bool
 contains_ci(const char *hay, const char *needle)
 {
 	size_t		n = strlen(needle);
 
 	if (n == 0)
-		return 1;
+		return true;
 	for (; *hay; hay++)
 		if (strncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 /* ---------------- hash map ---------------- */
@@ -82,6 +86,7 @@ struct hent
 	char		key[];
 };
 
+/* FNV-1a of a NUL-terminated string. */
 static uint64_t
 hash_str(const char *s)
 {
@@ -92,6 +97,7 @@ hash_str(const char *s)
 	return h;
 }
 
+/* Double the bucket count (64 at first), rehashing every entry. */
 static void
 hmap_grow(hmap *m)
 {
@@ -117,6 +123,7 @@ hmap_grow(hmap *m)
 	m->nb = nb;
 }
 
+/* The value stored under KEY, or NULL. */
 void *
 hmap_get(const hmap *m, const char *key)
 {
@@ -131,6 +138,7 @@ hmap_get(const hmap *m, const char *key)
 	return NULL;
 }
 
+/* Store VAL under KEY (a copy), replacing any value there. */
 void
 hmap_put(hmap *m, const char *key, void *val)
 {
@@ -156,6 +164,7 @@ hmap_put(hmap *m, const char *key, void *val)
 	m->n++;
 }
 
+/* Remove KEY; returns the value it had, or NULL. */
 void *
 hmap_del(hmap *m, const char *key)
 {
@@ -184,6 +193,7 @@ hmap_del(hmap *m, const char *key)
 
 /* ---------------- random ---------------- */
 
+/* splitmix64: the seeding step of xoshiro. */
 static uint64_t
 splitmix(uint64_t *x)
 {
@@ -194,6 +204,7 @@ splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* Seed R's four words from SEED. */
 void
 rng_seed(rng *r, uint64_t seed)
 {
@@ -201,12 +212,14 @@ rng_seed(rng *r, uint64_t seed)
 		r->s[i] = splitmix(&seed);
 }
 
+/* Rotate X left by K bits. */
 static uint64_t
 rotl(uint64_t x, int k)
 {
 	return (x << k) | (x >> (64 - k));
 }
 
+/* xoshiro256**: the next 64 random bits. */
 uint64_t
 rng_next(rng *r)
 {
@@ -223,23 +236,26 @@ rng_next(rng *r)
 	return res;
 }
 
-double
+/* A uniform double in [0, 1). */
+static double
 rng_unit(rng *r)
 {
 	return (rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-int
+/* True with probability RATE; no draw at all for a rate of 0 or 1. */
+bool
 rng_hit(rng *r, double rate)
 {
 	if (rate <= 0)
-		return 0;
+		return false;
 	if (rate >= 1)
-		return 1;
+		return true;
 	return rng_unit(r) < rate;
 }
 
-double
+/* A standard normal deviate (Box-Muller). */
+static double
 rng_normal(rng *r)
 {
 	double		u1 = rng_unit(r),
@@ -297,20 +313,6 @@ parse_duration(const char *s)
 	return (int64_t) (total + 0.5);
 }
 
-/* A short Go-like rendering: "2s", "1.5s", "250ms", "0s". */
-void
-fmt_duration(int64_t us, char *out, size_t n)
-{
-	if (us == 0)
-		snprintf(out, n, "0s");
-	else if (us < 1000)
-		snprintf(out, n, "%lldus", (long long) us);
-	else if (us < 1000000)
-		snprintf(out, n, "%gms", us / 1000.0);
-	else
-		snprintf(out, n, "%gs", us / 1e6);
-}
-
 /*
  * Distributions: "2s" (constant), "0", "normal:MEAN,STDDEV",
  * "uniform:MIN,MAX", "exp:MEAN".  Samples are clamped at zero.
@@ -360,6 +362,7 @@ parse_dist(const char *s, dist *d)
 	return 0;
 }
 
+/* A draw from D in microseconds, never below zero. */
 int64_t
 dist_sample(const dist *d, rng *r)
 {
@@ -384,6 +387,7 @@ dist_sample(const dist *d, rng *r)
 
 /* ---------------- clocks ---------------- */
 
+/* The wall clock, in microseconds since the epoch. */
 int64_t
 wall_us(void)
 {
@@ -393,6 +397,7 @@ wall_us(void)
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The monotonic clock, in microseconds. */
 int64_t
 mono_us(void)
 {
@@ -429,6 +434,7 @@ fmt_time(int64_t w, char out[40])
 
 /* ---------------- ids ---------------- */
 
+/* A version-4 UUID from R, lower-case, into OUT. */
 void
 uuid_new(rng *r, char out[37])
 {
@@ -446,7 +452,8 @@ uuid_new(rng *r, char out[37])
 			 x[10], x[11], x[12], x[13], x[14], x[15]);
 }
 
-int
+/* Is S a UUID in its 8-4-4-4-12 hex form (either case)? */
+bool
 uuid_valid(const char *s)
 {
 	for (int i = 0; i < 36; i++)
@@ -454,10 +461,10 @@ uuid_valid(const char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23)
 		{
 			if (s[i] != '-')
-				return 0;
+				return false;
 		}
 		else if (!isxdigit((unsigned char) s[i]))
-			return 0;
+			return false;
 	}
 	return s[36] == '\0';
 }
@@ -482,7 +489,7 @@ token_new(char out[40])
 	if (got < sizeof(raw))
 	{
 		fprintf(stderr, "coder-standin: cannot read /dev/urandom\n");
-		exit(4);
+		exit(EXIT_INTERNAL);
 	}
 	for (int i = 0, j = 0; i < 33; i++)
 	{
@@ -498,6 +505,7 @@ token_new(char out[40])
 
 /* ---------------- Fenwick tree ---------------- */
 
+/* Add D at position I, growing the tree (a rebuild) when I is beyond it. */
 void
 fenwick_add(fenwick *f, size_t i, int d)
 {
@@ -525,6 +533,7 @@ fenwick_add(fenwick *f, size_t i, int d)
 		f->t[i] += d;
 }
 
+/* The sum of positions 1..I. */
 long
 fenwick_prefix(const fenwick *f, size_t i)
 {
@@ -539,12 +548,14 @@ fenwick_prefix(const fenwick *f, size_t i)
 
 /* ---------------- timer heap ---------------- */
 
+/* Heap order: earlier deadline first, then the order pushed. */
 static int
 tless(const timer *a, const timer *b)
 {
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
+/* Add a timer calling FN(OBJ, GEN) at AT (mono_us). */
 void
 theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen)
 {
@@ -567,13 +578,14 @@ theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen)
 	}
 }
 
-int
+/* Take the earliest timer into OUT if it is due at NOW; false when none is. */
+bool
 theap_pop_due(theap *t, int64_t now, timer *out)
 {
 	size_t		i = 0;
 
 	if (t->n == 0 || t->h[0].at > now)
-		return 0;
+		return false;
 	*out = t->h[0];
 	t->h[0] = t->h[--t->n];
 	for (;;)
@@ -594,9 +606,10 @@ theap_pop_due(theap *t, int64_t now, timer *out)
 		t->h[m] = x;
 		i = m;
 	}
-	return 1;
+	return true;
 }
 
+/* The earliest deadline, or -1 when there is no timer. */
 int64_t
 theap_next(const theap *t)
 {

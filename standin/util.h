@@ -1,15 +1,33 @@
 /*
  * util.h: small building blocks of the stand-in: a string-keyed hash map, a
  * seeded random source, Go-style durations and distributions, RFC 3339 times,
- * UUIDs, a Fenwick tree (queue positions) and a timer heap.
+ * UUIDs, a Fenwick tree (queue positions) and a timer heap.  None of them is
+ * thread-safe; the x* allocators and token_new exit the process
+ * (EXIT_INTERNAL) instead of returning a failure.  A zeroed hmap, fenwick or
+ * theap is a valid empty one.
  */
 #ifndef STANDIN_UTIL_H
 #define STANDIN_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- hash map: string key (copied) -> pointer ---- */
+/*
+ * Exit codes of coder-standin, in one place.  They are the numbers of
+ * coder-scale's EXIT_* (client/cli.h) where the meanings overlap: 2 is a bad
+ * command line, 4 something unexpected; 3, "unreachable" for the client, is
+ * here the address the stand-in cannot listen on.
+ */
+enum standin_exit
+{
+	EXIT_OK = 0,				/* --help, or stopped by SIGINT or SIGTERM */
+	EXIT_USAGE = 2,				/* bad flags, or --token-file cannot be written */
+	EXIT_CANNOT_LISTEN = 3,		/* --listen or --metrics-listen cannot be bound */
+	EXIT_INTERNAL = 4			/* out of memory, no /dev/urandom, no lws context */
+};
+
+/* ---- hash map: string key (copied) -> pointer (not owned) ---- */
 struct hent;
 typedef struct hmap
 {
@@ -30,13 +48,10 @@ typedef struct rng
 
 void		rng_seed(rng *r, uint64_t seed);
 uint64_t	rng_next(rng *r);
-double		rng_unit(rng *r);	/* [0, 1) */
-int			rng_hit(rng *r, double rate);	/* 1 with probability rate */
-double		rng_normal(rng *r);
+bool		rng_hit(rng *r, double rate);	/* true with probability rate */
 
 /* ---- durations and distributions (microseconds) ---- */
 int64_t		parse_duration(const char *s);	/* -1 when malformed */
-void		fmt_duration(int64_t us, char *out, size_t n);
 
 enum dist_kind
 {
@@ -59,7 +74,7 @@ void		fmt_time(int64_t wall, char out[40]);	/* RFC 3339, Go style */
 
 /* ---- ids ---- */
 void		uuid_new(rng *r, char out[37]);
-int			uuid_valid(const char *s);
+bool		uuid_valid(const char *s);
 void		token_new(char out[40]);	/* from /dev/urandom: ID-SECRET */
 
 /* ---- Fenwick tree over sequence numbers 1.. ---- */
@@ -91,7 +106,7 @@ typedef struct theap
 } theap;
 
 void		theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen);
-int			theap_pop_due(theap *t, int64_t now, timer *out);
+bool		theap_pop_due(theap *t, int64_t now, timer *out);
 int64_t		theap_next(const theap *t);	/* -1 when empty */
 
 /* ---- misc ---- */
@@ -99,6 +114,6 @@ void	   *xmalloc(size_t n);
 void	   *xcalloc(size_t n, size_t sz);
 void	   *xrealloc(void *p, size_t n);
 char	   *xstrdup(const char *s);
-int			contains_ci(const char *hay, const char *needle);
+bool		contains_ci(const char *hay, const char *needle);
 
 #endif

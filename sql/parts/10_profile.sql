@@ -26,7 +26,7 @@ CREATE TABLE coder_scale.profile (
   name                                text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9_.-]*$'),
   description                         text NOT NULL DEFAULT '',
 
-  -- workload: the seed's "Our model"
+  -- workload: how many users build, run workspaces and connect, and what they send
   build_fraction                      float8 NOT NULL CHECK (coder_scale.is_fraction(build_fraction)),
   running_fraction                    float8 NOT NULL CHECK (coder_scale.is_fraction(running_fraction)),
   connections_per_workspace           float8 NOT NULL CHECK (coder_scale.is_cost(connections_per_workspace)),

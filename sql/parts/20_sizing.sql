@@ -1,4 +1,4 @@
--- The sizing model: recommend(), recommendations(), and the seed's side rules.
+-- The sizing model: recommend(), recommendations(), and the model's side rules.
 
 CREATE TYPE coder_scale.recommendation AS (
   profile                          text,
@@ -26,7 +26,7 @@ CREATE TYPE coder_scale.recommendation AS (
   traffic_mbps                     float8    -- workspace traffic, MB/s
 );
 COMMENT ON TYPE coder_scale.recommendation IS
-  'One row of the sizing table: the seed''s columns (coderd figures are totals across replicas) and the layout behind them';
+  'One row of the sizing table: users, builds, connections and the size of coderd, provisioners and database (coderd figures are totals across replicas), and the layout behind them';
 
 CREATE FUNCTION coder_scale.size(users int, profile coder_scale.profile)
 RETURNS coder_scale.recommendation
@@ -101,7 +101,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION coder_scale.recommendations(int[], text) IS
-  'The seed''s sizing table filled in: one row per user count (default 50, 100, 500, 1000, 3000), coderd totals across replicas';
+  'The sizing table: one row per user count (default 50, 100, 500, 1000, 3000), coderd totals across replicas';
 
 CREATE FUNCTION coder_scale.derive_profile(
   name text,
@@ -177,7 +177,7 @@ $$;
 COMMENT ON FUNCTION coder_scale.derive_profile(text, text, jsonb, text) IS
   'Store a new profile: a copy of base with the columns in changes replaced; returns it';
 
--- The seed's side rules.
+-- The model's side rules, each callable on its own.
 
 CREATE FUNCTION coder_scale.max_concurrent_builds(replicas int, daemons_per_replica int)
 RETURNS int

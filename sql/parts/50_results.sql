@@ -1,7 +1,8 @@
 -- Results schema: scale-test runs, their per-workspace results, and the
 -- Prometheus samples scraped while they ran.  The table and column names
 -- of failure_category, run, run_result, metric_series and metric_sample
--- are a contract with the load driver (SCHEMA-CONTRACT.md): add, never rename.
+-- are a contract with the client, which writes them (ingest, scaletest,
+-- scrape), and test/sql/50_results_schema.sql holds them: add, never rename.
 
 -- ---------------------------------------------------------------------------
 -- Failure categories: what a user counts failed runs by.
@@ -10,7 +11,8 @@ CREATE TABLE coder_scale.failure_category (
   name        text PRIMARY KEY CHECK (name ~ '^[a-z_]+$'),
   wording     text NOT NULL UNIQUE CHECK (wording <> ''),
   sort_order  int  NOT NULL UNIQUE,
-  description text NOT NULL DEFAULT ''
+  description text NOT NULL DEFAULT '',
+  builtin     boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE coder_scale.failure_category IS
   'Why a scale-test run failed, as a user counts it; classify_failure() maps Coder''s error text to a name';
@@ -19,6 +21,8 @@ COMMENT ON COLUMN coder_scale.failure_category.wording IS
   'Words after the count in run_summary.summary, e.g. ''failed to connect'' in ''2 failed to connect''';
 COMMENT ON COLUMN coder_scale.failure_category.sort_order IS 'Order of the categories in summaries (phase order)';
 COMMENT ON COLUMN coder_scale.failure_category.description IS 'Which of Coder''s errors fall here';
+COMMENT ON COLUMN coder_scale.failure_category.builtin IS
+  'True for a row as the extension ships it; a row a user changes or adds is false, and pg_dump keeps it';
 
 INSERT INTO coder_scale.failure_category (name, wording, sort_order, description) VALUES
   ('create_user',      'failed to create user',      10, 'create user: / login as new user: (POST /users, POST /users/login)'),
@@ -31,6 +35,7 @@ INSERT INTO coder_scale.failure_category (name, wording, sort_order, description
   ('job_timeout',      'timed out',                  80, 'context deadline exceeded elsewhere in the run (--job-timeout or --timeout)'),
   ('cleanup_failed',   'cleanup failed',             90, 'cleanup workspace: / delete user: / delete workspace:'),
   ('other',            'failed for another reason', 100, 'anything else (panics, unknown errors)');
+UPDATE coder_scale.failure_category SET builtin = true;
 
 -- ---------------------------------------------------------------------------
 -- Runs
@@ -424,6 +429,7 @@ CREATE TABLE coder_scale.component_metric (
   kind          text NOT NULL CHECK (kind IN ('cpu_seconds_counter', 'memory_bytes_gauge', 'connections_gauge')),
   scale         float8 NOT NULL DEFAULT 1 CHECK (scale <> 0 AND scale = scale),
   source        text NOT NULL DEFAULT '',
+  builtin       boolean NOT NULL DEFAULT false,
   PRIMARY KEY (component, metric, label_match, label_exclude)
 );
 COMMENT ON TABLE coder_scale.component_metric IS
@@ -436,6 +442,8 @@ COMMENT ON COLUMN coder_scale.component_metric.kind IS
 COMMENT ON COLUMN coder_scale.component_metric.scale IS
   'Factor applied before summing: -1 subtracts (MemTotal - MemAvailable), 0.001 turns milliseconds into seconds';
 COMMENT ON COLUMN coder_scale.component_metric.source IS 'The exporter this row expects';
+COMMENT ON COLUMN coder_scale.component_metric.builtin IS
+  'True for a row as the extension ships it; a row a user changes or adds is false, and pg_dump keeps it';
 
 -- Defaults.  The Debian prometheus-postgres-exporter (0.11) exposes
 -- process_cpu_seconds_total and process_resident_memory_bytes too, but they
@@ -458,6 +466,7 @@ INSERT INTO coder_scale.component_metric (component, metric, label_match, label_
   ('runner',       'node_cpu_seconds_total',             '{}', '{"mode": "idle"}', 'cpu_seconds_counter', 1, 'node_exporter on the runner host'),
   ('runner',       'node_memory_MemTotal_bytes',         '{}', '{}', 'memory_bytes_gauge',  1, 'node_exporter on the runner host'),
   ('runner',       'node_memory_MemAvailable_bytes',     '{}', '{}', 'memory_bytes_gauge', -1, 'node_exporter on the runner host');
+UPDATE coder_scale.component_metric SET builtin = true;
 
 -- Which series of a run count for which component (the join every usage query starts from).
 CREATE VIEW coder_scale.component_series AS
@@ -472,10 +481,81 @@ JOIN coder_scale.component_metric m
 COMMENT ON VIEW coder_scale.component_series IS
   'Each series that component_metric maps to a component, with its kind and scale';
 
--- The driver and ingest write these; let pg_dump keep the seeded rows users change.
+-- ---------------------------------------------------------------------------
+-- The seeded tables users edit: failure_category and component_metric.
+-- ---------------------------------------------------------------------------
+-- A row as the extension ships it has builtin = true, and pg_dump leaves it
+-- out: CREATE EXTENSION seeds it again.  Changing a row (an UPDATE that
+-- changes anything) makes it the user's: builtin = false, kept by pg_dump.
+-- A row inserted with the key of a shipped row takes that row's place (the
+-- shipped row is updated to it, the INSERT itself stores nothing): that is
+-- how a restore puts a changed row back over the one CREATE EXTENSION has
+-- just seeded.  Deleting a shipped row, or changing its key, is not kept by
+-- a dump: a restore seeds that row again.
+CREATE FUNCTION coder_scale.failure_category_user_row()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.failure_category', TG_NAME);
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS DISTINCT FROM OLD THEN
+      NEW.builtin := false;
+    END IF;
+    RETURN NEW;
+  END IF;
+  UPDATE coder_scale.failure_category f
+  SET wording = NEW.wording, sort_order = NEW.sort_order, description = NEW.description
+  WHERE f.name = NEW.name AND f.builtin;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.failure_category_user_row() IS
+  'Trigger on failure_category: a changed row becomes the user''s (builtin = false); a row inserted with a shipped row''s name replaces it';
+REVOKE ALL ON FUNCTION coder_scale.failure_category_user_row() FROM PUBLIC;
+CREATE TRIGGER failure_category_user_row BEFORE INSERT OR UPDATE ON coder_scale.failure_category
+  FOR EACH ROW EXECUTE FUNCTION coder_scale.failure_category_user_row();
+
+CREATE FUNCTION coder_scale.component_metric_user_row()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM coder_scale.require_trigger_table(TG_RELID, 'coder_scale.component_metric', TG_NAME);
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS DISTINCT FROM OLD THEN
+      NEW.builtin := false;
+    END IF;
+    RETURN NEW;
+  END IF;
+  UPDATE coder_scale.component_metric m
+  SET kind = NEW.kind, scale = NEW.scale, source = NEW.source
+  WHERE m.component = NEW.component AND m.metric = NEW.metric
+    AND m.label_match = NEW.label_match AND m.label_exclude = NEW.label_exclude AND m.builtin;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.component_metric_user_row() IS
+  'Trigger on component_metric: a changed row becomes the user''s (builtin = false); a row inserted with a shipped row''s key replaces it';
+REVOKE ALL ON FUNCTION coder_scale.component_metric_user_row() FROM PUBLIC;
+CREATE TRIGGER component_metric_user_row BEFORE INSERT OR UPDATE ON coder_scale.component_metric
+  FOR EACH ROW EXECUTE FUNCTION coder_scale.component_metric_user_row();
+
+-- What pg_dump keeps: every row the driver, ingest and scrape write, and the
+-- user's rows of the seeded tables.
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.run', '');
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.run_result', '');
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.metric_series', '');
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.metric_sample_default', '');
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('coder_scale.metric_series_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('coder_scale.failure_category', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('coder_scale.component_metric', 'WHERE NOT builtin');

@@ -41,6 +41,25 @@ $$;
 COMMENT ON FUNCTION coder_scale.require_bucket(interval) IS
   'Raise an error (22023) unless the interval is a positive bucket width without months or years';
 
+-- Raise 54000 when bucket cuts the span of a run's data, t_first to t_last,
+-- into more than 1000000 buckets: the bound of every reporting function
+-- that takes a bucket.
+CREATE FUNCTION coder_scale.require_bucket_count(run_id bigint, bucket interval, t_first timestamptz, t_last timestamptz)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+  IF extract(epoch FROM t_last - t_first) / extract(epoch FROM bucket) > 1000000 THEN
+    RAISE EXCEPTION 'bucket % gives more than 1000000 buckets for run %', bucket, run_id
+      USING ERRCODE = '54000', DETAIL = format('The run''s data spans %s.', t_last - t_first),
+            HINT = format('Use a bucket of at least %s.',
+                          make_interval(secs => (ceil(extract(epoch FROM t_last - t_first)) / 1000000)::float8));
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION coder_scale.require_bucket_count(bigint, interval, timestamptz, timestamptz) IS
+  'Raise an error (54000) when bucket cuts t_first .. t_last into more than 1000000 buckets; used by the reporting functions';
+
 -- ---------------------------------------------------------------------------
 -- run_summary
 -- ---------------------------------------------------------------------------
@@ -113,19 +132,13 @@ COMMENT ON COLUMN coder_scale.run_summary.cleanup_elapsed IS
   'A driven run''s cleanup: from the end of its last result to the run''s end; NULL when nothing was cleaned up, and for an ingested file (Coder''s json has no cleanup time)';
 
 -- ---------------------------------------------------------------------------
--- phase_latency
+-- result_phase: the phases, named once
 -- ---------------------------------------------------------------------------
-CREATE VIEW coder_scale.phase_latency AS
-SELECT rr.run_id,
-       p.phase,
-       p.phase_order,
-       count(*) AS count,
-       min(p.took) AS min,
-       percentile_cont(0.50) WITHIN GROUP (ORDER BY p.took) AS p50,
-       percentile_cont(0.90) WITHIN GROUP (ORDER BY p.took) AS p90,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.took) AS p95,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY p.took) AS p99,
-       max(p.took) AS max
+-- The phases of a workspace run are the interval columns of run_result, in
+-- table order, named as the columns (client/common/categories.h names the
+-- same), then total: Coder's duration of the whole run.
+CREATE VIEW coder_scale.result_phase AS
+SELECT rr.run_id, rr.full_id, rr.finished_at, p.phase_order, p.phase, p.took
 FROM coder_scale.run_result rr
 CROSS JOIN LATERAL (VALUES
   (1, 'create_user',      rr.create_user),
@@ -137,8 +150,28 @@ CROSS JOIN LATERAL (VALUES
   (7, 'cleanup',          rr.cleanup),
   (8, 'total',            rr.duration)
 ) AS p (phase_order, phase, took)
-WHERE p.took IS NOT NULL
-GROUP BY rr.run_id, p.phase_order, p.phase;
+WHERE p.took IS NOT NULL;
+COMMENT ON VIEW coder_scale.result_phase IS
+  'One row per workspace run and phase whose time is known: create_user .. cleanup (the interval columns of run_result, in order), then total (Coder''s duration)';
+COMMENT ON COLUMN coder_scale.result_phase.phase_order IS 'Order of the phase within a run (sort by it)';
+COMMENT ON COLUMN coder_scale.result_phase.took IS 'How long the phase took';
+
+-- ---------------------------------------------------------------------------
+-- phase_latency
+-- ---------------------------------------------------------------------------
+CREATE VIEW coder_scale.phase_latency AS
+SELECT p.run_id,
+       p.phase,
+       p.phase_order,
+       count(*) AS count,
+       min(p.took) AS min,
+       percentile_cont(0.50) WITHIN GROUP (ORDER BY p.took) AS p50,
+       percentile_cont(0.90) WITHIN GROUP (ORDER BY p.took) AS p90,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.took) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY p.took) AS p99,
+       max(p.took) AS max
+FROM coder_scale.result_phase p
+GROUP BY p.run_id, p.phase_order, p.phase;
 COMMENT ON VIEW coder_scale.phase_latency IS
   'Per run and phase (create_user .. cleanup, then total = Coder''s duration): count, min, exact p50/p90/p95/p99 (percentile_cont) and max over the results where the phase is known';
 COMMENT ON COLUMN coder_scale.phase_latency.phase_order IS 'Order of the phase within a run (sort by it)';
@@ -165,10 +198,7 @@ BEGIN
   IF t_first IS NULL THEN
     RETURN;
   END IF;
-  IF extract(epoch FROM t_last - t_first) / extract(epoch FROM throughput.bucket) > 1000000 THEN
-    RAISE EXCEPTION 'bucket % gives more than 1000000 buckets for run %', throughput.bucket, throughput.run_id
-      USING ERRCODE = '54000', HINT = 'Use a wider bucket.';
-  END IF;
+  PERFORM coder_scale.require_bucket_count(throughput.run_id, throughput.bucket, t_first, t_last);
   RETURN QUERY
   WITH ev AS (
     SELECT date_bin(throughput.bucket, rr.started_at, origin) AS t, 1 AS s, 0 AS f, 0 AS x
@@ -198,22 +228,22 @@ AS $$
 #variable_conflict use_column
 DECLARE
   origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
 BEGIN
   PERFORM coder_scale.require_run(phase_latency_over_time.run_id);
   PERFORM coder_scale.require_bucket(phase_latency_over_time.bucket);
   SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = phase_latency_over_time.run_id;
+  SELECT min(rr.finished_at), max(rr.finished_at) INTO t_first, t_last
+    FROM coder_scale.run_result rr WHERE rr.run_id = phase_latency_over_time.run_id;
+  PERFORM coder_scale.require_bucket_count(phase_latency_over_time.run_id, phase_latency_over_time.bucket, t_first, t_last);
   RETURN QUERY
-  SELECT date_bin(phase_latency_over_time.bucket, rr.finished_at, origin), p.phase, count(*),
+  SELECT date_bin(phase_latency_over_time.bucket, p.finished_at, origin), p.phase, count(*),
          percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
          percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM p.took)::float8),
          max(extract(epoch FROM p.took)::float8)
-  FROM coder_scale.run_result rr
-  CROSS JOIN LATERAL (VALUES
-    (1, 'create_user', rr.create_user), (2, 'create_workspace', rr.create_workspace),
-    (3, 'queue_wait', rr.queue_wait), (4, 'build', rr.build), (5, 'agents_connect', rr.agents_connect),
-    (6, 'command', rr.command), (7, 'cleanup', rr.cleanup), (8, 'total', rr.duration)
-  ) AS p (phase_order, phase, took)
-  WHERE rr.run_id = phase_latency_over_time.run_id AND rr.finished_at IS NOT NULL AND p.took IS NOT NULL
+  FROM coder_scale.result_phase p
+  WHERE p.run_id = phase_latency_over_time.run_id AND p.finished_at IS NOT NULL
   GROUP BY 1, p.phase_order, p.phase
   ORDER BY 1, p.phase_order;
 END
@@ -237,10 +267,19 @@ AS $$
 #variable_conflict use_column
 DECLARE
   origin timestamptz;
+  t_first timestamptz;
+  t_last  timestamptz;
 BEGIN
   PERFORM coder_scale.require_run(component_usage_over_time.run_id);
   PERFORM coder_scale.require_bucket(component_usage_over_time.bucket);
   SELECT r.started_at INTO origin FROM coder_scale.run r WHERE r.id = component_usage_over_time.run_id;
+  -- the first and last sample of each series: two index probes per series
+  SELECT min(s.t_min), max(s.t_max) INTO t_first, t_last
+    FROM coder_scale.component_series cs
+    CROSS JOIN LATERAL (SELECT min(ms.time) AS t_min, max(ms.time) AS t_max
+                        FROM coder_scale.metric_sample ms WHERE ms.series_id = cs.series_id) s
+    WHERE cs.run_id = component_usage_over_time.run_id;
+  PERFORM coder_scale.require_bucket_count(component_usage_over_time.run_id, component_usage_over_time.bucket, t_first, t_last);
   RETURN QUERY
   WITH cs AS (
     SELECT * FROM coder_scale.component_series c WHERE c.run_id = component_usage_over_time.run_id

@@ -1,36 +1,11 @@
 #!/usr/bin/env bash
 # coder-scale ingest against the throwaway cluster (PGHOST/PGPORT/PGUSER set
 # by scripts/test.sh): valid files, every kind of bad file, duplicates.
-set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CS=$ROOT/client/coder-scale
+source "$(dirname "$0")/lib.inc"
 GEN=$HERE/data/gen-results.pl
-DB=cs_ingest_test
-T=$(mktemp -d /tmp/cs-ingest.XXXXXX)
-trap 'rm -rf "$T"; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1' EXIT
 export PGDATABASE=$DB
-fails=0
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi; }
-sql() { psql -X -A -t -q -c "$1"; }
 runs() { sql "SELECT count(*) FROM coder_scale.run"; }
-
-# run CODE FILE-OF-OUTPUT cmd...: run, keep stdout+stderr, compare the exit code
-run() {
-  local want=$1 out=$2; shift 2
-  "$@" >"$out.out" 2>"$out.err"
-  local rc=$?
-  if [ "$rc" -eq "$want" ]; then return 0; fi
-  echo "# exit $rc, wanted $want: $*"; sed 's/^/#   /' "$out.out" "$out.err" | head -5
-  return 1
-}
-
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null 2>&1
-sql "CREATE EXTENSION coder_scale"
+db_setup
 
 # ---------------------------------------------------------------- valid files
 perl "$GEN" 12 5 >"$T/small.json"

@@ -1,35 +1,14 @@
 #!/usr/bin/env bash
 # coder-scale report against the throwaway cluster: Coder-style text, phase
 # latencies and failures of a hand-computed file, errors and exit codes.
-set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CS=$ROOT/client/coder-scale
+source "$(dirname "$0")/lib.inc"
 GEN=$HERE/data/gen-results.pl
-DB=cs_report_test
-T=$(mktemp -d /tmp/cs-report.XXXXXX)
-trap 'rm -rf "$T"; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1' EXIT
 export PGDATABASE=$DB
-fails=0
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi; }
-run() {
-  local want=$1 out=$2; shift 2
-  "$@" >"$out.out" 2>"$out.err"
-  local rc=$?
-  [ "$rc" -eq "$want" ] && return 0
-  echo "# exit $rc, wanted $want: $*"; sed 's/^/#   /' "$out.out" "$out.err" | head -5
-  return 1
-}
 has() { grep -Fxq -- "$2" "$1"; }
 # the fields of the line of a table starting with $2 (tabs and runs of spaces collapse)
 row() { awk -v k="$2" '$1 == k { $1 = $1; print; exit }' "$1"; }
 
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null 2>&1
-psql -X -q -c "CREATE EXTENSION coder_scale"
+db_setup
 
 check "report on an empty database is an input error (exit 2)" run 2 "$T/none" "$CS" report
 check "... saying there are no runs" grep -Fq "coder-scale: report: no runs stored yet" "$T/none.err"

@@ -3,23 +3,11 @@
 # built with -fsanitize=address,undefined: every edge case of the format,
 # every kind of malformed line, real scrapes of node_exporter and
 # postgres_exporter captured here, coderd's sample, and hostile input.
-set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+source "$(dirname "$0")/lib.inc"   # and listen.inc: exporters bind port 0, the port is read back
 DATA=$HERE/data/prom
 PT=$ROOT/client/scrape/tests/promparse_test
-T=$(mktemp -d /tmp/cs-promparse.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-fails=0
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi; }
 same() { diff -u "$1" "$2" >"$T/diff" && return 0; head -20 "$T/diff" | sed 's/^/# /'; return 1; }
 counts() { grep '^# lines ' "$1"; }
-source "$HERE/listen.inc"   # listen_port: exporters bind port 0, the port is read back
 
 make -s -C "$ROOT/client" scrape/tests/promparse_test >/dev/null || { echo "not ok - cannot build the parser test program"; exit 1; }
 

@@ -3,34 +3,9 @@
 # node_exporter and postgres_exporter plus small python3 servers (coderd's
 # sample, hostile bodies, a target that never answers, one killed mid-run);
 # the up series, component_usage, flags, --run, SIGTERM and every bad input.
-set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CS=$ROOT/client/coder-scale
+source "$(dirname "$0")/lib.inc"   # and listen.inc: every server binds port 0, the port is read back
 DATA=$HERE/data/prom
-DB=cs_scrape_test
-T=$(mktemp -d /tmp/cs-scrape.XXXXXX)
-PIDS=()
-stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
-trap 'stop_all; rm -rf "$T"; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1' EXIT
 export PGDATABASE=$DB
-: "${PGHOST:?scripts/test.sh sets PGHOST, PGPORT and PGUSER}"
-fails=0
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi; }
-sql() { psql -X -A -t -q -c "$1"; }
-run() {
-  local want=$1 out=$2; shift 2
-  "$@" >"$out.out" 2>"$out.err"
-  local rc=$?
-  [ "$rc" -eq "$want" ] && return 0
-  echo "# exit $rc, wanted $want: $*"; sed 's/^/#   /' "$out.out" "$out.err" | head -8
-  return 1
-}
-source "$HERE/listen.inc"   # listen_port: every server binds port 0, the port is read back
 # served LOG PATH: how many GETs of PATH a python3 http.server has logged
 served() { grep -c "\"GET $2 HTTP/1.1\"" "$1" 2>/dev/null || true; }
 # wait_served LOG PATH N: until it has logged N (at most 60 s)
@@ -47,8 +22,7 @@ runs() { sql "SELECT count(*) FROM coder_scale.run"; }
 run_id_of() { sed -n 's/^scrape run \([0-9]*\):.*/\1/p' "$1"; }
 samples_of() { sql "SELECT count(*) FROM coder_scale.metric_sample m JOIN coder_scale.metric_series s ON s.id = m.series_id WHERE s.run_id = $1"; }
 
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null 2>&1
-sql "CREATE EXTENSION coder_scale"
+db_setup
 
 # ------------------------------------------------------------------ servers
 WWW=$T/www

@@ -1,6 +1,7 @@
 -- Data stored through the 0.1.0 API before the update: a user profile, a
 -- driven run with results and samples, an ingested run, a stored calculation,
--- and stored values of both types in a table of the user's.
+-- stored values of both types in a table of the user's, and changes to the
+-- seeded tables (at the end).
 SELECT coder_scale.derive_profile('upgraded', 'default', '{"coderd_cpu_per_build": 0.25}', 'kept across the update');
 INSERT INTO coder_scale.run (kind, status, label, started_at, finished_at, count, tags) VALUES
   ('create-workspaces', 'completed', 'before-update', '2026-02-01 10:00Z', '2026-02-01 10:05Z', 3, '{"team": "a"}');
@@ -25,3 +26,10 @@ INSERT INTO userdata.stored
 SELECT 1, coder_scale.sketch_agg(extract(epoch FROM duration)), NULL FROM coder_scale.run_result;
 INSERT INTO userdata.stored
 SELECT 2, NULL, coder_scale.counter_agg(time, value) FROM coder_scale.metric_sample;
+-- The seeded tables, as a user changes them: a wording and a mapping's
+-- source changed, a category and a mapping added.
+UPDATE coder_scale.failure_category SET wording = 'agents never connected' WHERE name = 'agent_timeout';
+INSERT INTO coder_scale.failure_category (name, wording, sort_order) VALUES ('quota_exceeded', 'hit a quota', 110);
+UPDATE coder_scale.component_metric SET source = 'coderd :2112/metrics'
+WHERE component = 'coderd' AND metric = 'process_cpu_seconds_total';
+INSERT INTO coder_scale.component_metric (component, metric, kind) VALUES ('proxy', 'process_cpu_seconds_total', 'cpu_seconds_counter');

@@ -4,10 +4,11 @@
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
+SET IntervalStyle = 'postgres';  -- the intervals in error messages (pg_regress sets postgres_verbose)
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(9);
+SELECT plan(10);
 
 -- Run T starts at 10:00:00.  Results (start -> finish):
 --   0: 10:00:01 -> 10:00:15 pass      2: 10:00:12 -> 10:00:14 pass
@@ -53,6 +54,9 @@ SELECT throws_ok($$SELECT * FROM coder_scale.throughput((SELECT id FROM coder_sc
   '22023', 'bucket must not contain months or years', 'a bucket in months is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.throughput((SELECT id FROM coder_scale.run WHERE label = 'T'), '1 microsecond')$$,
   '54000', NULL, 'too many buckets is an error');
+\i test/lib/hint_of.psql
+SELECT is(pg_temp.hint_of($$SELECT * FROM coder_scale.throughput((SELECT id FROM coder_scale.run WHERE label = 'T'), '1 microsecond')$$),
+  'Use a bucket of at least 00:00:00.00003.', '... its hint gives the narrowest bucket allowed (the results span 30 s)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(17);
+SELECT plan(18);
 
 -- Run A: 3 passed, 1 agent timeout, 1 build failure; durations 10..50 s.
 -- Run B: 2 passed and cleaned up.  Run C: nothing yet.  Run D: still running.
@@ -69,6 +69,14 @@ SELECT is((SELECT elapsed + cleanup_elapsed FROM coder_scale.run_summary WHERE l
 SELECT is((SELECT attname::text FROM pg_attribute WHERE attrelid = 'coder_scale.run_summary'::regclass
            AND attnum > 0 ORDER BY attnum DESC LIMIT 1), 'cleanup_elapsed',
   'cleanup_elapsed is the last column (the upgrade adds it there)');
+
+-- The count columns are the failure categories (a view's columns are fixed; the table names them).
+SELECT is((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+           WHERE a.attrelid = 'coder_scale.run_summary'::regclass
+             AND a.attnum > (SELECT attnum FROM pg_attribute WHERE attrelid = 'coder_scale.run_summary'::regclass AND attname = 'failed')
+             AND a.attnum < (SELECT attnum FROM pg_attribute WHERE attrelid = 'coder_scale.run_summary'::regclass AND attname = 'elapsed')),
+          (SELECT array_agg(name::text ORDER BY sort_order) FROM coder_scale.failure_category),
+          'run_summary has a count column per failure category, in sort_order, between failed and elapsed');
 
 -- Wording and order are data: change them and the summary follows.
 UPDATE coder_scale.failure_category SET wording = 'never connected', sort_order = 1 WHERE name = 'agent_timeout';

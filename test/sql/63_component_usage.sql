@@ -4,10 +4,11 @@
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
+SET IntervalStyle = 'postgres';  -- the intervals in error messages (pg_regress sets postgres_verbose)
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(13);
+SELECT plan(16);
 
 INSERT INTO coder_scale.run (kind, status, label, started_at) VALUES
   ('create-workspaces', 'running', 'U', '2026-05-01 10:00:00Z'),
@@ -106,6 +107,18 @@ SELECT throws_ok($$SELECT * FROM coder_scale.component_usage_over_time(999999)$$
   'an unknown run is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.component_usage_over_time((SELECT id FROM coder_scale.run WHERE label = 'U'), '-1 s')$$,
   '22023', NULL, 'a negative bucket is an error');
+-- the same bound as throughput's: run U's samples span 45 s, so at least 45 microseconds
+SELECT throws_ok(format('SELECT * FROM coder_scale.component_usage_over_time(%s, ''1 microsecond'')', id), '54000',
+                 format('bucket 00:00:00.000001 gives more than 1000000 buckets for run %s', id),
+                 'a bucket that cuts the run into more than 1000000 buckets is an error')
+FROM coder_scale.run WHERE label = 'U';
+\i test/lib/hint_of.psql
+SELECT is(pg_temp.hint_of(format('SELECT * FROM coder_scale.component_usage_over_time(%s, ''1 microsecond'')', id)),
+          'Use a bucket of at least 00:00:00.000045.', '... its hint gives the narrowest bucket allowed')
+FROM coder_scale.run WHERE label = 'U';
+SELECT lives_ok(format('SELECT * FROM coder_scale.component_usage_over_time(%s, ''45 microseconds'')', id),
+                '... and that bucket is accepted')
+FROM coder_scale.run WHERE label = 'U';
 SELECT throws_ok($$INSERT INTO coder_scale.component_metric (component, metric, kind) VALUES ('coderd', 'x', 'temperature')$$,
   '23514', NULL, 'component_metric kinds are cpu_seconds_counter, memory_bytes_gauge, connections_gauge');
 SELECT throws_ok($$INSERT INTO coder_scale.component_metric (component, metric, kind, scale) VALUES ('coderd', 'y', 'memory_bytes_gauge', 0)$$,

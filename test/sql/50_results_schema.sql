@@ -6,13 +6,13 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(62);
+SELECT plan(75);
 
 -- The contract with the load driver: these tables and columns, these types.
 SELECT has_table('coder_scale', t, 'table coder_scale.' || t || ' exists')
 FROM unnest(ARRAY['failure_category', 'run', 'run_result', 'metric_series', 'metric_sample', 'component_metric']) t;
-SELECT columns_are('coder_scale', 'failure_category', ARRAY['name', 'wording', 'sort_order', 'description'],
-  'failure_category has the contract columns (plus description)');
+SELECT columns_are('coder_scale', 'failure_category', ARRAY['name', 'wording', 'sort_order', 'description', 'builtin'],
+  'failure_category has the contract columns (plus description and builtin)');
 SELECT columns_are('coder_scale', 'run', ARRAY['id', 'label', 'kind', 'status', 'target_url', 'coder_version',
   'template', 'count', 'concurrency', 'cleanup_concurrency', 'timeout', 'job_timeout', 'cleanup_timeout',
   'cleanup_job_timeout', 'run_command', 'parameters', 'flags', 'started_at', 'finished_at', 'host',
@@ -32,7 +32,7 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c 
            WHERE n.nspname = 'coder_scale' AND obj_description(c.oid, 'pg_class') IS NULL
              AND c.relname IN ('failure_category', 'run', 'run_result', 'metric_series', 'metric_sample',
                                'metric_sample_default', 'component_metric', 'component_series', 'run_summary',
-                               'phase_latency', 'component_usage')),
+                               'result_phase', 'phase_latency', 'component_usage')),
           NULL, 'every table and view of the results schema has a comment');
 
 -- Seeds.
@@ -48,6 +48,55 @@ SELECT ok((SELECT count(*) FROM coder_scale.component_metric WHERE component = '
            AND kind = 'cpu_seconds_counter') = 1, 'coderd CPU comes from process_cpu_seconds_total by default');
 SELECT ok((SELECT label_exclude = '{"mode": "idle"}' FROM coder_scale.component_metric
            WHERE component = 'runner' AND metric = 'node_cpu_seconds_total'), 'node CPU excludes mode="idle"');
+
+-- The seeded tables: pg_dump keeps the user's rows; the shipped ones come with the extension.
+SELECT results_eq(
+  $$SELECT c::regclass::text, e.extcondition[i] COLLATE "default"
+    FROM pg_extension e CROSS JOIN LATERAL unnest(e.extconfig) WITH ORDINALITY AS u (c, i)
+    WHERE e.extname = 'coder_scale' AND c IN ('coder_scale.failure_category'::regclass, 'coder_scale.component_metric'::regclass)
+    ORDER BY 1$$,
+  $$VALUES ('coder_scale.component_metric', 'WHERE NOT builtin'), ('coder_scale.failure_category', 'WHERE NOT builtin')$$,
+  'pg_dump keeps the rows of failure_category and component_metric that are not builtin');
+SELECT is((SELECT count(*)::int FROM coder_scale.failure_category WHERE NOT builtin)
+          + (SELECT count(*)::int FROM coder_scale.component_metric WHERE NOT builtin), 0,
+          'every seeded row is builtin');
+UPDATE coder_scale.failure_category SET wording = wording WHERE name = 'other';
+SELECT ok((SELECT builtin FROM coder_scale.failure_category WHERE name = 'other'),
+  'an UPDATE that changes nothing leaves a shipped row builtin');
+UPDATE coder_scale.failure_category SET wording = 'agents never connected' WHERE name = 'agent_timeout';
+SELECT is((SELECT builtin FROM coder_scale.failure_category WHERE name = 'agent_timeout'), false,
+  'changing a shipped category makes it the user''s');
+UPDATE coder_scale.failure_category SET builtin = true WHERE name = 'agent_timeout';
+SELECT is((SELECT builtin FROM coder_scale.failure_category WHERE name = 'agent_timeout'), false,
+  '... and it stays the user''s (builtin cannot be set back by an UPDATE)');
+SELECT lives_ok($$INSERT INTO coder_scale.failure_category (name, wording, sort_order) VALUES ('build_canceled', 'build was canceled', 40)$$,
+  'inserting a category with the name of a shipped one is no error ...');
+SELECT results_eq($$SELECT wording, description, builtin FROM coder_scale.failure_category WHERE name = 'build_canceled'$$,
+  $$VALUES ('build was canceled', '', false)$$, '... it takes the shipped row''s place, as the user''s');
+SELECT throws_ok($$INSERT INTO coder_scale.failure_category (name, wording, sort_order) VALUES ('agent_timeout', 'no agent', 55)$$,
+  '23505', NULL, 'a category with the name of a user''s row is refused');
+INSERT INTO coder_scale.failure_category (name, wording, sort_order) VALUES ('quota_exceeded', 'hit a quota', 110);
+SELECT results_eq($$SELECT name FROM coder_scale.failure_category WHERE NOT builtin ORDER BY sort_order$$,
+  $$VALUES ('build_canceled'), ('agent_timeout'), ('quota_exceeded')$$, 'a new category is the user''s too');
+UPDATE coder_scale.component_metric SET source = 'coderd :2112/metrics'
+WHERE component = 'coderd' AND metric = 'process_cpu_seconds_total';
+SELECT is((SELECT builtin FROM coder_scale.component_metric WHERE component = 'coderd' AND metric = 'process_cpu_seconds_total'),
+  false, 'changing a shipped component_metric row makes it the user''s');
+INSERT INTO coder_scale.component_metric (component, metric, label_match, label_exclude, kind, scale)
+VALUES ('coderd', 'container_cpu_usage_seconds_total', '{"container": "coder"}', '{}', 'cpu_seconds_counter', 0.5);
+SELECT results_eq($$SELECT scale, source, builtin FROM coder_scale.component_metric
+                    WHERE component = 'coderd' AND metric = 'container_cpu_usage_seconds_total'$$,
+  $$VALUES (0.5::float8, '', false)$$, 'a component_metric row inserted with a shipped row''s key takes its place');
+INSERT INTO coder_scale.component_metric (component, metric, label_match, kind)
+VALUES ('coderd', 'container_cpu_usage_seconds_total', '{"container": "coderd"}', 'cpu_seconds_counter');
+SELECT is((SELECT count(*)::int FROM coder_scale.component_metric WHERE NOT builtin), 3,
+  'a row with a new key is added, as the user''s');
+CREATE TABLE public.elsewhere (id bigint, builtin boolean);
+CREATE TRIGGER t BEFORE INSERT ON public.elsewhere FOR EACH ROW EXECUTE FUNCTION coder_scale.component_metric_user_row();
+SELECT throws_ok($$INSERT INTO public.elsewhere VALUES (1, true)$$, '42501',
+  'trigger "t" may only be attached to coder_scale.component_metric',
+  'attached elsewhere (by a superuser), component_metric_user_row() refuses to run');
+DROP TABLE public.elsewhere;
 
 -- Runs.
 INSERT INTO coder_scale.run (kind, status, label, started_at, finished_at, count, concurrency)

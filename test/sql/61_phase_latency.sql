@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(7);
+SELECT plan(9);
 
 -- Run P: four results.  build 10, 20, 30, 40 s (one unknown build on a fifth,
 -- failed result); create_user 1 s each; duration 15, 25, 35, 45, 5 s.
@@ -52,6 +52,22 @@ SELECT results_eq(
   'runs do not mix: run Q has its own single build');
 SELECT is((SELECT count(*)::int FROM coder_scale.phase_latency), 5, 'one row per run and known phase (3 for P, 2 for Q)');
 SELECT has_column('coder_scale', 'phase_latency', 'p95', 'phase_latency has p95');
+
+-- The phases, named once in result_phase: run R has a different time in each.
+INSERT INTO coder_scale.run (kind, status, label) VALUES ('create-workspaces', 'running', 'R');
+INSERT INTO coder_scale.run_result (run_id, full_id, started_at, duration, create_user, create_workspace, queue_wait,
+                                    build, agents_connect, command, cleanup, outcome)
+SELECT id, 'workspacebuild/0', '2026-03-01 12:00Z', '100 s', '1 s', '2 s', '3 s', '4 s', '5 s', '6 s', '7 s', 'pass'
+FROM coder_scale.run WHERE label = 'R';
+SELECT is((SELECT array_agg(p.phase ORDER BY p.phase_order) FROM coder_scale.result_phase p
+           JOIN coder_scale.run r ON r.id = p.run_id WHERE r.label = 'R'),
+          (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+           WHERE a.attrelid = 'coder_scale.run_result'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+             AND a.atttypid = 'interval'::regtype AND a.attname <> 'duration') || 'total'::text,
+          'the phases are the interval columns of run_result, in table order, then total');
+SELECT is((SELECT array_agg(extract(epoch FROM p.took)::int ORDER BY p.phase_order) FROM coder_scale.result_phase p
+           JOIN coder_scale.run r ON r.id = p.run_id WHERE r.label = 'R'),
+          ARRAY[1, 2, 3, 4, 5, 6, 7, 100], '... each with the time of its column (total: duration)');
 
 SELECT * FROM finish();
 ROLLBACK;

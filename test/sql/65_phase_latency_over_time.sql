@@ -4,10 +4,11 @@
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
+SET IntervalStyle = 'postgres';  -- the intervals in error messages (pg_regress sets postgres_verbose)
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION coder_scale;
-SELECT plan(4);
+SELECT plan(7);
 
 -- Run L starts 10:00:00.  Builds (and durations) by finish time:
 --   10:00:05 build 2 s, 10:00:08 build 4 s   -> bucket 10:00:00: p50 3, p95 2 + 0.95 * 2 = 3.9, max 4
@@ -35,6 +36,18 @@ SELECT throws_ok($$SELECT * FROM coder_scale.phase_latency_over_time(999999)$$, 
   'an unknown run is an error');
 SELECT throws_ok($$SELECT * FROM coder_scale.phase_latency_over_time((SELECT id FROM coder_scale.run WHERE label = 'L'), NULL)$$,
   '22023', 'bucket must be a positive interval', 'a NULL bucket is an error');
+-- the same bound as throughput's: the finish times span 7 s, so at least 7 microseconds
+SELECT throws_ok(format('SELECT * FROM coder_scale.phase_latency_over_time(%s, ''1 microsecond'')', id), '54000',
+                 format('bucket 00:00:00.000001 gives more than 1000000 buckets for run %s', id),
+                 'a bucket that cuts the run into more than 1000000 buckets is an error')
+FROM coder_scale.run WHERE label = 'L';
+\i test/lib/hint_of.psql
+SELECT is(pg_temp.hint_of(format('SELECT * FROM coder_scale.phase_latency_over_time(%s, ''1 microsecond'')', id)),
+          'Use a bucket of at least 00:00:00.000007.', '... its hint gives the narrowest bucket allowed')
+FROM coder_scale.run WHERE label = 'L';
+SELECT lives_ok(format('SELECT * FROM coder_scale.phase_latency_over_time(%s, ''7 microseconds'')', id),
+                '... and that bucket is accepted')
+FROM coder_scale.run WHERE label = 'L';
 
 SELECT * FROM finish();
 ROLLBACK;
