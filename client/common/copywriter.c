@@ -776,11 +776,13 @@ writer_main(void *arg)
 			break;
 		t0 = monotonic_seconds();
 		if (ensure_conn(w, &err) &&
-			write_transaction(w->conn, w->o.run_id, w->o.kinds, w->o.nkinds, w->o.arg, b, &w->scratch, &w->st, &err))
+			write_transaction(w->conn, w->o.run_id, w->o.kinds, w->o.nkinds, w->o.arg, b, &w->scratch,
+							  &w->st, &err))
 		{
 			w->st.seconds += monotonic_seconds() - t0;
 			if (w->outage_since > 0)
-				cli_error("%s: %s: writing again after %.1f s", w->command, w->what, monotonic_seconds() - w->outage_since);
+				cli_error("%s: %s: writing again after %.1f s", w->command, w->what,
+						  monotonic_seconds() - w->outage_since);
 			w->outage_since = 0;
 			backoff = BACKOFF_MIN_MS;
 			batch_done(w, b);
@@ -943,7 +945,8 @@ cw_spill_header_read(const char *path, const cw_known *known, int nknown, cw_spi
 	fclose(f);
 	memset(hdr, 0, sizeof(*hdr));
 	if (sscanf(line, "coder-scale spill 1 run=%lld command=%31s kinds=%255s", &hdr->run_id, hdr->command, kinds) != 3)
-		return file_error(err, "22P04", path, "not a spill file of coder-scale 1 (its first line is not \"coder-scale spill 1 run=... command=... kinds=...\")");
+		return file_error(err, "22P04", path, "not a spill file of coder-scale 1 (its first line is not "
+						  "\"coder-scale spill 1 run=... command=... kinds=...\")");
 	for (tok = strtok_r(kinds, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 	{
 		int			i;
@@ -951,7 +954,8 @@ cw_spill_header_read(const char *path, const cw_known *known, int nknown, cw_spi
 		for (i = 0; i < nknown && strcmp(known[i].kind->name, tok) != 0; i++)
 			;
 		if (i == nknown || hdr->nkinds == CW_MAX_KINDS)
-			return file_error(err, "22P04", path, "it holds rows of a kind this coder-scale does not know (a newer one made it?)");
+			return file_error(err, "22P04", path,
+							  "it holds rows of a kind this coder-scale does not know (a newer one made it?)");
 		hdr->kind[hdr->nkinds++] = known[i];
 	}
 	return true;

@@ -52,10 +52,17 @@
  *     copied to the start of every new spill file, so that it is complete
  *     on its own.
  *
- * Threads: cw_rows, cw_flush and cw_finish are called by one producer
- * thread; the writer's thread owns the connection and calls the kinds'
- * hooks (on_rows, rewrite) with opts.arg.  The writer prints its own
- * messages ("coder-scale: COMMAND: WHAT: ...") when they happen.
+ *     After a stop the file's rows need not be in order (what waited in
+ *     memory is appended behind newer rows): load-spill stores it kind by
+ *     kind, which is all the order that matters.
+ *
+ * Ownership and threads: cw_start copies opts' strings and takes
+ * opts->conn; the kinds array and opts->arg must outlive the writer, which
+ * cw_finish frees.  Rows given to cw_rows are copied (the caller keeps its
+ * buf).  cw_rows, cw_flush and cw_finish are called by one producer thread;
+ * the writer's thread owns the connection and calls the kinds' hooks
+ * (on_rows, rewrite) with opts->arg.  The writer prints its own messages
+ * ("coder-scale: COMMAND: WHAT: ...") when they happen.
  *
  * The stream writer (cw_stream_*) is the same module for one big
  * transaction: a single COPY on the caller's connection, inside the

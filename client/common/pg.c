@@ -304,7 +304,8 @@ pg_advice(const pg_error *err)
 		return "the schema differs from what coder-scale " CODER_SCALE_VERSION
 			" expects: run ALTER EXTENSION coder_scale UPDATE";
 	if (pg_class(err, "22") || pg_class(err, "23"))
-		return "the server refused a value: check the input and any constraint or trigger added to the coder_scale tables";
+		return "the server refused a value: check the input and any constraint or trigger added to "
+			"the coder_scale tables";
 	if (pg_class(err, "08"))
 		return "check that the server runs and that --db (or PGHOST, PGPORT) names it, then run the command again";
 	if (strncmp(err->sqlstate, "57P", 3) == 0)
