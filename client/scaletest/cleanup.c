@@ -19,6 +19,7 @@
 
 #define PAGE 500
 
+/* The sweep of scaletest cleanup: what the listings found and how far removing it got. */
 static struct
 {
 	scaletest_config cfg;
@@ -35,7 +36,7 @@ static struct
 	int			removed_ws;
 	int			removed_users;
 	int			limit;			/* items of the current phase: [next, limit) */
-} C;
+} sweep;
 
 /* Names found by a listing after the removals: what is left. */
 typedef struct names
@@ -68,14 +69,14 @@ usage(FILE *out)
 static void
 add_item(const char *name, const char *ws_id, const char *user_id)
 {
-	C.items = realloc(C.items, sizeof(run *) * (C.n + 1));
-	if (!C.items)
+	sweep.items = realloc(sweep.items, sizeof(run *) * (sweep.n + 1));
+	if (!sweep.items)
 	{
 		cli_error("scaletest cleanup: out of memory");
 		exit(EXIT_INTERNAL);
 	}
-	C.items[C.n] = runner_adopt(C.n, name, ws_id, user_id);
-	C.n++;
+	sweep.items[sweep.n] = runner_adopt(sweep.n, name, ws_id, user_id);
+	sweep.n++;
 }
 
 /* GET a listing page by page; ARRAY_KEY holds the items. -1 on error. */
@@ -93,7 +94,7 @@ list_all(const char *what, const char *base, const char *array_key,
 		int			len;
 
 		snprintf(path, sizeof(path), "%s&limit=%d&offset=%d", base, PAGE, offset);
-		http_sync_call(C.http, "GET", path, C.token, NULL, &s);
+		http_sync_call(sweep.http, "GET", path, sweep.token, NULL, &s);
 		if (s.status != 200)
 		{
 			cli_error("scaletest cleanup: list %s: %s", what, s.error ? s.error : "no answer");
@@ -198,10 +199,10 @@ take_user(json_object *u)
 static void
 pump(void)
 {
-	while (C.next < C.limit && (C.cfg.cleanup_concurrency == 0 || C.active < C.cfg.cleanup_concurrency))
+	while (sweep.next < sweep.limit && (sweep.cfg.cleanup_concurrency == 0 || sweep.active < sweep.cfg.cleanup_concurrency))
 	{
-		C.active++;
-		runner_cleanup(C.items[C.next++]);
+		sweep.active++;
+		runner_cleanup(sweep.items[sweep.next++]);
 	}
 }
 
@@ -210,24 +211,24 @@ item_done(run *item)
 {
 	const run_record *r = runner_record(item);
 
-	C.active--;
-	C.done++;
+	sweep.active--;
+	sweep.done++;
 	if (r->cl_error)
 	{
-		C.failed++;
+		sweep.failed++;
 		cli_error("scaletest cleanup: %s %s: %s", r->ws_attempted ? "workspace" : "user", r->name, r->cl_error);
 	}
 	else
 	{
 		printf("removed %s %s\n", r->ws_attempted ? "workspace" : "user", r->name);
 		if (r->ws_attempted)
-			C.removed_ws++;
+			sweep.removed_ws++;
 		else
-			C.removed_users++;
+			sweep.removed_users++;
 	}
 	pump();
-	if (C.active == 0)
-		uv_stop(C.loop);
+	if (sweep.active == 0)
+		uv_stop(sweep.loop);
 
 }
 
@@ -251,8 +252,8 @@ parse(int argc, char **argv, const char **token_file)
 	};
 	int			opt;
 
-	C.cfg.cleanup_concurrency = 1;
-	C.cfg.cleanup_job_timeout_ms = 5 * 60 * 1000;
+	sweep.cfg.cleanup_concurrency = 1;
+	sweep.cfg.cleanup_job_timeout_ms = 5 * 60 * 1000;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
@@ -263,21 +264,21 @@ parse(int argc, char **argv, const char **token_file)
 				usage(stdout);
 				return -1;
 			case 'n':
-				if (!flag_int32("--cleanup-concurrency", optarg, 0, &C.cfg.cleanup_concurrency))
+				if (!flag_int32("--cleanup-concurrency", optarg, 0, &sweep.cfg.cleanup_concurrency))
 					return EXIT_USAGE;
 				break;
 			case 'j':
-				if (!flag_duration_ms("--cleanup-job-timeout", optarg, 0, &C.cfg.cleanup_job_timeout_ms))
+				if (!flag_duration_ms("--cleanup-job-timeout", optarg, 0, &sweep.cfg.cleanup_job_timeout_ms))
 					return EXIT_USAGE;
 				break;
 			case 'u':
-				C.url = strdup(optarg);
+				sweep.url = strdup(optarg);
 				break;
 			case 'f':
 				*token_file = optarg;
 				break;
 			case 'k':
-				C.cfg.insecure = true;
+				sweep.cfg.insecure = true;
 				break;
 			default:
 				return flag_error(argv[optind - 1], NULL, "unknown flag or missing value");
@@ -293,11 +294,11 @@ parse(int argc, char **argv, const char **token_file)
 static void
 cleanup_phase(int from, int to)
 {
-	C.next = from;
-	C.limit = to;
+	sweep.next = from;
+	sweep.limit = to;
 	pump();
-	while (C.active > 0 || C.next < C.limit)
-		uv_run(C.loop, UV_RUN_ONCE);
+	while (sweep.active > 0 || sweep.next < sweep.limit)
+		uv_run(sweep.loop, UV_RUN_ONCE);
 }
 
 static const char *
@@ -324,13 +325,13 @@ summary(int nws, int nusers)
 	int			lws,
 				lusers;
 
-	printf("Removed %d of %d workspace%s and %d of %d user%s.\n", C.removed_ws, nws, plural(nws, "", "s"),
-		   C.removed_users, nusers, plural(nusers, "", "s"));
+	printf("Removed %d of %d workspace%s and %d of %d user%s.\n", sweep.removed_ws, nws, plural(nws, "", "s"),
+		   sweep.removed_users, nusers, plural(nusers, "", "s"));
 	lws = list_all("workspaces", "/api/v2/workspaces?q=name:scaletest-", "workspaces", left_workspace);
 	lusers = list_all("users", "/api/v2/users?q=scaletest.local", "users", left_user);
 	if (lws < 0 || lusers < 0)
 	{
-		cli_error("scaletest cleanup: cannot tell what is left; %d removal%s failed", C.failed, plural(C.failed, "", "s"));
+		cli_error("scaletest cleanup: cannot tell what is left; %d removal%s failed", sweep.failed, plural(sweep.failed, "", "s"));
 		return EXIT_TEST_FAILURES;
 	}
 	if (lws == 0 && lusers == 0)
@@ -358,13 +359,13 @@ scaletest_cleanup(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &token_file)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = scaletest_find_login(&C.url, &C.token, token_file)) != EXIT_OK)
+	if ((rc = scaletest_find_login(&sweep.url, &sweep.token, token_file)) != EXIT_OK)
 		return rc;
-	C.loop = uv_default_loop();
-	C.http = http_client_new(C.loop, C.url, C.cfg.insecure);
-	if (!C.http)
+	sweep.loop = uv_default_loop();
+	sweep.http = http_client_new(sweep.loop, sweep.url, sweep.cfg.insecure);
+	if (!sweep.http)
 		return EXIT_INTERNAL;
-	rc = scaletest_check_server(C.http, C.url, C.token, NULL, me, sizeof(me), NULL, 0);
+	rc = scaletest_check_server(sweep.http, sweep.url, sweep.token, NULL, me, sizeof(me), NULL, 0);
 	if (rc != EXIT_OK)
 		return rc;
 	nws = list_all("workspaces", "/api/v2/workspaces?q=name:scaletest-", "workspaces", take_workspace);
@@ -376,14 +377,14 @@ scaletest_cleanup(int argc, char **argv)
 	fprintf(stderr, "Found %d scaletest workspace%s and %d scaletest user%s.\n",
 			nws, nws == 1 ? "" : "s", nusers, nusers == 1 ? "" : "s");
 	memset(&env, 0, sizeof(env));
-	env.loop = C.loop;
-	env.http = C.http;
-	env.cfg = &C.cfg;
-	env.owner_token = C.token;
+	env.loop = sweep.loop;
+	env.http = sweep.http;
+	env.cfg = &sweep.cfg;
+	env.owner_token = sweep.token;
 	env.run_done = unused_done;
 	env.cleanup_done = item_done;
 	runner_setup(&env);
 	cleanup_phase(0, nws);
-	cleanup_phase(nws, C.n);
+	cleanup_phase(nws, sweep.n);
 	return summary(nws, nusers);
 }

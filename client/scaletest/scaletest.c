@@ -35,19 +35,19 @@
 
 #define MAX_OUTPUTS 8
 
-typedef struct st_output
+typedef struct test_output
 {
 	bool		json;
 	const char *path;			/* "-" or NULL: stdout */
 	FILE	   *f;				/* opened before the test starts */
 	bool		created;		/* by us: removed again if the test never starts */
-} st_output;
+} test_output;
 
 /* Everything about the test in progress. */
 static struct
 {
-	scaletest_config	cfg;
-	st_output	outputs[MAX_OUTPUTS];
+	scaletest_config cfg;
+	test_output	outputs[MAX_OUTPUTS];
 	int			noutputs;
 	const char *db;
 	bool		no_db;
@@ -89,7 +89,7 @@ static struct
 	int			cl_finished;
 	int			cl_failed;
 	int			cl_peak;
-} S;
+} test;
 
 /* ---------- flags ---------- */
 
@@ -189,7 +189,7 @@ static int
 add_param(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	scaletest_config  *c = &S.cfg;
+	scaletest_config  *c = &test.cfg;
 
 	if (!eq || eq == arg)
 		return flag_error("--parameter", NULL, "expected NAME=VALUE, for example --parameter cpu=2");
@@ -203,11 +203,11 @@ add_param(const char *arg)
 static int
 add_output(const char *arg)
 {
-	st_output  *o;
+	test_output  *o;
 
-	if (S.noutputs >= MAX_OUTPUTS)
+	if (test.noutputs >= MAX_OUTPUTS)
 		return flag_error("--output", NULL, "too many outputs");
-	o = &S.outputs[S.noutputs];
+	o = &test.outputs[test.noutputs];
 	if (strcmp(arg, "text") == 0 || strcmp(arg, "text:-") == 0)
 		o->json = false;
 	else if (strncmp(arg, "json:", 5) == 0 && arg[5])
@@ -216,7 +216,7 @@ add_output(const char *arg)
 		o->json = false, o->path = arg + 5;
 	else
 		return flag_error("--output", NULL, "expected text, text:PATH or json:PATH");
-	S.noutputs++;
+	test.noutputs++;
 	return EXIT_OK;
 }
 
@@ -224,7 +224,7 @@ add_output(const char *arg)
 static void
 note_flag(const char *name, const char *arg)
 {
-	json_object_object_add(S.flags, name, json_object_new_string(arg ? arg : "true"));
+	json_object_object_add(test.flags, name, json_object_new_string(arg ? arg : "true"));
 }
 
 /* ---------- --scrape: Prometheus targets scraped on the run's own loop ---------- */
@@ -242,7 +242,7 @@ static struct
 	scraper    *sc;
 	samples    *sink;
 	uv_timer_t	timer;
-} SC = {.interval = 5};
+} scraping = {.interval = 5};
 
 static int
 scrape_flag(int opt, const char *arg)
@@ -252,19 +252,19 @@ scrape_flag(int opt, const char *arg)
 	switch (opt)
 	{
 		case O_SCRAPE:
-			return scrape_target_parse(strdup(arg), SC.targets, &SC.n, MAX_SCRAPE_TARGETS) ? EXIT_OK : EXIT_USAGE;
+			return scrape_target_parse(strdup(arg), scraping.targets, &scraping.n, MAX_SCRAPE_TARGETS) ? EXIT_OK : EXIT_USAGE;
 		case O_SCRAPE_INTERVAL:
 			if (!flag_duration("--scrape-interval", arg, SCRAPE_INTERVAL_MIN_NS, SCRAPE_INTERVAL_MAX_NS, &ns))
 				return EXIT_USAGE;
-			SC.interval = ns / 1e9;
+			scraping.interval = ns / 1e9;
 			return EXIT_OK;
 		case O_SCRAPE_MATCH:
-			if (!flag_regex("--scrape-match", arg, &SC.match))
+			if (!flag_regex("--scrape-match", arg, &scraping.match))
 				return EXIT_USAGE;
-			SC.have_match = true;
+			scraping.have_match = true;
 			return EXIT_OK;
 		case O_SCRAPE_LIMIT:
-			return flag_int("--scrape-sample-limit", arg, 1, INT32_MAX, &SC.sample_limit) ? EXIT_OK : EXIT_USAGE;
+			return flag_int("--scrape-sample-limit", arg, 1, INT32_MAX, &scraping.sample_limit) ? EXIT_OK : EXIT_USAGE;
 	}
 	return flag_error("flags", NULL, "unknown flag");
 }
@@ -272,7 +272,7 @@ scrape_flag(int opt, const char *arg)
 static int
 parse_one(int opt, const char *arg, const char *tokfile_out[])
 {
-	scaletest_config  *c = &S.cfg;
+	scaletest_config  *c = &test.cfg;
 
 	switch (opt)
 	{
@@ -318,7 +318,7 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 		case O_OUTPUT:
 			return add_output(arg);
 		case O_URL:
-			S.url = strdup(arg);
+			test.url = strdup(arg);
 			return EXIT_OK;
 		case O_TOKEN_FILE:
 			tokfile_out[0] = arg;
@@ -326,15 +326,15 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 		case O_INSECURE:
 			return flag_bool("--insecure", arg, &c->insecure) ? EXIT_OK : EXIT_USAGE;
 		case O_LABEL:
-			S.label = arg;
+			test.label = arg;
 			return EXIT_OK;
 		case O_TAG:
-			return flag_tag("--tag", arg, S.tags) ? EXIT_OK : EXIT_USAGE;
+			return flag_tag("--tag", arg, test.tags) ? EXIT_OK : EXIT_USAGE;
 		case O_DB:
-			S.db = arg;
+			test.db = arg;
 			return EXIT_OK;
 		case O_NO_DB:
-			S.no_db = true;
+			test.no_db = true;
 			return EXIT_OK;
 		case O_SCRAPE:
 		case O_SCRAPE_INTERVAL:
@@ -350,7 +350,7 @@ parse_flags(int argc, char **argv, const char **token_file)
 {
 	int			opt;
 	int			rc;
-	scaletest_config  *c = &S.cfg;
+	scaletest_config  *c = &test.cfg;
 
 	c->count = 1;
 	c->concurrency = 1;
@@ -360,8 +360,8 @@ parse_flags(int argc, char **argv, const char **token_file)
 	c->cleanup_timeout_ms = 30 * 60 * 1000;
 	c->cleanup_job_timeout_ms = 5 * 60 * 1000;
 	c->run_timeout_ms = 5000;
-	S.tags = json_object_new_object();
-	S.flags = json_object_new_object();
+	test.tags = json_object_new_object();
+	test.flags = json_object_new_object();
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:t:h", long_opts, NULL)) != -1)
@@ -394,9 +394,9 @@ parse_flags(int argc, char **argv, const char **token_file)
 		return flag_error("--run-expect-timeout", NULL, "needs --run-command");
 	if (c->run_expect_output && !c->run_command)
 		return flag_error("--run-expect-output", NULL, "needs --run-command");
-	if (SC.n > 0 && S.no_db)
+	if (scraping.n > 0 && test.no_db)
 		return flag_error("--scrape", NULL, "needs the results database (it cannot go with --no-db)");
-	if (S.noutputs == 0)
+	if (test.noutputs == 0)
 		add_output("text");
 	return EXIT_OK;
 }
@@ -466,7 +466,7 @@ url_has_host(const char *url)
 	return ok;
 }
 
-/* Fill S.url and S.token; exit code on failure. */
+/* Fill test.url and test.token; exit code on failure. */
 int
 scaletest_find_login(char **url, char **token, const char *token_file)
 {
@@ -631,10 +631,10 @@ check_params(const char *version)
 	json_object *arr;
 	int			rc = EXIT_OK;
 
-	if (S.cfg.nparams == 0)
+	if (test.cfg.nparams == 0)
 		return EXIT_OK;
 	snprintf(path, sizeof(path), "/api/v2/templateversions/%s/rich-parameters", version);
-	http_sync_call(S.http, "GET", path, S.token, NULL, &s);
+	http_sync_call(test.http, "GET", path, test.token, NULL, &s);
 	if (s.status != 200)
 	{
 		cli_error("scaletest: read the template's parameters: %s", s.error ? s.error : "no answer");
@@ -643,7 +643,7 @@ check_params(const char *version)
 	}
 	arr = json_tokener_parse(s.body);
 	http_sync_free(&s);
-	for (int i = 0; i < S.cfg.nparams && rc == EXIT_OK; i++)
+	for (int i = 0; i < test.cfg.nparams && rc == EXIT_OK; i++)
 	{
 		bool		found = false;
 
@@ -652,13 +652,13 @@ check_params(const char *version)
 		{
 			const char *name = jstr(json_object_array_get_idx(arr, k), "name");
 
-			if (name && strcmp(name, S.cfg.params[i].name) == 0)
+			if (name && strcmp(name, test.cfg.params[i].name) == 0)
 				found = true;
 		}
 		if (!found)
 		{
 			cli_error("scaletest: --parameter %s: template %s has no parameter of that name",
-					  S.cfg.params[i].name, S.cfg.template_name);
+					  test.cfg.params[i].name, test.cfg.template_name);
 			rc = EXIT_USAGE;
 		}
 	}
@@ -669,7 +669,7 @@ check_params(const char *version)
 static int
 find_template(void)
 {
-	scaletest_config  *c = &S.cfg;
+	scaletest_config  *c = &test.cfg;
 	char		version[64] = "";
 	http_sync	s;
 	char		path[512];
@@ -690,7 +690,7 @@ find_template(void)
 		snprintf(path, sizeof(path), "/api/v2/organizations/%s/templates/%s", c->org_id, name);
 		curl_free(name);
 	}
-	http_sync_call(S.http, "GET", path, S.token, NULL, &s);
+	http_sync_call(test.http, "GET", path, test.token, NULL, &s);
 	if (s.status == 404 || s.status == 400)
 	{
 		cli_error("scaletest: --template %s: no such template: give a template name of your organization or its UUID", c->template_arg);
@@ -769,12 +769,12 @@ cmp_full_id(const void *a, const void *b)
 static const run_record **
 sorted_runs(int *n)
 {
-	const run_record **v = malloc(sizeof(run_record *) * (S.cfg.count + 1));
+	const run_record **v = malloc(sizeof(run_record *) * (test.cfg.count + 1));
 	int			k = 0;
 
-	for (int i = 0; i < S.cfg.count; i++)
-		if (runner_record(S.runs[i])->done)
-			v[k++] = runner_record(S.runs[i]);
+	for (int i = 0; i < test.cfg.count; i++)
+		if (runner_record(test.runs[i])->done)
+			v[k++] = runner_record(test.runs[i]);
 	qsort(v, k, sizeof(run_record *), cmp_full_id);
 	*n = k;
 	return v;
@@ -787,8 +787,8 @@ write_json(FILE *f, const run_record **v, int n, int pass)
 	char		ts[64];
 
 	fprintf(f, "{\"total_runs\":%d,\"total_pass\":%d,\"total_fail\":%d,\"elapsed\":", n, pass, n - pass);
-	json_go_string(f, go_duration_format(S.elapsed_ns, d, sizeof(d)));
-	fprintf(f, ",\"elapsed_ms\":%lld,\"runs\":{", (long long) (S.elapsed_ns / 1000000));
+	json_go_string(f, go_duration_format(test.elapsed_ns, d, sizeof(d)));
+	fprintf(f, ",\"elapsed_ms\":%lld,\"runs\":{", (long long) (test.elapsed_ns / 1000000));
 	for (int i = 0; i < n; i++)
 	{
 		const run_record *r = v[i];
@@ -842,7 +842,7 @@ write_text(FILE *f, const run_record **v, int n, int pass)
 	/* Coder's "\n\nTest results:", without the two blank lines when nothing comes before */
 	fprintf(f, "%sTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", failures ? "\n\n" : "",
 			pass, n - pass, n);
-	fprintf(f, "\tTotal duration: %s\n", go_duration_format(S.elapsed_ns, d, sizeof(d)));
+	fprintf(f, "\tTotal duration: %s\n", go_duration_format(test.elapsed_ns, d, sizeof(d)));
 	fprintf(f, "\tAvg. duration:  %s\n", go_duration_format(n ? total_us * 1000 / n : 0, d, sizeof(d)));
 }
 
@@ -867,9 +867,9 @@ open_output(const char *path, bool *created)
 static void
 discard_outputs(void)
 {
-	for (int k = 0; k < S.noutputs; k++)
+	for (int k = 0; k < test.noutputs; k++)
 	{
-		st_output  *o = &S.outputs[k];
+		test_output  *o = &test.outputs[k];
 
 		if (o->f && o->f != stdout)
 		{
@@ -888,9 +888,9 @@ discard_outputs(void)
 static int
 open_outputs(void)
 {
-	for (int k = 0; k < S.noutputs; k++)
+	for (int k = 0; k < test.noutputs; k++)
 	{
-		st_output  *o = &S.outputs[k];
+		test_output  *o = &test.outputs[k];
 
 		if (!o->path || strcmp(o->path, "-") == 0)
 		{
@@ -920,9 +920,9 @@ write_outputs(void)
 	for (int i = 0; i < n; i++)
 		if (!v[i]->error)
 			pass++;
-	for (int k = 0; k < S.noutputs; k++)
+	for (int k = 0; k < test.noutputs; k++)
 	{
-		st_output  *o = &S.outputs[k];
+		test_output  *o = &test.outputs[k];
 		bool		bad;
 
 		if (!o->f)
@@ -961,7 +961,7 @@ summary_line(FILE *f)
 {
 	int			counts[CAT_COUNT] = {0};
 	int			pass = 0;
-	char	   *line = S.no_db ? NULL : store_summary(S.db, S.run_id);
+	char	   *line = test.no_db ? NULL : store_summary(test.db, test.run_id);
 
 	if (line)
 	{
@@ -969,9 +969,9 @@ summary_line(FILE *f)
 		free(line);
 		return;
 	}
-	for (int i = 0; i < S.cfg.count; i++)
+	for (int i = 0; i < test.cfg.count; i++)
 	{
-		const run_record *r = runner_record(S.runs[i]);
+		const run_record *r = runner_record(test.runs[i]);
 		failure_category cat = r->category;
 
 		if (!r->done)
@@ -988,7 +988,7 @@ summary_line(FILE *f)
 		if (counts[k])
 		{
 			const char *name = category_name((failure_category) k);
-			const char *w = S.no_db ? NULL : store_wording(name);
+			const char *w = test.no_db ? NULL : store_wording(name);
 
 			fprintf(f, ", %d %s", counts[k], w ? w : name);
 		}
@@ -1003,8 +1003,8 @@ static void finish_all(void);
 static bool
 have_text_output(void)
 {
-	for (int k = 0; k < S.noutputs; k++)
-		if (!S.outputs[k].json)
+	for (int k = 0; k < test.noutputs; k++)
+		if (!test.outputs[k].json)
 			return true;
 	return false;
 }
@@ -1012,14 +1012,14 @@ have_text_output(void)
 static void
 pump_runs(void)
 {
-	while (!S.stopping && S.next < S.cfg.count &&
-		   (S.cfg.concurrency == 0 || S.active < S.cfg.concurrency))
+	while (!test.stopping && test.next < test.cfg.count &&
+		   (test.cfg.concurrency == 0 || test.active < test.cfg.concurrency))
 	{
-		run		   *r = S.runs[S.next++];
+		run		   *r = test.runs[test.next++];
 
-		S.active++;
-		if (S.active > S.peak)
-			S.peak = S.active;
+		test.active++;
+		if (test.active > test.peak)
+			test.peak = test.active;
 		runner_start(r);
 	}
 }
@@ -1036,19 +1036,19 @@ measure_elapsed(void)
 	int64_t		first = INT64_MAX,
 				last = INT64_MIN;
 
-	for (int i = 0; i < S.cfg.count; i++)
+	for (int i = 0; i < test.cfg.count; i++)
 	{
-		const run_record *r = runner_record(S.runs[i]);
+		const run_record *r = runner_record(test.runs[i]);
 
 		if (!r->done)
 			continue;
-		if (run_start_us(S.runs[i]) < first)
-			first = run_start_us(S.runs[i]);
-		if (run_start_us(S.runs[i]) + r->duration_us > last)
-			last = run_start_us(S.runs[i]) + r->duration_us;
+		if (run_start_us(test.runs[i]) < first)
+			first = run_start_us(test.runs[i]);
+		if (run_start_us(test.runs[i]) + r->duration_us > last)
+			last = run_start_us(test.runs[i]) + r->duration_us;
 	}
-	S.last_end_us = last > INT64_MIN ? last : 0;
-	S.elapsed_ns = last > INT64_MIN ? (last - first) * 1000 : 0;
+	test.last_end_us = last > INT64_MIN ? last : 0;
+	test.elapsed_ns = last > INT64_MIN ? (last - first) * 1000 : 0;
 }
 
 static int64_t
@@ -1063,28 +1063,28 @@ wall_us(void)
 static void
 runs_over(void)
 {
-	uv_timer_stop(&S.phase_timer);
+	uv_timer_stop(&test.phase_timer);
 	measure_elapsed();
 	if (!write_outputs())
-		S.output_failed = true;
+		test.output_failed = true;
 	start_cleanup_phase();
 }
 
 static void
 check_runs_over(void)
 {
-	if (S.in_cleanup || S.all_done || S.active > 0)
+	if (test.in_cleanup || test.all_done || test.active > 0)
 		return;
-	if (S.next >= S.cfg.count || S.stopping)
+	if (test.next >= test.cfg.count || test.stopping)
 		runs_over();
 }
 
 static void
 on_run_done(run *r)
 {
-	S.active--;
-	S.finished++;
-	if (!S.no_db)
+	test.active--;
+	test.finished++;
+	if (!test.no_db)
 		store_result(runner_record(r));
 	pump_runs();
 	check_runs_over();
@@ -1094,32 +1094,32 @@ static void
 runs_timed_out(uv_timer_t *t)
 {
 	(void) t;
-	S.stopping = true;
-	for (int i = 0; i < S.cfg.count; i++)
-		runner_stop(S.runs[i], "context deadline exceeded", CAT_NONE);
-	for (int i = S.next; i < S.cfg.count; i++)
+	test.stopping = true;
+	for (int i = 0; i < test.cfg.count; i++)
+		runner_stop(test.runs[i], "context deadline exceeded", CAT_NONE);
+	for (int i = test.next; i < test.cfg.count; i++)
 	{
-		S.active++;
-		runner_fail_unstarted(S.runs[i], "context deadline exceeded", CAT_JOB_TIMEOUT);
+		test.active++;
+		runner_fail_unstarted(test.runs[i], "context deadline exceeded", CAT_JOB_TIMEOUT);
 	}
-	S.next = S.cfg.count;
+	test.next = test.cfg.count;
 	check_runs_over();
 }
 
 static void
 pump_cleanups(void)
 {
-	while (!S.skip_cleanup && S.cl_next < S.cl_total &&
-		   (S.cfg.cleanup_concurrency == 0 || S.cl_active < S.cfg.cleanup_concurrency))
+	while (!test.skip_cleanup && test.cl_next < test.cl_total &&
+		   (test.cfg.cleanup_concurrency == 0 || test.cl_active < test.cfg.cleanup_concurrency))
 	{
-		run		   *r = S.runs[S.cl_list[S.cl_next++]];
+		run		   *r = test.runs[test.cl_list[test.cl_next++]];
 
-		S.cl_active++;
-		if (S.cl_active > S.cl_peak)
-			S.cl_peak = S.cl_active;
+		test.cl_active++;
+		if (test.cl_active > test.cl_peak)
+			test.cl_peak = test.cl_active;
 		runner_cleanup(r);
 	}
-	if (S.cl_active == 0 && (S.cl_next >= S.cl_total || S.skip_cleanup))
+	if (test.cl_active == 0 && (test.cl_next >= test.cl_total || test.skip_cleanup))
 		finish_all();
 }
 
@@ -1128,15 +1128,15 @@ on_cleanup_done(run *done)
 {
 	const run_record *r = runner_record(done);
 
-	S.cl_active--;
-	S.cl_finished++;
+	test.cl_active--;
+	test.cl_finished++;
 	if (r->cl_error)
 	{
-		S.cl_failed++;
+		test.cl_failed++;
 		if (!r->cl_canceled)		/* those are listed as left behind */
 			fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
 	}
-	if (!S.no_db)
+	if (!test.no_db)
 		store_cleanup(r);
 	pump_cleanups();
 }
@@ -1145,41 +1145,41 @@ static void
 cleanup_timed_out(uv_timer_t *t)
 {
 	(void) t;
-	S.skip_cleanup = true;
-	for (int i = 0; i < S.cfg.count; i++)
-		runner_stop_cleanup(S.runs[i], "cleanup: context deadline exceeded");
+	test.skip_cleanup = true;
+	for (int i = 0; i < test.cfg.count; i++)
+		runner_stop_cleanup(test.runs[i], "cleanup: context deadline exceeded");
 	pump_cleanups();
 }
 
 static void
 start_cleanup_phase(void)
 {
-	S.in_cleanup = true;
-	S.cl_list = malloc(sizeof(int) * (S.cfg.count + 1));
-	for (int i = 0; i < S.cfg.count; i++)
-		if (runner_record(S.runs[i])->started && runner_needs_cleanup(S.runs[i]))
-			S.cl_list[S.cl_total++] = i;
-	if (S.cfg.no_cleanup || S.cl_total == 0)
+	test.in_cleanup = true;
+	test.cl_list = malloc(sizeof(int) * (test.cfg.count + 1));
+	for (int i = 0; i < test.cfg.count; i++)
+		if (runner_record(test.runs[i])->started && runner_needs_cleanup(test.runs[i]))
+			test.cl_list[test.cl_total++] = i;
+	if (test.cfg.no_cleanup || test.cl_total == 0)
 	{
 		finish_all();
 		return;
 	}
-	fprintf(stderr, "\nCleaning up %d run%s...\n", S.cl_total, S.cl_total == 1 ? "" : "s");
-	uv_update_time(S.loop);
-	if (S.cfg.cleanup_timeout_ms > 0)
-		uv_timer_start(&S.phase_timer, cleanup_timed_out, (uint64_t) S.cfg.cleanup_timeout_ms + 1, 0);
+	fprintf(stderr, "\nCleaning up %d run%s...\n", test.cl_total, test.cl_total == 1 ? "" : "s");
+	uv_update_time(test.loop);
+	if (test.cfg.cleanup_timeout_ms > 0)
+		uv_timer_start(&test.phase_timer, cleanup_timed_out, (uint64_t) test.cfg.cleanup_timeout_ms + 1, 0);
 	pump_cleanups();
 }
 
 static void
 finish_all(void)
 {
-	if (S.all_done)
+	if (test.all_done)
 		return;
-	uv_timer_stop(&S.phase_timer);
-	S.all_done = true;
-	S.end_us = wall_us();
-	uv_stop(S.loop);
+	uv_timer_stop(&test.phase_timer);
+	test.all_done = true;
+	test.end_us = wall_us();
+	uv_stop(test.loop);
 }
 
 static void
@@ -1187,12 +1187,12 @@ list_leftovers(void)
 {
 	int			n = 0;
 
-	if (S.leftovers_listed)
+	if (test.leftovers_listed)
 		return;
-	S.leftovers_listed = true;
-	for (int k = 0; k < S.cl_total; k++)
+	test.leftovers_listed = true;
+	for (int k = 0; k < test.cl_total; k++)
 	{
-		const run_record *r = runner_record(S.runs[S.cl_list[k]]);
+		const run_record *r = runner_record(test.runs[test.cl_list[k]]);
 
 		if (r->cl_done && !r->cl_error)
 			continue;
@@ -1201,7 +1201,7 @@ list_leftovers(void)
 		if (r->ws_attempted)
 			fprintf(stderr, "  workspace %s%s%s%s\n", r->name, r->ws_id[0] ? " (" : "", r->ws_id,
 					r->ws_id[0] ? ")" : "");
-		if (r->user_attempted && !S.cfg.use_host_login)
+		if (r->user_attempted && !test.cfg.use_host_login)
 			fprintf(stderr, "  user %s%s%s%s\n", r->name, r->user_id[0] ? " (" : "", r->user_id,
 					r->user_id[0] ? ")" : "");
 	}
@@ -1213,22 +1213,22 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
 	(void) h;
-	S.interrupts++;
-	S.aborted = true;
-	if (!S.in_cleanup)
+	test.interrupts++;
+	test.aborted = true;
+	if (!test.in_cleanup)
 	{
 		fprintf(stderr, "\ncoder-scale: scaletest: %s: stopping the runs and cleaning up (again to skip cleanup)\n",
 				strsignal(signum));
-		S.stopping = true;
-		for (int i = 0; i < S.cfg.count; i++)
-			runner_stop(S.runs[i], "context canceled", CAT_OTHER);
+		test.stopping = true;
+		for (int i = 0; i < test.cfg.count; i++)
+			runner_stop(test.runs[i], "context canceled", CAT_OTHER);
 		check_runs_over();
 		return;
 	}
 	fprintf(stderr, "\ncoder-scale: scaletest: %s: skipping cleanup\n", strsignal(signum));
-	S.skip_cleanup = true;
-	for (int i = 0; i < S.cfg.count; i++)
-		runner_cancel_cleanup(S.runs[i]);
+	test.skip_cleanup = true;
+	for (int i = 0; i < test.cfg.count; i++)
+		runner_cancel_cleanup(test.runs[i]);
 	list_leftovers();
 	pump_cleanups();
 }
@@ -1247,26 +1247,26 @@ print_status(void)
 	int			cleaned = 0,
 				failed = 0;
 
-	for (int k = 0; k < S.cl_total; k++)
+	for (int k = 0; k < test.cl_total; k++)
 	{
-		const run_record *r = runner_record(S.runs[S.cl_list[k]]);
+		const run_record *r = runner_record(test.runs[test.cl_list[k]]);
 
 		if (r->cl_done && !r->cl_error)
 			cleaned++;
 		else if (r->cl_done && !r->cl_canceled)
 			failed++;
 	}
-	if (!S.no_db)
-		snprintf(run_id, sizeof(run_id), "run %ld: ", S.run_id);
-	fprintf(stderr, "coder-scale: scaletest: %s%d runs, peak %d in flight; ", run_id, S.finished, S.peak);
-	if (S.cfg.no_cleanup || S.cl_total == 0)
+	if (!test.no_db)
+		snprintf(run_id, sizeof(run_id), "run %ld: ", test.run_id);
+	fprintf(stderr, "coder-scale: scaletest: %s%d runs, peak %d in flight; ", run_id, test.finished, test.peak);
+	if (test.cfg.no_cleanup || test.cl_total == 0)
 	{
-		fprintf(stderr, "%s\n", S.cfg.no_cleanup ? "no cleanup (--no-cleanup)" : "nothing to clean up");
+		fprintf(stderr, "%s\n", test.cfg.no_cleanup ? "no cleanup (--no-cleanup)" : "nothing to clean up");
 		return;
 	}
 	fprintf(stderr, "cleanup: %d cleaned up (peak %d), %d failed, %d left behind; cleanup duration %s\n",
-			cleaned, S.cl_peak, failed, S.cl_total - cleaned,
-			go_duration_format(S.cl_finished > 0 ? (S.end_us - S.last_end_us) * 1000 : 0, d, sizeof(d)));
+			cleaned, test.cl_peak, failed, test.cl_total - cleaned,
+			go_duration_format(test.cl_finished > 0 ? (test.end_us - test.last_end_us) * 1000 : 0, d, sizeof(d)));
 }
 
 /* ---------- main ---------- */
@@ -1294,21 +1294,21 @@ prepare(int argc, char **argv)
 		return rc;
 	if ((rc = open_outputs()) != EXIT_OK)
 		return rc;
-	if ((rc = scaletest_find_login(&S.url, &S.token, token_file)) != EXIT_OK)
+	if ((rc = scaletest_find_login(&test.url, &test.token, token_file)) != EXIT_OK)
 		return rc;
 	raise_fd_limit();
-	S.base_url = strdup(S.url);
-	for (size_t n = strlen(S.base_url); n > 0 && S.base_url[n - 1] == '/';)
-		S.base_url[--n] = '\0';
-	S.loop = uv_default_loop();
-	S.http = http_client_new(S.loop, S.url, S.cfg.insecure);
-	if (!S.http || !ws_init(S.loop, S.url, S.cfg.insecure))
+	test.base_url = strdup(test.url);
+	for (size_t n = strlen(test.base_url); n > 0 && test.base_url[n - 1] == '/';)
+		test.base_url[--n] = '\0';
+	test.loop = uv_default_loop();
+	test.http = http_client_new(test.loop, test.url, test.cfg.insecure);
+	if (!test.http || !ws_init(test.loop, test.url, test.cfg.insecure))
 	{
-		cli_error("scaletest: cannot set up HTTP and websockets for %s", S.url);
+		cli_error("scaletest: cannot set up HTTP and websockets for %s", test.url);
 		return EXIT_INTERNAL;
 	}
-	rc = scaletest_check_server(S.http, S.url, S.token, &S.coder_version,
-								S.cfg.me_id, sizeof(S.cfg.me_id), S.cfg.org_id, sizeof(S.cfg.org_id));
+	rc = scaletest_check_server(test.http, test.url, test.token, &test.coder_version,
+								test.cfg.me_id, sizeof(test.cfg.me_id), test.cfg.org_id, sizeof(test.cfg.org_id));
 	if (rc != EXIT_OK)
 		return rc;
 	return find_template();
@@ -1320,8 +1320,8 @@ params_json(void)
 	json_object *o = json_object_new_object();
 	char	   *s;
 
-	for (int i = 0; i < S.cfg.nparams; i++)
-		json_object_object_add(o, S.cfg.params[i].name, json_object_new_string(S.cfg.params[i].value));
+	for (int i = 0; i < test.cfg.nparams; i++)
+		json_object_object_add(o, test.cfg.params[i].name, json_object_new_string(test.cfg.params[i].value));
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return s;
@@ -1336,20 +1336,20 @@ begin_store(void)
 	pg_error	e;
 	bool		ok;
 
-	if (S.no_db)
+	if (test.no_db)
 		return EXIT_OK;
 	params = params_json();
 	memset(&info, 0, sizeof(info));
-	info.label = S.label;
-	info.target_url = S.url;
-	info.coder_version = S.coder_version;
-	info.template_name = S.cfg.template_name;
-	info.run_command = S.cfg.run_command;
+	info.label = test.label;
+	info.target_url = test.url;
+	info.coder_version = test.coder_version;
+	info.template_name = test.cfg.template_name;
+	info.run_command = test.cfg.run_command;
 	info.parameters_json = params;
-	info.flags_json = json_object_to_json_string_ext(S.flags, JSON_C_TO_STRING_PLAIN);
-	info.tags_json = json_object_to_json_string_ext(S.tags, JSON_C_TO_STRING_PLAIN);
-	info.cfg = &S.cfg;
-	ok = store_begin(S.db, &info, &run_id, &e);
+	info.flags_json = json_object_to_json_string_ext(test.flags, JSON_C_TO_STRING_PLAIN);
+	info.tags_json = json_object_to_json_string_ext(test.tags, JSON_C_TO_STRING_PLAIN);
+	info.cfg = &test.cfg;
+	ok = store_begin(test.db, &info, &run_id, &e);
 	free(params);
 	if (!ok)
 	{
@@ -1361,7 +1361,7 @@ begin_store(void)
 		}
 		return pg_exit_code(&e);
 	}
-	S.run_id = run_id;
+	test.run_id = run_id;
 	return EXIT_OK;
 }
 
@@ -1371,40 +1371,40 @@ start_loop_handles(void)
 	runner_env	env;
 
 	memset(&env, 0, sizeof(env));
-	env.loop = S.loop;
-	env.http = S.http;
-	env.cfg = &S.cfg;
-	env.owner_token = S.token;
-	env.base_url = S.base_url;
+	env.loop = test.loop;
+	env.http = test.http;
+	env.cfg = &test.cfg;
+	env.owner_token = test.token;
+	env.base_url = test.base_url;
 	env.run_done = on_run_done;
 	env.cleanup_done = on_cleanup_done;
 	runner_setup(&env);
-	uv_timer_init(S.loop, &S.phase_timer);
-	uv_signal_init(S.loop, &S.sigint);
-	uv_signal_init(S.loop, &S.sigterm);
-	uv_signal_start(&S.sigint, on_signal, SIGINT);
-	uv_signal_start(&S.sigterm, on_signal, SIGTERM);
+	uv_timer_init(test.loop, &test.phase_timer);
+	uv_signal_init(test.loop, &test.sigint);
+	uv_signal_init(test.loop, &test.sigterm);
+	uv_signal_start(&test.sigint, on_signal, SIGINT);
+	uv_signal_start(&test.sigterm, on_signal, SIGTERM);
 }
 
 /* The run's end into the writer, and everything written; the exit code (the writer said what failed). */
 static int
 finish_store(void)
 {
-	if (S.no_db)
+	if (test.no_db)
 		return EXIT_OK;
-	return store_end(S.aborted ? "aborted" : "completed", S.end_us, cw_wait_seconds(60));
+	return store_end(test.aborted ? "aborted" : "completed", test.end_us, cw_wait_seconds(60));
 }
 
-/* The scrape timer: start due scrapes, hand full batches to the writer, re-arm. */
+/* Runs when a scrape or a batch of samples is due, and again at the earlier next deadline (at least every 1 s). */
 static void
 scrape_timer(uv_timer_t *t)
 {
 	double		now = monotonic_seconds();
 	double		next;
 
-	scraper_tick(SC.sc, now);
-	samples_poll(SC.sink, now);
-	next = fmin(scraper_next_deadline(SC.sc), samples_next_deadline(SC.sink)) - monotonic_seconds();
+	scraper_tick(scraping.sc, now);
+	samples_poll(scraping.sink, now);
+	next = fmin(scraper_next_deadline(scraping.sc), samples_next_deadline(scraping.sink)) - monotonic_seconds();
 	uv_timer_start(t, scrape_timer, isfinite(next) ? (uint64_t) fmax(1, fmin(1000, ceil(next * 1000))) : 1000, 0);
 }
 
@@ -1412,7 +1412,7 @@ static bool
 scrape_claims(void *arg, CURLMsg *msg)
 {
 	(void) arg;
-	return scraper_handle_done(SC.sc, msg);
+	return scraper_handle_done(scraping.sc, msg);
 }
 
 /* Start scraping into the run (its own database connection and writer thread). */
@@ -1422,28 +1422,28 @@ scrape_start(void)
 	scraper_config cfg = {0};
 	pg_error	e;
 
-	if (SC.n == 0)
+	if (scraping.n == 0)
 		return EXIT_OK;
-	if (!(SC.sink = samples_new(S.db, "scaletest", S.run_id, &e)))
+	if (!(scraping.sink = samples_new(test.db, "scaletest", test.run_id, &e)))
 	{
 		pg_report("scaletest", "--scrape: results database", &e);
 		if (pg_class(&e, "08"))
 			pg_connect_hint();
 		return pg_exit_code(&e);
 	}
-	cfg.interval = SC.interval;
-	cfg.match = SC.have_match ? &SC.match : NULL;
-	cfg.sample_limit = SC.sample_limit;
+	cfg.interval = scraping.interval;
+	cfg.match = scraping.have_match ? &scraping.match : NULL;
+	cfg.sample_limit = scraping.sample_limit;
 	cfg.log = stderr;
-	SC.sc = scraper_new(http_multi(S.http), SC.targets, SC.n, &cfg, SC.sink);
-	if (!SC.sc)
+	scraping.sc = scraper_new(http_multi(test.http), scraping.targets, scraping.n, &cfg, scraping.sink);
+	if (!scraping.sc)
 	{
 		cli_error("scaletest: --scrape: could not start the scraper: out of memory");
 		return EXIT_INTERNAL;
 	}
-	http_set_foreign(S.http, scrape_claims, NULL);
-	uv_timer_init(S.loop, &SC.timer);
-	scrape_timer(&SC.timer);
+	http_set_foreign(test.http, scrape_claims, NULL);
+	uv_timer_init(test.loop, &scraping.timer);
+	scrape_timer(&scraping.timer);
 	return EXIT_OK;
 }
 
@@ -1457,30 +1457,30 @@ scrape_finish(void)
 {
 	samples_stats st;
 	bool		ok;
-	uint64_t	tail_end = uv_now(S.loop) + (uint64_t) (2 * SC.interval * 1000);
+	uint64_t	tail_end = uv_now(test.loop) + (uint64_t) (2 * scraping.interval * 1000);
 
-	if (!SC.sc)
+	if (!scraping.sc)
 		return true;
-	while (!S.aborted && uv_now(S.loop) < tail_end)
-		uv_run(S.loop, UV_RUN_ONCE);
-	if (S.aborted)
-		scraper_cancel(SC.sc);
-	scraper_stop(SC.sc);
-	while (scraper_in_flight(SC.sc) > 0)
-		uv_run(S.loop, UV_RUN_ONCE);
-	uv_timer_stop(&SC.timer);
-	http_set_foreign(S.http, NULL, NULL);
-	for (int i = 0; i < SC.n; i++)
+	while (!test.aborted && uv_now(test.loop) < tail_end)
+		uv_run(test.loop, UV_RUN_ONCE);
+	if (test.aborted)
+		scraper_cancel(scraping.sc);
+	scraper_stop(scraping.sc);
+	while (scraper_in_flight(scraping.sc) > 0)
+		uv_run(test.loop, UV_RUN_ONCE);
+	uv_timer_stop(&scraping.timer);
+	http_set_foreign(test.http, NULL, NULL);
+	for (int i = 0; i < scraping.n; i++)
 	{
-		const scrape_stats *t = scraper_stats(SC.sc, i);
+		const scrape_stats *t = scraper_stats(scraping.sc, i);
 
 		fprintf(stderr, "coder-scale: scaletest: scrape %s: %lld scrapes (%lld failed), %lld samples, %lld malformed lines%s%s\n",
-				SC.targets[i].name, (long long) t->scrapes, (long long) t->failed, (long long) t->samples,
+				scraping.targets[i].name, (long long) t->scrapes, (long long) t->failed, (long long) t->samples,
 				(long long) t->malformed, t->failed ? "; last error: " : "", t->failed ? t->last_error : "");
 	}
-	scraper_free(SC.sc);
-	SC.sc = NULL;
-	ok = samples_finish(SC.sink, cw_wait_seconds(60), &st);
+	scraper_free(scraping.sc);
+	scraping.sc = NULL;
+	ok = samples_finish(scraping.sink, cw_wait_seconds(60), &st);
 	if (!ok)
 		cli_error("scaletest: --scrape: %lld samples were not stored (the writer said why above)",
 				  (long long) st.not_stored);
@@ -1499,15 +1499,15 @@ create_workspaces(int argc, char **argv)
 		discard_outputs();
 		return rc < 0 ? EXIT_OK : rc;
 	}
-	random_chars(S.cfg.rand8, 8);
-	S.runs = calloc(S.cfg.count, sizeof(run *));
-	if (!S.runs)
+	random_chars(test.cfg.rand8, 8);
+	test.runs = calloc(test.cfg.count, sizeof(run *));
+	if (!test.runs)
 	{
-		cli_error("scaletest: out of memory for %d runs", S.cfg.count);
+		cli_error("scaletest: out of memory for %d runs", test.cfg.count);
 		return EXIT_INTERNAL;
 	}
-	for (int i = 0; i < S.cfg.count; i++)
-		S.runs[i] = runner_new(i, S.cfg.rand8);
+	for (int i = 0; i < test.cfg.count; i++)
+		test.runs[i] = runner_new(i, test.cfg.rand8);
 	if ((rc = begin_store()) != EXIT_OK)
 	{
 		discard_outputs();
@@ -1516,19 +1516,19 @@ create_workspaces(int argc, char **argv)
 	start_loop_handles();
 	if ((rc = scrape_start()) != EXIT_OK)
 		return rc;
-	fprintf(stderr, "Running load test (%d workspace%s, template %s)%s...\n", S.cfg.count,
-			S.cfg.count == 1 ? "" : "s", S.cfg.template_name, S.no_db ? "" : ", results into coder_scale.run_result");
-	uv_update_time(S.loop);
-	S.t0_ns = uv_hrtime();
-	if (S.cfg.timeout_ms > 0)
-		uv_timer_start(&S.phase_timer, runs_timed_out, (uint64_t) S.cfg.timeout_ms + 1, 0);
+	fprintf(stderr, "Running load test (%d workspace%s, template %s)%s...\n", test.cfg.count,
+			test.cfg.count == 1 ? "" : "s", test.cfg.template_name, test.no_db ? "" : ", results into coder_scale.run_result");
+	uv_update_time(test.loop);
+	test.t0_ns = uv_hrtime();
+	if (test.cfg.timeout_ms > 0)
+		uv_timer_start(&test.phase_timer, runs_timed_out, (uint64_t) test.cfg.timeout_ms + 1, 0);
 	pump_runs();
-	while (!S.all_done)
-		uv_run(S.loop, UV_RUN_ONCE);
-	uv_signal_stop(&S.sigint);
-	uv_signal_stop(&S.sigterm);
-	for (int i = 0; i < S.cfg.count; i++)
-		if (runner_record(S.runs[i])->done && (runner_record(S.runs[i])->error || runner_record(S.runs[i])->cl_error))
+	while (!test.all_done)
+		uv_run(test.loop, UV_RUN_ONCE);
+	uv_signal_stop(&test.sigint);
+	uv_signal_stop(&test.sigterm);
+	for (int i = 0; i < test.cfg.count; i++)
+		if (runner_record(test.runs[i])->done && (runner_record(test.runs[i])->error || runner_record(test.runs[i])->cl_error))
 			failed++;
 	scraped = scrape_finish();
 	rc = finish_store();
@@ -1537,13 +1537,13 @@ create_workspaces(int argc, char **argv)
 	if (have_text_output())
 		summary_line(stdout);
 	print_status();
-	if (S.skip_cleanup && !S.cfg.no_cleanup)
+	if (test.skip_cleanup && !test.cfg.no_cleanup)
 		list_leftovers();
 	if (rc != EXIT_OK)
 		return rc;
-	if (S.output_failed)
+	if (test.output_failed)
 		return EXIT_INTERNAL;
-	return (failed || S.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
+	return (failed || test.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
 }
 
 int
