@@ -936,6 +936,30 @@ read_run(ingest *in, const char *key, json_object **run)
 	return more == 0 ? EXIT_OK : EXIT_USAGE;
 }
 
+/*
+ * The phases a result file's logs can show: the first INGEST_PHASES of
+ * categories.h (the command and the cleanup leave no trace in them).
+ */
+#define INGEST_PHASES (T_AGENTS + 1)
+
+/* COPY of run_result, its phase columns named by categories.h in its order. */
+static const char *
+copy_sql(void)
+{
+	static char sql[512];
+
+	if (sql[0] == '\0')
+	{
+		size_t		n = snprintf(sql, sizeof(sql), "COPY coder_scale.run_result (run_id, full_id, workspace_name,"
+								 " user_name, started_at, finished_at, duration");
+
+		for (int p = 0; p < INGEST_PHASES; p++)
+			n += snprintf(sql + n, sizeof(sql) - n, ", %s", phase_name(p));
+		snprintf(sql + n, sizeof(sql) - n, ", outcome, failure_category, error, logs) FROM STDIN");
+	}
+	return sql;
+}
+
 static void
 copy_run(ingest *in, const result *r)
 {
@@ -952,11 +976,8 @@ copy_run(ingest *in, const result *r)
 	buf_copy_text(c, format_pg_utc(r->start_sec, r->start_nsec, 0, t, sizeof(t)));
 	buf_copy_text(c, format_pg_utc(r->start_sec, r->start_nsec, r->duration_ns, t, sizeof(t)));
 	copy_ns(c, r->duration_ns);
-	copy_ms(c, ph.create_user);
-	copy_ms(c, ph.create_workspace);
-	copy_ms(c, ph.queue_wait);
-	copy_ms(c, ph.build);
-	copy_ms(c, ph.agents_connect);
+	for (int p = 0; p < INGEST_PHASES; p++)
+		copy_ms(c, ph.ms[p]);
 	buf_copy_text(c, r->error ? "fail" : "pass");
 	/* a placeholder: classify_failure() sets the category after the COPY */
 	buf_copy_text(c, r->error ? "other" : NULL);
@@ -1182,10 +1203,7 @@ start_run(PGconn *conn, ingest *in, const char *sha, const ingest_opts *o, char 
 	}
 	snprintf(run_id, 24, "%lld", id);
 	in->run_id = run_id;
-	in->copy = cw_stream_start(conn,
-							   "COPY coder_scale.run_result (run_id, full_id, workspace_name, user_name, started_at, "
-							   "finished_at, duration, create_user, create_workspace, queue_wait, build, agents_connect, "
-							   "outcome, failure_category, error, logs) FROM STDIN", &e);
+	in->copy = cw_stream_start(conn, copy_sql(), &e);
 	if (in->copy == NULL)
 	{
 		pg_rollback(conn);

@@ -207,9 +207,11 @@ runlog_phases(const char *logs, size_t len, run_phases *out)
 		else if (starts(l, "Agents connected!") && build_to != NONE)
 			agents_to = last;
 	}
-	out->create_user = span(user_req, user_resp);
-	out->create_workspace = span(ws_req, ws_resp);
-	out->queue_wait = span(queue_from, build_from);
-	out->build = span(build_from, build_to);
-	out->agents_connect = span(build_to, agents_to);
+	for (int p = 0; p < T_COUNT; p++)
+		out->ms[p] = -1;
+	out->ms[T_CREATE_USER] = span(user_req, user_resp);
+	out->ms[T_CREATE_WORKSPACE] = span(ws_req, ws_resp);
+	out->ms[T_QUEUE_WAIT] = span(queue_from, build_from);
+	out->ms[T_BUILD] = span(build_from, build_to);
+	out->ms[T_AGENTS] = span(build_to, agents_to);
 }

@@ -7,14 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Phase durations in milliseconds, -1 when the logs do not show them. */
+#include "common/categories.h"
+
+/* Phase durations in milliseconds, -1 when the logs do not show them; the names they give. */
 typedef struct run_phases
 {
-	int64_t		create_user;
-	int64_t		create_workspace;
-	int64_t		queue_wait;
-	int64_t		build;
-	int64_t		agents_connect;
+	int64_t		ms[T_COUNT];	/* per phase of categories.h; command and cleanup always -1 */
 	char		user_name[128];		/* "" when unknown */
 	char		workspace_name[128];
 } run_phases;
