@@ -1,11 +1,5 @@
 \set ECHO none
-\pset format unaligned
-\pset tuples_only true
-\set ON_ERROR_STOP true
-SET client_min_messages = warning;
-BEGIN;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION coder_scale;
+\i test/lib/setup.psql
 SELECT plan(3);
 
 SELECT has_schema('coder_scale', 'the extension creates schema coder_scale');

@@ -1,13 +1,7 @@
 \set ECHO none
-\pset format unaligned
-\pset tuples_only true
-\set ON_ERROR_STOP true
-SET client_min_messages = warning;
+\i test/lib/setup.psql
 SET TimeZone = 'UTC';
 SET IntervalStyle = 'postgres';  -- the intervals in error messages (pg_regress sets postgres_verbose)
-BEGIN;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION coder_scale;
 SELECT plan(16);
 
 INSERT INTO coder_scale.run (kind, status, label, started_at) VALUES

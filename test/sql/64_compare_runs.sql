@@ -1,12 +1,6 @@
 \set ECHO none
-\pset format unaligned
-\pset tuples_only true
-\set ON_ERROR_STOP true
-SET client_min_messages = warning;
+\i test/lib/setup.psql
 SET TimeZone = 'UTC';
-BEGIN;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION coder_scale;
 SELECT plan(6);
 
 -- Run A: 2 passes (10 s, 30 s; builds 10 s, 30 s), 30 s elapsed (the longest run; the run row says 60 s with its cleanup), coderd memory 100 then 200 bytes.
