@@ -77,6 +77,7 @@ static struct
 {
 	copy_writer *writer;
 	cw_kind		kinds[3];
+	buf			row;			/* the row being formatted (kept: no allocation per row) */
 	char	   *wording_name[MAX_WORDINGS];
 	char	   *wording_text[MAX_WORDINGS];
 	int			nwording;
@@ -100,42 +101,42 @@ copy_interval(buf *b, int64_t us)
 void
 store_result(const run_record *r)
 {
-	buf			b = {0};
+	buf		   *b = &results.row;
 	char		ts[64];
 	struct timespec fin;
 	int64_t		end_ns = (int64_t) r->started_wall.tv_nsec + r->duration_us * 1000;
 
-	buf_copy_text(&b, r->full_id);
+	buf_reset(b);
+	buf_copy_text(b, r->full_id);
 	/* the names the logs show (ingest/runlogs.c reads them back the same) */
-	buf_copy_text(&b, r->ws_attempted ? r->name : NULL);
-	buf_copy_text(&b, r->username[0] ? r->username : NULL);
-	buf_copy_text(&b, rfc3339(&r->started_wall, ts, sizeof(ts)));
+	buf_copy_text(b, r->ws_attempted ? r->name : NULL);
+	buf_copy_text(b, r->username[0] ? r->username : NULL);
+	buf_copy_text(b, rfc3339(&r->started_wall, ts, sizeof(ts)));
 	fin.tv_sec = r->started_wall.tv_sec + (time_t) (end_ns / 1000000000);
 	fin.tv_nsec = (long) (end_ns % 1000000000);
-	buf_copy_text(&b, rfc3339(&fin, ts, sizeof(ts)));
-	copy_interval(&b, r->duration_us);
+	buf_copy_text(b, rfc3339(&fin, ts, sizeof(ts)));
+	copy_interval(b, r->duration_us);
 	for (int k = 0; k < T_COUNT; k++)
-		copy_interval(&b, r->t_us[k]);
-	buf_copy_text(&b, r->error ? "fail" : "pass");
-	buf_copy_text(&b, r->error ? category_name(r->category) : NULL);
-	buf_copy_text(&b, r->error);
-	buf_copy_text(&b, r->logs ? r->logs : "");
-	buf_copy_end_row(&b);
-	cw_rows(results.writer, K_RESULT, &b, 1);
-	buf_free(&b);
+		copy_interval(b, r->t_us[k]);
+	buf_copy_text(b, r->error ? "fail" : "pass");
+	buf_copy_text(b, r->error ? category_name(r->category) : NULL);
+	buf_copy_text(b, r->error);
+	buf_copy_text(b, r->logs ? r->logs : "");
+	buf_copy_end_row(b);
+	cw_rows(results.writer, K_RESULT, b, 1);
 }
 
 void
 store_cleanup(const run_record *r)
 {
-	buf			b = {0};
+	buf		   *b = &results.row;
 
-	buf_copy_text(&b, r->full_id);
-	copy_interval(&b, r->t_us[T_CLEANUP]);
-	buf_copy_text(&b, r->cl_error);
-	buf_copy_end_row(&b);
-	cw_rows(results.writer, K_CLEANUP, &b, 1);
-	buf_free(&b);
+	buf_reset(b);
+	buf_copy_text(b, r->full_id);
+	copy_interval(b, r->t_us[T_CLEANUP]);
+	buf_copy_text(b, r->cl_error);
+	buf_copy_end_row(b);
+	cw_rows(results.writer, K_CLEANUP, b, 1);
 }
 
 static void
@@ -229,12 +230,12 @@ store_begin(const char *conninfo, const store_run_info *info, long long *run_id,
 int
 store_end(const char *status, int64_t finished_us, int wait_s)
 {
-	buf			b = {0};
 	cw_stats	st;
 
-	runrow_end_row(&b, status, finished_us);
-	cw_rows(results.writer, K_RUN_END, &b, 1);
-	buf_free(&b);
+	buf_reset(&results.row);
+	runrow_end_row(&results.row, status, finished_us);
+	cw_rows(results.writer, K_RUN_END, &results.row, 1);
+	buf_free(&results.row);
 	switch (cw_finish(results.writer, wait_s, &st))
 	{
 		case CW_WRITTEN:
