@@ -35,6 +35,13 @@ typedef struct cli_command
 /* Print "coder-scale: <what>: <why>" to stderr. */
 void		cli_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Out of memory, from any thread: "coder-scale: out of memory (WHAT)", then
+ * exit EXIT_INTERNAL.  What the writer has not stored is lost with the
+ * process; the run row stays 'running' until report marks it abandoned.
+ */
+void		cli_out_of_memory(const char *what) __attribute__((noreturn));
+
 /* The commands main.c dispatches to, each in its family's folder. */
 int			cmd_ingest(int argc, char **argv);	/* ingest/ingest.c */
 int			cmd_report(int argc, char **argv);	/* ingest/report.c */

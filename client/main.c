@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -32,6 +33,13 @@ cli_error(const char *fmt,...)
 	va_end(ap);
 	fputc('\n', stderr);
 	funlockfile(stderr);
+}
+
+void
+cli_out_of_memory(const char *what)
+{
+	cli_error("out of memory (%s)", what);
+	exit(EXIT_INTERNAL);
 }
 
 static void

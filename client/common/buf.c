@@ -31,10 +31,7 @@ grow(buf *b, size_t need)
 		cap *= 2;
 	p = realloc(b->data, cap);
 	if (p == NULL)
-	{
-		cli_error("out of memory (a buffer of %zu bytes)", cap);
-		exit(EXIT_INTERNAL);
-	}
+		cli_out_of_memory("a buffer");
 	b->data = p;
 	b->cap = cap;
 }

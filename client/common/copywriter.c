@@ -143,10 +143,7 @@ batch_new(void)
 	batch	   *b = calloc(1, sizeof(batch));
 
 	if (b == NULL)
-	{
-		cli_error("out of memory (a batch of rows)");
-		exit(EXIT_INTERNAL);
-	}
+		cli_out_of_memory("a batch of rows");
 	b->spill_next = -1;
 	return b;
 }

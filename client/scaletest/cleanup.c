@@ -71,10 +71,7 @@ add_item(const char *name, const char *ws_id, const char *user_id)
 {
 	sweep.items = realloc(sweep.items, sizeof(run *) * (sweep.n + 1));
 	if (!sweep.items)
-	{
-		cli_error("scaletest cleanup: out of memory");
-		exit(EXIT_INTERNAL);
-	}
+		cli_out_of_memory("the list of what to remove");
 	sweep.items[sweep.n] = runner_adopt(sweep.n, name, ws_id, user_id);
 	sweep.n++;
 }

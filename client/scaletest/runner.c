@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <curl/curl.h>
 
+#include "cli.h"
 #include "common/goduration.h"
 #include "common/json.h"
 #include "common/timeutil.h"
@@ -1013,10 +1014,7 @@ new_run(int i)
 	run		   *r = calloc(1, sizeof(run));
 
 	if (!r)
-	{
-		fputs("coder-scale: scaletest: out of memory\n", stderr);
-		exit(EXIT_FAILURE);
-	}
+		cli_out_of_memory("a run");
 	r->rec.idx = i;
 	r->rec.category = CAT_NONE;
 	snprintf(r->rec.full_id, sizeof(r->rec.full_id), "workspacebuild/%d", i);

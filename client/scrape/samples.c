@@ -93,19 +93,12 @@ struct samples
 	samples_stats st;
 };
 
-static void
-out_of_memory(const char *what)
-{
-	cli_error("out of memory (%s)", what);
-	exit(EXIT_INTERNAL);
-}
-
 static void *
 xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n);
 	if (p == NULL)
-		out_of_memory("the series");
+		cli_out_of_memory("the series");
 	return p;
 }
 
@@ -223,7 +216,7 @@ samples_ids_new(void)
 	series_ids *ids = calloc(1, sizeof(series_ids));
 
 	if (ids == NULL)
-		out_of_memory("the series ids");
+		cli_out_of_memory("the series ids");
 	return ids;
 }
 
@@ -351,7 +344,7 @@ intern(samples *s, int t, const char *name, size_t name_len, const prom_label *l
 			return (uint32_t) s->table[i];
 	}
 	if (s->nseries >= INT32_MAX - 1)
-		out_of_memory("2^31 series");
+		cli_out_of_memory("2^31 series");
 	if (s->nseries == s->series_cap)
 	{
 		s->series_cap = s->series_cap ? s->series_cap * 2 : 4096;
@@ -389,7 +382,7 @@ samples_new(const char *conninfo, const char *command, int64_t run_id, pg_error 
 	};
 
 	if (s == NULL)
-		out_of_memory("the samples writer");
+		cli_out_of_memory("the samples writer");
 	s->ids = samples_ids_new();
 	o.arg = s->ids;
 	s->writer = cw_start(&o, err);

@@ -106,10 +106,7 @@ name_matches(target *t, const prom_sample *smp)
 		t->last_cap = smp->name_len + 64;
 		t->last_name = realloc(t->last_name, t->last_cap);
 		if (t->last_name == NULL)
-		{
-			cli_error("scrape: out of memory");
-			exit(EXIT_INTERNAL);
-		}
+			cli_out_of_memory("a metric name");
 	}
 	memcpy(t->last_name, smp->name, smp->name_len);
 	t->last_name[smp->name_len] = '\0';
