@@ -24,6 +24,9 @@ pid=$!
 run=
 run_row() { run=$(q "SELECT id FROM coder_scale.run WHERE label = 'spill'"); [ -n "$run" ]; }
 wait_until run_row || true
+# and its writer connected (the driver says so as the runs begin): a database
+# gone before that ends the test before it starts
+wait_for_line "$T/err" '^Running load test' || true
 # the name the driver used to open with fopen(..., "a"): plant a symlink there
 ln -s "$T/victim" "$TMPDIR/coder-scale-run$run-$pid.spill"
 pgctl stop -m fast -w

@@ -21,8 +21,11 @@ hold builds=true
 CODER_SCALE_STORE_WAIT=1 st_bg -t docker -c 40 --concurrency 20 --cleanup-concurrency 20 --label down \
   --output "json:$T/r.json" >"$T/out" 2>"$T/err"
 pid=$!
-run_row() { [ -n "$(q "SELECT id FROM coder_scale.run WHERE label = 'down'")" ]; }
-wait_until run_row || true
+# the run row alone is too early: the writer connects after it, and a database
+# gone by then ends the test before it starts; the driver says this line once
+# its writer is connected and the runs begin (the builds are held)
+in_test() { wait_for_line "$T/err" '^Running load test'; }
+in_test || true
 pgctl stop -m fast -w
 hold builds=false
 rc=0; wait $pid || rc=$?
@@ -57,8 +60,7 @@ hold builds=true
 TMPDIR=$T/missing CODER_SCALE_STORE_MEMORY=2000 CODER_SCALE_STORE_WAIT=1 st_bg -t docker -c 10 --concurrency 10 \
   --cleanup-concurrency 10 --label nowhere >"$T/out" 2>"$T/err"
 pid=$!
-run_row() { [ -n "$(q "SELECT id FROM coder_scale.run WHERE label = 'nowhere'")" ]; }
-wait_until run_row || true
+in_test || true
 pgctl stop -m fast -w
 hold builds=false
 rc=0; wait $pid || rc=$?
