@@ -5,41 +5,13 @@
 # neither needs the build lock nor disturbs the system's installed extension.
 # Prints the fuzzer's TAP lines, then cases, crashes (as the fuzzer saw them
 # and as the server's log tells), round-trip failures and the time taken.
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 CASES=${1:-200000}
 SEED=${2:-1}
-PORT=55493
 
-install_packages
-make -C "$ROOT" -s >/dev/null
-
-WORK=$(mktemp -d /tmp/cs-fuzz.XXXXXX)
-chmod 755 "$WORK"
-PRIV=$WORK/pg
-cleanup() {
-  if [ -f "$WORK/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say "private copy of PostgreSQL 15 with this checkout's extension in $PRIV"
-mkdir -p "$PRIV/usr/lib/postgresql" "$PRIV/usr/share/postgresql"
-# without the system's coder_scale files: another checkout may be installing them right now
-tar -C /usr/lib/postgresql --exclude='coder_scale*' -cf - 15 | tar -C "$PRIV/usr/lib/postgresql" -xf -
-tar -C /usr/share/postgresql --exclude='coder_scale*' -cf - 15 | tar -C "$PRIV/usr/share/postgresql" -xf -
-make -C "$ROOT" -s install DESTDIR="$PRIV" >/dev/null
-
-mkdir -p "$WORK/data" "$WORK/sock"
-chown postgres:postgres "$WORK/data" "$WORK/sock"
-runuser -u postgres -- "$PRIV$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 \
-  --locale=C.UTF-8 --no-sync >/dev/null
-runuser -u postgres -- "$PRIV$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/data/server.log" -w start \
-  -o "-c listen_addresses='' -c unix_socket_directories='$WORK/sock' -p $PORT -c fsync=off" \
-  >/dev/null 9>&-
-export PGHOST=$WORK/sock PGPORT=$PORT PGUSER=postgres PG_DUMP=$PRIV$PGBIN/pg_dump
+bench_pg 55493
+export PG_DUMP=$PRIV$PGBIN/pg_dump
 
 say "type fuzzer: $CASES cases, seed $SEED"
 rc=0
