@@ -3,21 +3,17 @@
  *   create user + log in (or GET /users/me with --use-host-login),
  *   create the workspace, poll its build every 500 ms, poll the workspace
  *   every 1 s until every agent is connected, run the command through the
- *   reconnecting-PTY websocket, and later clean up: cancel an active build,
- *   delete the workspace (a delete build) and wait, delete the user.
+ *   reconnecting-PTY websocket.  Its cleanup steps are runner_cleanup.c's.
  * Every step is a callback on the loop; a run never blocks.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <curl/curl.h>
 
 #include "cli.h"
-#include "common/goduration.h"
 #include "common/json.h"
-#include "common/timeutil.h"
 #include "names.h"
 #include "runner_int.h"
 

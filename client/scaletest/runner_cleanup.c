@@ -1,8 +1,9 @@
 /*
  * runner_cleanup.c: the cleanup steps of a run, Coder's order (coder/coder
- * scaletest/createworkspaces/run.go Cleanup, scaletest/workspacebuild
- * run.go CleanupWorkspace): cancel an active build and wait, delete the
- * workspace (a delete build) and wait for it, delete the user.  Every call
+ * scaletest/workspacebuild/run.go CleanupRunner.Run, then the user in
+ * scaletest/createworkspaces/run.go Cleanup): cancel an active build and
+ * wait, delete the workspace (a delete build) and wait for it, delete the
+ * user.  Every call
  * is made with the owner's token; every step is a callback on the loop.
  */
 #include <stdio.h>

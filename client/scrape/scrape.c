@@ -22,7 +22,6 @@
 #include "common/pg.h"
 #include "common/runrow.h"
 #include "common/flags.h"
-#include "common/goduration.h"
 #include "samples.h"
 #include "scraper.h"
 
