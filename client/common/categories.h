@@ -16,8 +16,6 @@
 #ifndef CODER_SCALE_CATEGORIES_H
 #define CODER_SCALE_CATEGORIES_H
 
-#include <string.h>
-
 #define FAILURE_CATEGORIES(X) \
 	X(CAT_CREATE_USER, "create_user") \
 	X(CAT_CREATE_WORKSPACE, "create_workspace") \
@@ -73,16 +71,6 @@ phase_name(int phase)
 	static const char *const names[] = {RUN_PHASES(CATEGORY_NAME)};
 
 	return phase >= 0 && phase < T_COUNT ? names[phase] : NULL;
-}
-
-/* The category of a stored name; CAT_OTHER for a name this list lacks. */
-static inline failure_category
-category_of(const char *name)
-{
-	for (int c = 0; c < CAT_COUNT; c++)
-		if (strcmp(name, category_name((failure_category) c)) == 0)
-			return (failure_category) c;
-	return CAT_OTHER;
 }
 
 #endif							/* CODER_SCALE_CATEGORIES_H */
