@@ -118,8 +118,8 @@ pg_connect(const char *conninfo, const char *command, pg_error *err)
 	return conn;
 }
 
-void
-pg_connect_hint(void)
+static void
+connect_hint(void)
 {
 	fprintf(stderr, "To reach the database: in the checkout, run 'source .pg/env' (scripts/first-run.sh writes it),\n"
 			"or give --db CONNINFO (e.g. --db 'host=/var/run/postgresql dbname=coder_scale'),\n"
@@ -134,8 +134,7 @@ pg_connect_or_exit(const char *conninfo, const char *command)
 
 	if (conn == NULL)
 	{
-		cli_error("%s: cannot connect to the database: %s", command, e.message);
-		pg_connect_hint();
+		pg_report(command, "cannot connect to the database", &e);
 		exit(EXIT_UNREACHABLE);
 	}
 	return conn;
@@ -321,4 +320,6 @@ void
 pg_report(const char *command, const char *what, const pg_error *err)
 {
 	cli_error("%s: %s: %s; %s", command, what, err->message, pg_advice(err));
+	if (strcmp(err->sqlstate, "08001") == 0)	/* no connection could be made */
+		connect_hint();
 }

@@ -46,9 +46,6 @@ PGconn	   *pg_connect(const char *conninfo, const char *command, pg_error *err);
 /* The same, or say why and how to get a connection, and exit 3. */
 PGconn	   *pg_connect_or_exit(const char *conninfo, const char *command);
 
-/* Say on stderr how to get a database connection (source .pg/env, --db, PG*). */
-void		pg_connect_hint(void);
-
 /*
  * Whether CREATE EXTENSION coder_scale was done in this database; when not,
  * *err says so as the server would (42704, undefined object), else it holds
@@ -95,7 +92,7 @@ int			pg_exit_code(const pg_error *err);
 /* What to do about an error of this kind, as a clause: "check that the server runs ...". */
 const char *pg_advice(const pg_error *err);
 
-/* Print "coder-scale: COMMAND: WHAT: ERROR 23514: ...; <advice>". */
+/* Print "coder-scale: COMMAND: WHAT: ERROR 23514: ...; <advice>", and after 08001 how to reach a database. */
 void		pg_report(const char *command, const char *what, const pg_error *err);
 
 #endif							/* CODER_SCALE_PG_H */

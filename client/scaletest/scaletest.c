@@ -1355,10 +1355,7 @@ begin_store(void)
 	{
 		pg_report("scaletest", "results database", &e);
 		if (pg_class(&e, "08"))
-		{
-			pg_connect_hint();
 			fprintf(stderr, "Or run with --no-db to store nothing.\n");
-		}
 		return pg_exit_code(&e);
 	}
 	test.run_id = run_id;
@@ -1427,8 +1424,6 @@ scrape_start(void)
 	if (!(scraping.sink = samples_new(test.db, "scaletest", test.run_id, &e)))
 	{
 		pg_report("scaletest", "--scrape: results database", &e);
-		if (pg_class(&e, "08"))
-			pg_connect_hint();
 		return pg_exit_code(&e);
 	}
 	cfg.interval = scraping.interval;
