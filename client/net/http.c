@@ -358,20 +358,20 @@ add_header(http_call *call, const char *h)
 }
 
 static bool
-set_headers(http_call *call, const char *token, bool has_body)
+set_headers(http_call *call, const http_auth *who, bool has_body)
 {
 	char	   *th;
 	bool		ok;
 
-	if (!add_header(call, "Accept: application/json") ||
-		!add_header(call, "X-Coder-Bypass-Ratelimit: true") ||
-		!add_header(call, "Expect:"))
+	if (!add_header(call, "Accept: application/json") || !add_header(call, "Expect:"))
+		return false;
+	if (who->bypass_ratelimit && !add_header(call, "X-Coder-Bypass-Ratelimit: true"))
 		return false;
 	if (has_body && !add_header(call, "Content-Type: application/json"))
 		return false;
-	if (!token)
+	if (!who->token)
 		return true;
-	if (asprintf(&th, "Coder-Session-Token: %s", token) < 0)
+	if (asprintf(&th, "Coder-Session-Token: %s", who->token) < 0)
 		return false;
 	ok = add_header(call, th);
 	memset(th, 0, strlen(th));
@@ -405,7 +405,7 @@ set_method(http_call *call, const char *method, const char *json_body)
 
 http_call *
 http_start(http_client *c, const char *method, const char *path,
-		   const char *token, const char *json_body,
+		   const http_auth *who, const char *json_body,
 		   http_done_fn done, void *arg)
 {
 	http_call  *call = calloc(1, sizeof(*call));
@@ -421,7 +421,7 @@ http_start(http_client *c, const char *method, const char *path,
 	if (asprintf(&call->url, "%s%s", c->base, path) < 0)
 		call->url = NULL;
 	call->easy = e = curl_easy_init();
-	if (!call->url || !e || !set_headers(call, token, json_body != NULL))
+	if (!call->url || !e || !set_headers(call, who, json_body != NULL))
 	{
 		free_call(call);
 		return NULL;
@@ -510,11 +510,11 @@ sync_done(void *arg, const http_result *res)
 
 void
 http_sync_call(http_client *c, const char *method, const char *path,
-			   const char *token, const char *json_body, http_sync *out)
+			   const http_auth *who, const char *json_body, http_sync *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->loop = c->loop;
-	if (!http_start(c, method, path, token, json_body, sync_done, out))
+	if (!http_start(c, method, path, who, json_body, sync_done, out))
 	{
 		out->unreachable = true;
 		out->error = strdup("cannot start the HTTP call");

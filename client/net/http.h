@@ -2,9 +2,11 @@
  * http.h: non-blocking HTTP calls to the Coder API on one libuv loop
  * (libcurl multi_socket interface).
  *
- * Every call sends the session token in the Coder-Session-Token header and
- * X-Coder-Bypass-Ratelimit: true. Idempotent calls (GET) are retried with
- * backoff on 429, 502, 503, 504 and on connection failures; others are not.
+ * Every call says whose client it goes through (http_auth): the session
+ * token goes in the Coder-Session-Token header, and X-Coder-Bypass-Ratelimit:
+ * true only where Coder's own tool sends it.  Idempotent calls (GET) are
+ * retried with backoff on 429, 502, 503, 504 and on connection failures;
+ * others are not.
  */
 #ifndef CODER_SCALE_HTTP_H
 #define CODER_SCALE_HTTP_H
@@ -31,6 +33,21 @@ typedef struct http_result
 
 typedef void (*http_done_fn) (void *arg, const http_result *res);
 
+/*
+ * Whose client a call goes through.  Coder's scale test gives each runner a
+ * copy of the owner's client that adds X-Coder-Bypass-Ratelimit: true
+ * (coder/coder cli/exp_scaletest.go: BypassHeader,
+ * loadtestutil.DupClientCopyingHeaders), and logs each new member in with a
+ * fresh client that has no such header (scaletest/createworkspaces/run.go:
+ * codersdk.New).  coderd refuses the header from a non-owner (428,
+ * coderd/httpmw/ratelimit.go).  TOKEN may be NULL (the login).
+ */
+typedef struct http_auth
+{
+	const char *token;
+	bool		bypass_ratelimit;
+} http_auth;
+
 /* A client for one base URL ("https://coder.example.com"); NULL on error. */
 http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecure);
 
@@ -44,11 +61,11 @@ CURLM	   *http_multi(http_client *c);
 void		http_set_foreign(http_client *c, http_foreign_fn fn, void *arg);
 
 /*
- * Start METHOD base_url+PATH with TOKEN (may be NULL) and an optional JSON
- * body. DONE runs once, from the loop, unless the call is cancelled first.
+ * Start METHOD base_url+PATH as WHO, with an optional JSON body.  DONE runs
+ * once, from the loop, unless the call is cancelled first.
  */
 http_call  *http_start(http_client *c, const char *method, const char *path,
-					   const char *token, const char *json_body,
+					   const http_auth *who, const char *json_body,
 					   http_done_fn done, void *arg);
 
 /* Stop a call in flight; its callback never runs. */
@@ -76,7 +93,7 @@ typedef struct http_sync
 } http_sync;
 
 void		http_sync_call(http_client *c, const char *method, const char *path,
-						   const char *token, const char *json_body, http_sync *out);
+						   const http_auth *who, const char *json_body, http_sync *out);
 void		http_sync_free(http_sync *s);
 
 #endif

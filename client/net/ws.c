@@ -23,10 +23,12 @@ struct ws_conn
 	void	   *arg;
 	char	   *path;
 	char	   *token;
+	bool		bypass_ratelimit;
 	uv_timer_t	start;
 	bool		started;		/* connect attempted */
 	bool		lws_done;		/* lws will not call back any more */
 	bool		user_done;		/* the caller let go */
+	bool		opened;			/* the handshake succeeded */
 	int			close_code;		/* from the server's close frame, 0 if none */
 	char		close_reason[124];
 };
@@ -79,22 +81,35 @@ ended(ws_conn *c, struct lws *wsi, const char *err)
 	if (!c->user_done)
 	{
 		c->user_done = true;
-		c->on_end(c->arg, err);
+		c->on_end(c->arg, err, c->opened);
 	}
 	maybe_free(c);
 }
 
+/* The handshake's own headers: the session cookie, the bypass header. */
 static int
-add_token(struct lws *wsi, ws_conn *c, void *in, size_t len)
+add_headers(struct lws *wsi, ws_conn *c, void *in, size_t len)
 {
 	unsigned char **p = (unsigned char **) in;
 	unsigned char *end = (*p) + len;
+	static const char bypass[] = "true";
+	char	   *cookie;
+	int			rc = 0;
 
+	if (c->bypass_ratelimit &&
+		lws_add_http_header_by_name(wsi, (const unsigned char *) "x-coder-bypass-ratelimit:",
+									(const unsigned char *) bypass, (int) strlen(bypass), p, end))
+		return -1;
 	if (!c->token)
 		return 0;
-	return lws_add_http_header_by_name(wsi, (const unsigned char *) "coder-session-token:",
-									   (const unsigned char *) c->token,
-									   (int) strlen(c->token), p, end) ? -1 : 0;
+	if (asprintf(&cookie, "coder_session_token=%s", c->token) < 0)
+		return -1;
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_COOKIE, (const unsigned char *) cookie,
+									 (int) strlen(cookie), p, end))
+		rc = -1;
+	memset(cookie, 0, strlen(cookie));
+	free(cookie);
+	return rc;
 }
 
 static int
@@ -109,10 +124,13 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	switch (reason)
 	{
 		case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-			return add_token(wsi, c, in, len);
+			return add_headers(wsi, c, in, len);
+		case LWS_CALLBACK_CLIENT_ESTABLISHED:
+			c->opened = true;
+			return 0;
 		case LWS_CALLBACK_CLIENT_RECEIVE:
 			if (!c->user_done)
-				c->on_data(c->arg, in, len);
+				c->on_data(c->arg, in, len, lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi));
 			return 0;
 		case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 			snprintf(err, sizeof(err), "websocket: %s", in ? (const char *) in : "connection failed");
@@ -247,14 +265,15 @@ start_connect(uv_timer_t *t)
 }
 
 ws_conn *
-ws_open(const char *path, const char *token, ws_data_fn on_data, ws_end_fn on_end, void *arg)
+ws_open(const char *path, const http_auth *who, ws_data_fn on_data, ws_end_fn on_end, void *arg)
 {
 	ws_conn    *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->path = strdup(path);
-	c->token = token ? strdup(token) : NULL;
+	c->token = who->token ? strdup(who->token) : NULL;
+	c->bypass_ratelimit = who->bypass_ratelimit;
 	c->on_data = on_data;
 	c->on_end = on_end;
 	c->arg = arg;

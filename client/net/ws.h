@@ -1,6 +1,6 @@
 /*
  * ws.h: websocket client connections (libwebsockets) on the driver's libuv
- * loop, for Coder's reconnecting-PTY web terminal.
+ * loop, for Coder's reconnecting-PTY web terminal and build logs.
  */
 #ifndef CODER_SCALE_WS_H
 #define CODER_SCALE_WS_H
@@ -9,24 +9,32 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "net/http.h"
+
 typedef struct ws_conn ws_conn;
 
-/* Bytes from the server. */
-typedef void (*ws_data_fn) (void *arg, const char *data, size_t len);
+/* Bytes from the server; MESSAGE_END when they end a websocket message. */
+typedef void (*ws_data_fn) (void *arg, const char *data, size_t len, bool message_end);
 
-/* The connection ended: ERROR is NULL after a normal close or EOF. */
-typedef void (*ws_end_fn) (void *arg, const char *error);
+/*
+ * The connection ended: ERROR is NULL after a normal close or EOF; OPENED
+ * says whether the handshake had succeeded.
+ */
+typedef void (*ws_end_fn) (void *arg, const char *error, bool opened);
 
 /* Set up websockets for BASE_URL (http or https) on LOOP; false on error. */
 bool		ws_init(uv_loop_t *loop, const char *base_url, bool insecure);
 
 
 /*
- * Open PATH (with its query string) on the base URL, sending TOKEN in the
- * Coder-Session-Token header. The callbacks run from the loop, never from
- * inside this call. NULL when out of memory.
+ * Open PATH (with its query string) on the base URL as WHO: the token in the
+ * coder_session_token cookie, as codersdk's websocket dials send it (a
+ * cookie jar on the dial's client: codersdk provisionerJobLogsAfter,
+ * workspacesdk AgentReconnectingPTY), and X-Coder-Bypass-Ratelimit when WHO
+ * is the owner's runner client.  The callbacks run from the loop, never
+ * from inside this call.  NULL when out of memory.
  */
-ws_conn    *ws_open(const char *path, const char *token,
+ws_conn    *ws_open(const char *path, const http_auth *who,
 					ws_data_fn on_data, ws_end_fn on_end, void *arg);
 
 /* Close a connection: no callback runs for it any more. */

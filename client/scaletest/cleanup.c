@@ -91,7 +91,7 @@ list_all(const char *what, const char *base, const char *array_key,
 		int			len;
 
 		snprintf(path, sizeof(path), "%s&limit=%d&offset=%d", base, PAGE, offset);
-		http_sync_call(sweep.http, "GET", path, sweep.token, NULL, &s);
+		http_sync_call(sweep.http, "GET", path, &(http_auth) {sweep.token, true}, NULL, &s);
 		if (s.status != 200)
 		{
 			cli_error("scaletest cleanup: list %s: %s", what, s.error ? s.error : "no answer");

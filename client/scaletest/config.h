@@ -44,7 +44,6 @@ typedef struct scaletest_config
 	char		template_id[64];
 	char		template_name[256];
 	char		me_id[64];
-	char		rand8[9];
 } scaletest_config;
 
 #endif							/* CODER_SCALE_CONFIG_H */

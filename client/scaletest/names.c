@@ -1,7 +1,7 @@
 /*
  * names.c: the random names and ids a scale test makes, and the check on
  * ids it reads back (coder/coder scaletest/loadtestutil/names.go makes the
- * scaletest-<rand>-<i> names; the alphabet here is its lower case and digits).
+ * scaletest-<rand>-<i> names with cryptorand.String: digits and both cases).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +10,27 @@
 
 #include "names.h"
 
+/* One random byte below 248 (a multiple of 62), so every character is as likely. */
+static unsigned char
+random_byte(void)
+{
+	unsigned char b;
+
+	do
+	{
+		if (getrandom(&b, 1, 0) != 1)
+			b = (unsigned char) rand();
+	} while (b >= 248);
+	return b;
+}
+
 void
 random_chars(char *out, int n)
 {
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char raw[64];
+	static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-	if (n > (int) sizeof(raw))
-		n = sizeof(raw);
-	if (getrandom(raw, n, 0) != n)
-		for (int i = 0; i < n; i++)
-			raw[i] = (unsigned char) rand();
 	for (int i = 0; i < n; i++)
-		out[i] = alphabet[raw[i] % 36];
+		out[i] = alphabet[random_byte() % 62];
 	out[n] = '\0';
 }
 

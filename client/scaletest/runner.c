@@ -24,7 +24,6 @@
 runner_env run_env;
 
 
-static void build_poll(uv_timer_t *t);
 static void agents_poll(uv_timer_t *t);
 
 void
@@ -113,7 +112,7 @@ log_stamp(int64_t ms, char *buf, size_t size)
 }
 
 /* A field value as slog writes it: quoted Go-style. */
-static void
+void
 log_quoted(run *r, const char *s)
 {
 	log_put(r, "\"", 1);
@@ -261,6 +260,10 @@ stop_io(run *r)
 	if (r->ws)
 		ws_close(r->ws);
 	r->ws = NULL;
+	free(r->bw_msg);
+	r->bw_msg = NULL;
+	r->bw_msg_len = 0;
+	r->bw_done = NULL;
 	if (r->timers_ready)
 	{
 		uv_timer_stop(&r->poll);
@@ -399,13 +402,32 @@ runner_fail_unstarted(run *r, const char *reason, failure_category category)
 
 static void step_workspace(run *r);
 
+http_auth
+owner_auth(void)
+{
+	return (http_auth) {run_env.owner_token, true};
+}
+
+http_auth
+run_auth(const run *r)
+{
+	if (r->token)
+		return (http_auth) {r->token, false};
+	return owner_auth();
+}
+
 static void
-start_call(run *r, const char *method, const char *path, const char *token,
+start_call(run *r, const char *method, const char *path, const http_auth *who,
 		   const char *body, http_done_fn done)
 {
-	r->call = http_start(run_env.http, method, path, token, body, done, r);
+	r->call = http_start(run_env.http, method, path, who, body, done, r);
 	if (!r->call)
-		fail(r, "cannot start an HTTP call (out of memory)", CAT_OTHER);
+	{
+		http_result res = {.method = method, .url = path, .body = "",
+		.transport_error = "cannot start an HTTP call (out of memory)"};
+
+		done(r, &res);
+	}
 }
 
 /* The answer of a logged call: its "sdk response" line, then the step's callback. */
@@ -428,7 +450,7 @@ logged_done(void *arg, const http_result *res)
  * answer comes (none when no answer comes, as in Coder).
  */
 static void
-start_logged(run *r, const char *method, const char *path, const char *token,
+start_logged(run *r, const char *method, const char *path, const http_auth *who,
 			 const char *body, const char *log_body, http_done_fn done)
 {
 	free(r->call_url);
@@ -436,7 +458,19 @@ start_logged(run *r, const char *method, const char *path, const char *token,
 		r->call_url = NULL;
 	log_sdk(r, false, method, r->call_url ? r->call_url : path, 0, log_body ? log_body : "");
 	r->call_done = done;
-	start_call(r, method, path, token, body, logged_done);
+	start_call(r, method, path, who, body, logged_done);
+}
+
+void
+run_call(run *r, bool logged, const char *method, const char *path, const char *body,
+		 http_done_fn done)
+{
+	http_auth	who = run_auth(r);
+
+	if (logged)
+		start_logged(r, method, path, &who, body, body, done);
+	else
+		start_call(r, method, path, &who, body, done);
 }
 
 static int64_t
@@ -462,7 +496,8 @@ set_phases(run *r)
 static void
 print_user(run *r, const char *username)
 {
-	snprintf(r->rec.username, sizeof(r->rec.username), "%s", username);
+	if (username != r->rec.username)
+		snprintf(r->rec.username, sizeof(r->rec.username), "%s", username);
 	run_print(r, "\tOrg ID:   %s\n\tUsername: %s\n\tEmail:    %s\n\tPassword: ****************\n",
 			  run_env.cfg->org_id, username, r->email);
 	run_print(r, "\nCreating workspace...\n");
@@ -491,7 +526,7 @@ login_done(void *arg, const http_result *res)
 	}
 	r->token = strdup(tok);
 	json_object_put(j);
-	print_user(r, r->rec.name);
+	print_user(r, r->rec.username);
 	step_workspace(r);
 }
 
@@ -510,8 +545,8 @@ user_created(void *arg, const http_result *res)
 	body = json_object_new_object();
 	json_object_object_add(body, "email", json_object_new_string(r->email));
 	json_object_object_add(body, "password", json_object_new_string(r->password));
-	/* Coder logs in with a new client without its logger: no log lines */
-	start_call(r, "POST", "/api/v2/users/login", NULL,
+	/* Coder logs in with a new client: no logger (no log lines), no bypass header */
+	start_call(r, "POST", "/api/v2/users/login", &(http_auth) {NULL, false},
 			   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), login_done);
 	json_object_put(body);
 }
@@ -532,7 +567,11 @@ me_done(void *arg, const http_result *res)
 	step_workspace(r);
 }
 
-/* The user's JSON: as sent, and as logged (the password masked). */
+/*
+ * The user's JSON as codersdk's CreateUserRequestWithOrgs marshals it (name
+ * and login_type empty: coderd makes it a password login), as sent and as
+ * logged (the password masked).
+ */
 static char *
 user_body(run *r, bool for_log)
 {
@@ -542,9 +581,10 @@ user_body(run *r, bool for_log)
 
 	json_object_array_add(orgs, json_object_new_string(run_env.cfg->org_id));
 	json_object_object_add(body, "email", json_object_new_string(r->email));
-	json_object_object_add(body, "username", json_object_new_string(r->rec.name));
+	json_object_object_add(body, "username", json_object_new_string(r->rec.username));
+	json_object_object_add(body, "name", json_object_new_string(""));
 	json_object_object_add(body, "password", json_object_new_string(for_log ? "****************" : r->password));
-	json_object_object_add(body, "login_type", json_object_new_string("password"));
+	json_object_object_add(body, "login_type", json_object_new_string(""));
 	json_object_object_add(body, "organization_ids", orgs);
 	s = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
 	json_object_put(body);
@@ -561,37 +601,22 @@ step_user(run *r)
 	if (run_env.cfg->use_host_login)
 	{
 		run_print(r, "Using existing user session token:\n");
-		start_logged(r, "GET", "/api/v2/users/me", run_env.owner_token, NULL, NULL, me_done);
+		run_call(r, true, "GET", "/api/v2/users/me", NULL, me_done);
 		return;
 	}
 	run_print(r, "Generating user password...\n");
-	random_chars(r->password, 24);
+	random_chars(r->password, 16);	/* cryptorand.String(16) */
 	run_print(r, "Creating user:\n");
 	body = user_body(r, false);
 	logged = user_body(r, true);
 	r->rec.user_attempted = true;
 	r->mark[M_USER_REQ] = run_clock_ms(r);
-	start_logged(r, "POST", "/api/v2/users", run_env.owner_token, body, logged, user_created);
+	start_logged(r, "POST", "/api/v2/users", &(http_auth) {run_env.owner_token, true}, body, logged,
+				 user_created);
 	free(body);
 	free(logged);
 }
 
-static const char *
-run_token(run *r)
-{
-	return r->token ? r->token : run_env.owner_token;
-}
-
-/* Read the job of a build: status and error. */
-static const char *
-read_job(json_object *build, const char **err)
-{
-	json_object *job = jobj(build, "job");
-	const char *status = jstr(job, "status");
-
-	*err = jstr(job, "error");
-	return status ? status : "";
-}
 
 /*
  * The agents of a build or workspace's latest build: remembers the first
@@ -634,116 +659,100 @@ scan_agents(run *r, json_object *build, int *n_agents, bool print)
 static void step_agents(run *r);
 static void step_command(run *r);
 static void after_agents(run *r);
-static void wait_for_build(run *r);
 
-static void
-restart_done(void *arg, const http_result *res)
+/* The rich parameters as codersdk's WorkspaceBuildParameter list. */
+static json_object *
+params_json(void)
 {
-	run		   *r = arg;
+	json_object *params = json_object_new_array();
 
-	if (!res->transport_error)
-		r->mark[M_QUEUE_FROM] = r->last_ms;
-	if (!answer_id(r, res, CAT_BUILD_FAILED, "build", r->build_id, sizeof(r->build_id)))
-		return;
-	wait_for_build(r);
+	for (int i = 0; i < run_env.cfg->nparams; i++)
+	{
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "name", json_object_new_string(run_env.cfg->params[i].name));
+		json_object_object_add(p, "value", json_object_new_string(run_env.cfg->params[i].value));
+		json_object_array_add(params, p);
+	}
+	return params;
 }
 
-static void
-build_failed(run *r, const char *status, const char *jerr)
-{
-	char		msg[2048];
-	char		path[128];
-
-	if (strcmp(status, "canceled") == 0)
-	{
-		run_print(r, "\nBuild canceled.\n");
-		fail(r, "build canceled", CAT_BUILD_CANCELED);
-		return;
-	}
-	run_print(r, "\nBuild failed with error ");
-	log_quoted(r, jerr ? jerr : "");
-	run_print(r, ".\nSee logs above for more details.\n");
-	if (strcmp(status, "failed") == 0 && r->retries_left > 0)
-	{
-		r->retries_left--;
-		run_print(r, "Retrying build %d/%d...\n", run_env.cfg->retry - r->retries_left, run_env.cfg->retry);
-		snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->rec.ws_id);
-		start_logged(r, "POST", path, run_token(r), "{\"transition\":\"start\"}",
-					 "{\"transition\":\"start\"}", restart_done);
-		return;
-	}
-	snprintf(msg, sizeof(msg), "build failed with status \"%s\": %s", status, jerr ? jerr : "");
-	fail(r, msg, CAT_BUILD_FAILED);
-}
-
-static void
-build_read(void *arg, const http_result *res)
-{
-	run		   *r = arg;
-	json_object *j;
-	const char *status;
-	const char *jerr;
-	int			n;
-
-	r->call = NULL;
-	if (!ok_status(res))
-	{
-		fail_http(r, res, CAT_OTHER);
-		return;
-	}
-	j = http_json(res);
-	status = read_job(j, &jerr);
-	if (!r->build_started)
-	{
-		/* Coder's waitForBuild: a "." per pending poll, then "Build started!" */
-		if (strcmp(status, "pending") == 0)
-		{
-			json_object_put(j);
-			run_print(r, ".");
-			uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
-			return;
-		}
-		run_print(r, "\nBuild started! Streaming logs below:\n");
-		r->mark[M_BUILD_FROM] = r->last_ms;
-		r->build_started = true;
-	}
-	if (strcmp(status, "succeeded") == 0)
-	{
-		scan_agents(r, j, &n, false);
-		json_object_put(j);
-		run_print(r, "\n\nBuild succeeded!\n");
-		r->mark[M_BUILD_TO] = r->last_ms;
-		step_agents(r);
-		return;
-	}
-	if (strcmp(status, "failed") == 0 || strcmp(status, "canceled") == 0)
-	{
-		run_print(r, "\n");
-		build_failed(r, status, jerr);
-		json_object_put(j);
-		return;
-	}
-	json_object_put(j);
-	uv_timer_start(&r->poll, build_poll, BUILD_POLL_MS, 0);
-}
-
-static void
-build_poll(uv_timer_t *t)
-{
-	run		   *r = t->data;
-	char		path[128];
-
-	snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
-	start_logged(r, "GET", path, run_token(r), NULL, NULL, build_read);
-}
+static void build_done(run *r, json_object *build, const char *error, failure_category category);
 
 static void
 wait_for_build(run *r)
 {
 	r->phase = P_BUILD;
-	r->build_started = false;
-	run_print(r, "Build is currently queued...");
-	build_poll(&r->poll);
+	build_wait(r, true, build_done);
+}
+
+/* The answer to a retry's start build (Coder: "create workspace build: %w"). */
+static void
+restart_done(void *arg, const http_result *res)
+{
+	run		   *r = arg;
+	char	   *msg;
+
+	r->call = NULL;
+	if (!res->transport_error)
+		r->mark[M_QUEUE_FROM] = r->last_ms;
+	if (!ok_status(res))
+	{
+		char	   *e = http_error_text(res);
+
+		if (asprintf(&msg, "create workspace build: %s", e) < 0)
+			msg = NULL;
+		fail(r, msg ? msg : e, CAT_BUILD_FAILED);
+		free(msg);
+		free(e);
+		return;
+	}
+	json_object *j = http_json(res);
+	bool		ok = take_id(r, r->build_id, sizeof(r->build_id), jstr(j, "id"), "build");
+
+	json_object_put(j);
+	if (!ok)
+	{
+		fail(r, r->bad_id, CAT_BUILD_FAILED);
+		return;
+	}
+	wait_for_build(r);
+}
+
+/*
+ * A build waited for: on to the agents, or Coder's retries (any error of
+ * waitForBuild starts one: scaletest/workspacebuild/run.go
+ * RunReturningWorkspace), or the run fails with the wait's error.
+ */
+static void
+build_done(run *r, json_object *build, const char *error, failure_category category)
+{
+	json_object *body;
+	char		path[128];
+	int			n;
+
+	if (!error)
+	{
+		scan_agents(r, build, &n, false);
+		r->mark[M_BUILD_TO] = r->last_ms;
+		step_agents(r);
+		return;
+	}
+	if (r->retries_left <= 0)
+	{
+		fail(r, error, category);
+		return;
+	}
+	r->retries_left--;
+	run_print(r, "Retrying build %d/%d...\n", run_env.cfg->retry - r->retries_left, run_env.cfg->retry);
+	r->phase = P_WORKSPACE;
+	body = json_object_new_object();
+	json_object_object_add(body, "transition", json_object_new_string("start"));
+	json_object_object_add(body, "rich_parameter_values", params_json());
+	snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->rec.ws_id);
+	run_call(r, true, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+			 restart_done);
+	json_object_put(body);
 }
 
 static void
@@ -776,30 +785,20 @@ workspace_created(void *arg, const http_result *res)
 static void
 step_workspace(run *r)
 {
-	json_object *body, *params;
+	json_object *body;
 	char		path[160];
-	const char *text;
 
 	enter(r, P_WORKSPACE);
 	body = json_object_new_object();
-	params = json_object_new_array();
-	for (int i = 0; i < run_env.cfg->nparams; i++)
-	{
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "name", json_object_new_string(run_env.cfg->params[i].name));
-		json_object_object_add(p, "value", json_object_new_string(run_env.cfg->params[i].value));
-		json_object_array_add(params, p);
-	}
 	json_object_object_add(body, "template_id", json_object_new_string(run_env.cfg->template_id));
 	json_object_object_add(body, "name", json_object_new_string(r->rec.name));
-	json_object_object_add(body, "rich_parameter_values", params);
+	json_object_object_add(body, "rich_parameter_values", params_json());
 	snprintf(path, sizeof(path), "/api/v2/users/%s/workspaces",
 			 r->rec.user_id[0] ? r->rec.user_id : "me");
 	r->rec.ws_attempted = true;
-	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	r->mark[M_WS_REQ] = run_clock_ms(r);
-	start_logged(r, "POST", path, run_token(r), text, text, workspace_created);
+	run_call(r, true, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+			 workspace_created);
 	json_object_put(body);
 }
 
@@ -838,7 +837,7 @@ agents_poll(uv_timer_t *t)
 	char		path[128];
 
 	snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->rec.ws_id);
-	start_logged(r, "GET", path, run_token(r), NULL, NULL, workspace_read);
+	run_call(r, true, "GET", path, NULL, workspace_read);
 }
 
 static void
@@ -882,10 +881,11 @@ pty_line_done(run *r)
 }
 
 static void
-pty_data(void *arg, const char *data, size_t len)
+pty_data(void *arg, const char *data, size_t len, bool message_end)
 {
 	run		   *r = arg;
 
+	(void) message_end;
 	if (!r->pty_line && !(r->pty_line = malloc(MAX_PTY_LINE + 1)))
 		return;
 	for (size_t i = 0; i < len; i++)
@@ -931,10 +931,11 @@ command_result(run *r, const char *error)
 }
 
 static void
-pty_end(void *arg, const char *error)
+pty_end(void *arg, const char *error, bool opened)
 {
 	run		   *r = arg;
 
+	(void) opened;
 	r->ws = NULL;
 	uv_timer_stop(&r->poll);
 	command_result(r, error);
@@ -990,7 +991,11 @@ step_command(run *r)
 	run_print(r, "\n\n");
 	if (run_env.cfg->run_log_output)
 		run_print(r, "Output:\n");
-	r->ws = ws_open(path, run_token(r), pty_data, pty_end, r);
+	{
+		http_auth	who = run_auth(r);
+
+		r->ws = ws_open(path, &who, pty_data, pty_end, r);
+	}
 	free(path);
 	if (!r->ws)
 	{
@@ -1021,13 +1026,24 @@ new_run(int i)
 	return r;
 }
 
+/*
+ * Run I of create-workspaces, named as Coder names it
+ * (scaletest/loadtestutil/names.go): a random string for the user
+ * (GenerateUserIdentifier: scaletest-<rand>-<i>, <rand>-<i>@scaletest.local)
+ * and another for the workspace (GenerateWorkspaceName: scaletest-<rand>-<i>).
+ */
 run *
-runner_new(int i, const char *rand8)
+runner_new(int i)
 {
 	run		   *r = new_run(i);
+	char		user_rand[9],
+				ws_rand[9];
 
-	snprintf(r->rec.name, sizeof(r->rec.name), "scaletest-%s-%d", rand8, i);
-	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", rand8, i);
+	random_chars(user_rand, 8);
+	random_chars(ws_rand, 8);
+	snprintf(r->rec.username, sizeof(r->rec.username), "scaletest-%s-%d", user_rand, i);
+	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", user_rand, i);
+	snprintf(r->rec.name, sizeof(r->rec.name), "scaletest-%s-%d", ws_rand, i);
 	return r;
 }
 

@@ -9,7 +9,7 @@
  * thread.
  *
  *     runner_setup(&env);                 once, before any run
- *     run *r = runner_new(i, rand8);      workspacebuild/<i>, named scaletest-<rand8>-<i>
+ *     run *r = runner_new(i);             workspacebuild/<i>: its user and workspace named as Coder names them
  *     runner_start(r);                    env.run_done(r) once, when it has ended
  *     if (runner_needs_cleanup(r))
  *         runner_cleanup(r);              env.cleanup_done(r) once, when that has ended
@@ -44,7 +44,7 @@ typedef struct runner_env
 void		runner_setup(const runner_env *env);
 
 /* A run I of create-workspaces (names, ids), not started. */
-run		   *runner_new(int i, const char *rand8);
+run		   *runner_new(int i);
 
 /* A run that only cleans up what a listing found: a workspace or a user. */
 run		   *runner_adopt(int i, const char *name, const char *ws_id, const char *user_id);

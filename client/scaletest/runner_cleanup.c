@@ -1,10 +1,12 @@
 /*
  * runner_cleanup.c: the cleanup steps of a run, Coder's order (coder/coder
  * scaletest/workspacebuild/run.go CleanupRunner.Run, then the user in
- * scaletest/createworkspaces/run.go Cleanup): cancel an active build and
- * wait, delete the workspace (a delete build) and wait for it, delete the
- * user.  Every call
- * is made with the owner's token; every step is a callback on the loop.
+ * scaletest/createworkspaces/run.go Cleanup): read the workspace and its
+ * latest build, cancel the build if it is active and wait for it, delete
+ * the workspace (a delete build) and wait for it (waits as runner_build.c),
+ * delete the user.  The workspace steps go through the run user's client
+ * (the workspacebuild runner's), the user's deletion through the owner's
+ * (run_auth, owner_auth); every step is a callback on the loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ enum
 {
 	CL_FIND_USER,
 	CL_GET_WS,
+	CL_GET_BUILD,
 	CL_CANCEL,
 	CL_WAIT_CANCEL,
 	CL_DELETE,
@@ -94,10 +97,20 @@ runner_stop_cleanup(run *r, const char *reason)
 		cl_finish(r, reason);
 }
 
+/* A workspace step's call, through the run's client. */
 static void
 cl_call(run *r, const char *method, const char *path, const char *body, http_done_fn done)
 {
-	r->call = http_start(run_env.http, method, path, run_env.owner_token, body, done, r);
+	run_call(r, false, method, path, body, done);
+}
+
+/* A user step's call, through the owner's runner client. */
+static void
+cl_owner_call(run *r, const char *method, const char *path, http_done_fn done)
+{
+	http_auth	who = owner_auth();
+
+	r->call = http_start(run_env.http, method, path, &who, NULL, done, r);
 	if (!r->call)
 		cl_finish(r, "cleanup: cannot start an HTTP call");
 }
@@ -144,8 +157,8 @@ static void
 cl_ws_read(void *arg, const http_result *res)
 {
 	run		   *r = arg;
-	json_object *j, *build;
-	const char *status, *transition;
+	json_object *j;
+	bool		ok;
 
 	r->call = NULL;
 	if (res->status == 404 || res->status == 410)
@@ -160,69 +173,77 @@ cl_ws_read(void *arg, const http_result *res)
 		return;
 	}
 	j = http_json(res);
-	build = jobj(j, "latest_build");
-	if (!take_id(r, r->rec.ws_id, sizeof(r->rec.ws_id), jstr(j, "id"), "workspace") ||
-		!take_id(r, r->build_id, sizeof(r->build_id), jstr(build, "id"), "build"))
+	ok = take_id(r, r->rec.ws_id, sizeof(r->rec.ws_id), jstr(j, "id"), "workspace") &&
+		take_id(r, r->build_id, sizeof(r->build_id), jstr(jobj(j, "latest_build"), "id"), "build");
+	json_object_put(j);
+	if (!ok)
 	{
-		json_object_put(j);
 		cl_bad_id(r, "get workspace");
 		return;
 	}
-	status = jstr(jobj(build, "job"), "status");
-	transition = jstr(build, "transition");
-	if (status && job_active(status))
-		r->cl_state = strcmp(status, "canceling") == 0 ? CL_WAIT_CANCEL : CL_CANCEL;
-	else if (transition && strcmp(transition, "delete") == 0 && status &&
-			 strcmp(status, "succeeded") == 0)
-		r->cl_state = CL_USER;
-	else
-		r->cl_state = CL_DELETE;
-	json_object_put(j);
+	r->cl_state = CL_GET_BUILD;
 	cleanup_step(r);
 }
 
+/*
+ * The latest build: an active one is canceled first; one that cannot be
+ * read is deleted anyway (Coder: "unable to lookup latest workspace build,
+ * attempting to delete anyway"); a workspace already deleted is done.
+ */
 static void
-cl_poll_cb(uv_timer_t *t)
-{
-	cleanup_step(t->data);
-}
-
-static void
-cl_build_read(void *arg, const http_result *res)
+cl_build_got(void *arg, const http_result *res)
 {
 	run		   *r = arg;
 	json_object *j;
-	const char *status;
-	char		msg[2048];
+	const char *status,
+			   *transition;
 
 	r->call = NULL;
-	if (!ok_status(res))
+	r->cl_state = CL_DELETE;
+	if (ok_status(res))
 	{
-		cl_fail_http(r, "wait for build", res);
-		return;
-	}
-	j = http_json(res);
-	status = jstr(jobj(j, "job"), "status");
-	if (!status || job_active(status))
-	{
+		j = http_json(res);
+		status = jstr(jobj(j, "job"), "status");
+		transition = jstr(j, "transition");
+		if (status && job_active(status))
+			r->cl_state = CL_CANCEL;
+		else if (transition && strcmp(transition, "delete") == 0 && status &&
+				 strcmp(status, "succeeded") == 0)
+			r->cl_state = CL_USER;
 		json_object_put(j);
-		uv_timer_start(&r->poll, cl_poll_cb, BUILD_POLL_MS, 0);
-		return;
 	}
-	if (r->cl_state == CL_WAIT_CANCEL)
-		r->cl_state = CL_DELETE;
-	else if (strcmp(status, "succeeded") == 0)
-		r->cl_state = CL_USER;
-	else
-	{
-		snprintf(msg, sizeof(msg), "delete workspace: build failed with status \"%s\": %s",
-				 status, jstr(jobj(j, "job"), "error") ? jstr(jobj(j, "job"), "error") : "");
-		json_object_put(j);
-		cl_finish(r, msg);
-		return;
-	}
-	json_object_put(j);
 	cleanup_step(r);
+}
+
+/* The canceled build ended, however it ended (Coder ignores the error): delete next. */
+static void
+cl_cancel_waited(run *r, json_object *build, const char *error, failure_category category)
+{
+	(void) build;
+	(void) error;
+	(void) category;
+	r->cl_state = CL_DELETE;
+	cleanup_step(r);
+}
+
+/* The delete build ended: the user next, or Coder's "wait for build: %w". */
+static void
+cl_delete_waited(run *r, json_object *build, const char *error, failure_category category)
+{
+	char	   *msg;
+
+	(void) build;
+	(void) category;
+	if (!error)
+	{
+		r->cl_state = CL_USER;
+		cleanup_step(r);
+		return;
+	}
+	if (asprintf(&msg, "wait for build: %s", error) < 0)
+		msg = NULL;
+	cl_finish(r, msg ? msg : error);
+	free(msg);
 }
 
 static void
@@ -230,13 +251,9 @@ cl_canceled(void *arg, const http_result *res)
 {
 	run		   *r = arg;
 
+	/* Coder only warns when the cancel fails ("failed to cancel workspace build") and waits */
+	(void) res;
 	r->call = NULL;
-	/* 4xx here usually means the job finished meanwhile: read it again */
-	if (res->transport_error || res->status >= 500)
-	{
-		cl_fail_http(r, "cancel build", res);
-		return;
-	}
 	r->cl_state = CL_WAIT_CANCEL;
 	cleanup_step(r);
 }
@@ -296,8 +313,8 @@ cleanup_step(run *r)
 		case CL_FIND_USER:
 			if (r->rec.user_attempted && !r->rec.user_id[0] && !run_env.cfg->use_host_login)
 			{
-				snprintf(path, sizeof(path), "/api/v2/users/%s", r->rec.name);
-				cl_call(r, "GET", path, NULL, cl_user_found);
+				snprintf(path, sizeof(path), "/api/v2/users/%s", r->rec.username);
+				cl_owner_call(r, "GET", path, cl_user_found);
 				return;
 			}
 			r->cl_state = CL_GET_WS;
@@ -316,14 +333,19 @@ cleanup_step(run *r)
 			}
 			cl_call(r, "GET", path, NULL, cl_ws_read);
 			return;
+		case CL_GET_BUILD:
+			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
+			cl_call(r, "GET", path, NULL, cl_build_got);
+			return;
 		case CL_CANCEL:
 			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s/cancel", r->build_id);
 			cl_call(r, "PATCH", path, NULL, cl_canceled);
 			return;
 		case CL_WAIT_CANCEL:
+			build_wait(r, false, cl_cancel_waited);
+			return;
 		case CL_WAIT_DELETE:
-			snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s", r->build_id);
-			cl_call(r, "GET", path, NULL, cl_build_read);
+			build_wait(r, false, cl_delete_waited);
 			return;
 		case CL_DELETE:
 			snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->rec.ws_id);
@@ -334,7 +356,7 @@ cleanup_step(run *r)
 			{
 				snprintf(path, sizeof(path), "/api/v2/users/%s", r->rec.user_id);
 				r->cl_state = CL_DONE;
-				cl_call(r, "DELETE", path, NULL, cl_user_deleted);
+				cl_owner_call(r, "DELETE", path, cl_user_deleted);
 				return;
 			}
 			r->cl_state = CL_DONE;

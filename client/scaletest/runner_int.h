@@ -72,6 +72,14 @@ struct run
 	size_t		pty_len;
 	bool		expect_found;
 	bool		pty_timed_out;
+	/* the build being waited for (runner_build.c) */
+	void		(*bw_done) (struct run *r, json_object *build, const char *error,
+							failure_category category);
+	bool		bw_logged;
+	char	   *bw_msg;			/* the logs message read so far */
+	size_t		bw_msg_len;
+	char		bw_stage[64];	/* the stage of the last log line */
+	int			bw_lines;		/* log lines read, all builds */
 	/* cleanup */
 	int			cl_state;
 	uint64_t	cl_t0_ns;
@@ -92,5 +100,34 @@ bool		ok_status(const http_result *res);
 
 /* The next cleanup step of R (runner_cleanup.c). */
 void		cleanup_step(run *r);
+
+/* Text into the run's logs (runner.c); a value quoted as slog writes it. */
+void		run_print(run *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+void		log_quoted(run *r, const char *s);
+
+/*
+ * Whose client R's calls go through: the run user's once logged in, else
+ * (--use-host-login, or a cleanup of what a listing found) the owner's
+ * runner client, with the bypass header.
+ */
+http_auth	run_auth(const run *r);
+http_auth	owner_auth(void);
+
+/*
+ * A call through run_auth(R): LOGGED writes Coder's "sdk request" and "sdk
+ * response" lines into the logs.  DONE always runs (with a transport error
+ * when the call could not start).
+ */
+void		run_call(run *r, bool logged, const char *method, const char *path,
+					 const char *body, http_done_fn done);
+
+/*
+ * Wait for build r->build_id as Coder's waitForBuild (runner_build.c); DONE
+ * gets the finished build (succeeded), or Coder's error text and its
+ * category.
+ */
+typedef void (*build_done_fn) (run *r, json_object *build, const char *error,
+							   failure_category category);
+void		build_wait(run *r, bool logged, build_done_fn done);
 
 #endif							/* CODER_SCALE_RUNNER_INT_H */

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "common/pg.h"
 #include "names.h"
+#include "plan.h"
 #include "net/ws.h"
 #include "runner.h"
 #include "scaletest.h"
@@ -578,7 +579,7 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 	json_object *j, *orgs;
 	bool		ok;
 
-	http_sync_call(http, "GET", "/api/v2/buildinfo", NULL, NULL, &s);
+	http_sync_call(http, "GET", "/api/v2/buildinfo", &(http_auth) {NULL, false}, NULL, &s);
 	if (s.unreachable)
 	{
 		cli_error("scaletest: cannot reach Coder at %s: %s", url, s.error ? s.error : "no answer");
@@ -598,7 +599,7 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 	json_object_put(j);
 	http_sync_free(&s);
 
-	http_sync_call(http, "GET", "/api/v2/users/me", token, NULL, &s);
+	http_sync_call(http, "GET", "/api/v2/users/me", &(http_auth) {token, false}, NULL, &s);
 	if (s.status == 401 || s.status == 403)
 	{
 		cli_error("scaletest: the session token was refused (HTTP %ld): log in again or give another token", s.status);
@@ -622,97 +623,97 @@ scaletest_check_server(http_client *http, const char *url, const char *token,
 	return ok ? EXIT_OK : EXIT_INTERNAL;
 }
 
-/* Every --parameter must be one of the template's (as Coder's CLI checks). */
+/* GET PATH with the CLI's client: its JSON answer, or an exit code. */
 static int
-check_params(const char *version)
+get_json(const char *path, const char *what, json_object **out)
 {
 	http_sync	s;
-	char		path[256];
-	json_object *arr;
-	int			rc = EXIT_OK;
 
-	if (test.cfg.nparams == 0)
-		return EXIT_OK;
-	snprintf(path, sizeof(path), "/api/v2/templateversions/%s/rich-parameters", version);
-	http_sync_call(test.http, "GET", path, test.token, NULL, &s);
-	if (s.status != 200)
-	{
-		cli_error("scaletest: read the template's parameters: %s", s.error ? s.error : "no answer");
-		http_sync_free(&s);
-		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
-	}
-	arr = json_tokener_parse(s.body);
-	http_sync_free(&s);
-	for (int i = 0; i < test.cfg.nparams && rc == EXIT_OK; i++)
-	{
-		bool		found = false;
-
-		for (size_t k = 0; arr && json_object_is_type(arr, json_type_array) &&
-			 k < json_object_array_length(arr); k++)
-		{
-			const char *name = jstr(json_object_array_get_idx(arr, k), "name");
-
-			if (name && strcmp(name, test.cfg.params[i].name) == 0)
-				found = true;
-		}
-		if (!found)
-		{
-			cli_error("scaletest: --parameter %s: template %s has no parameter of that name",
-					  test.cfg.params[i].name, test.cfg.template_name);
-			rc = EXIT_USAGE;
-		}
-	}
-	json_object_put(arr);
-	return rc;
-}
-
-static int
-find_template(void)
-{
-	scaletest_config  *c = &test.cfg;
-	char		version[64] = "";
-	http_sync	s;
-	char		path[512];
-	char	   *name;
-	json_object *j;
-	bool		ok;
-
-	if (is_uuid(c->template_arg))
-		snprintf(path, sizeof(path), "/api/v2/templates/%s", c->template_arg);
-	else
-	{
-		if (!c->org_id[0])
-		{
-			cli_error("scaletest: your user belongs to no organization");
-			return EXIT_USAGE;
-		}
-		name = curl_easy_escape(NULL, c->template_arg, 0);
-		snprintf(path, sizeof(path), "/api/v2/organizations/%s/templates/%s", c->org_id, name);
-		curl_free(name);
-	}
-	http_sync_call(test.http, "GET", path, test.token, NULL, &s);
+	*out = NULL;
+	http_sync_call(test.http, "GET", path, &(http_auth) {test.token, false}, NULL, &s);
 	if (s.status == 404 || s.status == 400)
 	{
-		cli_error("scaletest: --template %s: no such template: give a template name of your organization or its UUID", c->template_arg);
+		cli_error("scaletest: --template %s: no such template: give a template name of your organization or its UUID",
+				  test.cfg.template_arg);
 		http_sync_free(&s);
 		return EXIT_USAGE;
 	}
 	if (s.status != 200)
 	{
-		cli_error("scaletest: find template: %s", s.error ? s.error : "no answer");
+		cli_error("scaletest: %s: %s", what, s.error ? s.error : "no answer");
 		http_sync_free(&s);
 		return s.unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
 	}
-	j = json_tokener_parse(s.body);
+	*out = json_tokener_parse(s.body);
+	http_sync_free(&s);
+	return EXIT_OK;
+}
+
+/*
+ * The template as Coder's parseTemplate finds it: GET /templates/{id} for a
+ * UUID, else the organization's list, searched by name.
+ */
+static int
+fetch_template(json_object **tpl)
+{
+	const char *arg = test.cfg.template_arg;
+	char		path[256];
+	json_object *arr;
+	int			rc;
+
+	if (is_uuid(arg))
+	{
+		snprintf(path, sizeof(path), "/api/v2/templates/%s", arg);
+		return get_json(path, "parse template: get template by ID", tpl);
+	}
+	if (!test.cfg.org_id[0])
+	{
+		cli_error("scaletest: your user belongs to no organization");
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "/api/v2/organizations/%s/templates", test.cfg.org_id);
+	if ((rc = get_json(path, "parse template: list templates", &arr)) != EXIT_OK)
+		return rc;
+	*tpl = NULL;
+	for (size_t k = 0; json_object_is_type(arr, json_type_array) && k < json_object_array_length(arr); k++)
+	{
+		json_object *t = json_object_array_get_idx(arr, k);
+
+		if (jstr(t, "name") && strcmp(jstr(t, "name"), arg) == 0)
+		{
+			*tpl = json_object_get(t);
+			break;
+		}
+	}
+	json_object_put(arr);
+	if (!*tpl)
+	{
+		cli_error("scaletest: --template %s: no such template: give a template name of your organization or its UUID", arg);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* The template, then the build its workspaces get planned (plan.c). */
+static int
+find_template(void)
+{
+	scaletest_config  *c = &test.cfg;
+	char		version[64] = "";
+	json_object *j;
+	bool		ok;
+	int			rc;
+
+	if ((rc = fetch_template(&j)) != EXIT_OK)
+		return rc;
 	ok = answer_uuid("find template", "template", jstr(j, "id"), c->template_id, sizeof(c->template_id));
 	snprintf(c->template_name, sizeof(c->template_name), "%s", jstr(j, "name") ? jstr(j, "name") : c->template_arg);
-	if (ok && jstr(j, "active_version_id"))
+	if (ok)
 		ok = answer_uuid("find template", "active version", jstr(j, "active_version_id"), version, sizeof(version));
 	json_object_put(j);
-	http_sync_free(&s);
 	if (!ok)
 		return EXIT_INTERNAL;
-	return version[0] ? check_params(version) : EXIT_OK;
+	return plan_build(test.http, test.loop, test.token, c, version);
 }
 
 /* ---------- outputs ---------- */
@@ -1202,7 +1203,7 @@ list_leftovers(void)
 			fprintf(stderr, "  workspace %s%s%s%s\n", r->name, r->ws_id[0] ? " (" : "", r->ws_id,
 					r->ws_id[0] ? ")" : "");
 		if (r->user_attempted && !test.cfg.use_host_login)
-			fprintf(stderr, "  user %s%s%s%s\n", r->name, r->user_id[0] ? " (" : "", r->user_id,
+			fprintf(stderr, "  user %s%s%s%s\n", r->username, r->user_id[0] ? " (" : "", r->user_id,
 					r->user_id[0] ? ")" : "");
 	}
 	if (n)
@@ -1494,7 +1495,6 @@ create_workspaces(int argc, char **argv)
 		discard_outputs();
 		return rc < 0 ? EXIT_OK : rc;
 	}
-	random_chars(test.cfg.rand8, 8);
 	test.runs = calloc(test.cfg.count, sizeof(run *));
 	if (!test.runs)
 	{
@@ -1502,7 +1502,7 @@ create_workspaces(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	for (int i = 0; i < test.cfg.count; i++)
-		test.runs[i] = runner_new(i, test.cfg.rand8);
+		test.runs[i] = runner_new(i);
 	if ((rc = begin_store()) != EXIT_OK)
 	{
 		discard_outputs();
