@@ -11,7 +11,6 @@
 #include "server.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,51 +185,16 @@ metrics_job_done(struct build *b)
 
 /* ---------------- rendering ---------------- */
 
-struct sbuf
-{
-	char	   *p;
-	size_t		len,
-				cap;
-};
-
-static void
-sb_printf(struct sbuf *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Append printf output to S, growing it as needed. */
-static void
-sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	va_list		ap;
-	int			n;
-
-	for (;;)
-	{
-		size_t		room = s->cap - s->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(s->p + s->len, room, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t) n < room)
-		{
-			s->len += (size_t) n;
-			return;
-		}
-		s->cap = s->cap * 2 + (size_t) n + 64;
-		s->p = xrealloc(s->p, s->cap);
-	}
-}
-
 /* The # HELP and # TYPE lines of a metric. */
 static void
-head(struct sbuf *s, const char *name, const char *type, const char *help)
+head(strbuf *s, const char *name, const char *type, const char *help)
 {
 	sb_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* The _bucket, _sum and _count lines of each series of F. */
 static void
-hist_out(struct sbuf *s, const char *name, const struct family *f, const double *bounds, int nb)
+hist_out(strbuf *s, const char *name, const struct family *f, const double *bounds, int nb)
 {
 	for (const struct series *x = f->head; x; x = x->next)
 	{
@@ -244,7 +208,7 @@ hist_out(struct sbuf *s, const char *name, const struct family *f, const double 
 
 /* One line per series of F. */
 static void
-counter_out(struct sbuf *s, const char *name, const struct family *f)
+counter_out(strbuf *s, const char *name, const struct family *f)
 {
 	for (const struct series *x = f->head; x; x = x->next)
 		sb_printf(s, "%s{%s} %ld\n", name, x->labels, x->count);
@@ -252,7 +216,7 @@ counter_out(struct sbuf *s, const char *name, const struct family *f)
 
 /* The process_* metrics, from getrusage, getrlimit and /proc/self. */
 static void
-process_out(struct sbuf *s)
+process_out(strbuf *s)
 {
 	struct rusage ru;
 	struct rlimit rl;
@@ -296,7 +260,7 @@ process_out(struct sbuf *s)
 char *
 metrics_render(size_t *len)
 {
-	struct sbuf s = {xmalloc(65536), 0, 65536};
+	strbuf		s = {xmalloc(65536), 0, 65536};
 
 	head(&s, "coderd_api_websocket_durations_seconds", "histogram", "Websocket duration distribution of requests in seconds.");
 	hist_out(&s, "coderd_api_websocket_durations_seconds", &ws_durations, ws_buckets, N_WS_B);
