@@ -137,8 +137,11 @@ metrics_job_wait(struct build *b, double seconds)
 {
 	char		l[300];
 
-	snprintf(l, sizeof(l), "build_reason=\"initiator\",job_type=\"workspace_build\",provisioner_type=\"terraform\",transition=\"%s\"",
-			 transition_name(b->tr));
+	if (b->kind == JK_DRY_RUN)
+		snprintf(l, sizeof(l), "build_reason=\"\",job_type=\"template_version_dry_run\",provisioner_type=\"terraform\",transition=\"\"");
+	else
+		snprintf(l, sizeof(l), "build_reason=\"initiator\",job_type=\"workspace_build\",provisioner_type=\"terraform\",transition=\"%s\"",
+				 transition_name(b->tr));
 	observe(&series_get(&queue_wait, l)->h, wait_buckets, N_WAIT_B, seconds);
 }
 
@@ -160,14 +163,13 @@ esc(char *out, size_t n, const char *in)
 	out[j] = '\0';
 }
 
-/* state.c's on_job_done: B ended; the build counter and the job timing. */
-void
-metrics_job_done(struct build *b)
+/* Workspace build B ended with ST: coderd_workspace_builds_total. */
+static void
+count_build(const struct build *b, const char *st)
 {
 	char		l[800],
 				e[3][200];
 	static const char *action[] = {"START", "STOP", "DELETE"};
-	const char *st = b->status == JOB_SUCCEEDED ? "success" : "failed";
 
 	esc(e[0], sizeof(e[0]), b->ws->owner->email);
 	esc(e[1], sizeof(e[1]), b->ws->tpl->name);
@@ -175,6 +177,17 @@ metrics_job_done(struct build *b)
 	snprintf(l, sizeof(l), "action=\"%s\",owner_email=\"%s\",status=\"%s\",template_name=\"%s\",template_version=\"%s\",workspace_name=\"%s\"",
 			 action[b->tr], e[0], st, e[1], b->ws->tpl->version_name, e[2]);
 	series_get(&builds, l)->count++;
+}
+
+/* state.c's on_job_done: B ended; the build counter (builds only) and the job timing. */
+void
+metrics_job_done(struct build *b)
+{
+	char		l[100];
+	const char *st = b->status == JOB_SUCCEEDED ? "success" : "failed";
+
+	if (b->kind == JK_BUILD)
+		count_build(b, st);
 	if (b->started)
 	{
 		snprintf(l, sizeof(l), "provisioner=\"terraform\",status=\"%s\"", st);
