@@ -84,6 +84,14 @@ static void h_templates(struct req *r);
 static void h_template(struct req *r);
 static void h_tv(struct req *r);
 static void h_tv_params(struct req *r);
+static void h_tv_external_auth(struct req *r);
+static void h_dryrun_create(struct req *r);
+static void h_dryrun_get(struct req *r);
+static void h_dryrun_logs(struct req *r);
+static void h_dryrun_resources(struct req *r);
+static void h_dryrun_matched(struct req *r);
+static void h_dryrun_cancel(struct req *r);
+static void h_deployment_config(struct req *r);
 static void h_ws_list(struct req *r);
 static void h_ws_get(struct req *r);
 static void h_ws_build(struct req *r);
@@ -95,6 +103,9 @@ static void h_pty_plain(struct req *r);
 static void h_hold_get(struct req *r);
 static void h_hold_put(struct req *r);
 static int	ws_logs_open(struct req *r, struct conn *c, int route, bool establish);
+static bool rich_params_read(struct req *r, const char *T, json_object **out);
+static void logs_respond(struct req *r, const struct build *b);
+static int	ws_dryrun_logs_open(struct req *r, struct conn *c, int route, bool establish);
 static int	ws_pty_open(struct req *r, struct conn *c, int route, bool establish);
 
 static const struct route routes[] = {
@@ -115,6 +126,14 @@ static const struct route routes[] = {
 	{M_GET, "/templates/{template}", "/api/v2/templates/{template}/", h_template, true, NULL},
 	{M_GET, "/templateversions/{templateversion}", "/api/v2/templateversions/{templateversion}/", h_tv, true, NULL},
 	{M_GET, "/templateversions/{templateversion}/rich-parameters", "/api/v2/templateversions/{templateversion}/rich-parameters", h_tv_params, true, NULL},
+	{M_GET, "/templateversions/{templateversion}/external-auth", "/api/v2/templateversions/{templateversion}/external-auth", h_tv_external_auth, true, NULL},
+	{M_POST, "/templateversions/{templateversion}/dry-run", "/api/v2/templateversions/{templateversion}/dry-run/", h_dryrun_create, true, NULL},
+	{M_GET, "/templateversions/{templateversion}/dry-run/{jobID}", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}", h_dryrun_get, true, NULL},
+	{M_GET, "/templateversions/{templateversion}/dry-run/{jobID}/logs", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs", h_dryrun_logs, true, ws_dryrun_logs_open},
+	{M_GET, "/templateversions/{templateversion}/dry-run/{jobID}/resources", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/resources", h_dryrun_resources, true, NULL},
+	{M_GET, "/templateversions/{templateversion}/dry-run/{jobID}/matched-provisioners", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/matched-provisioners", h_dryrun_matched, true, NULL},
+	{M_PATCH, "/templateversions/{templateversion}/dry-run/{jobID}/cancel", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel", h_dryrun_cancel, true, NULL},
+	{M_GET, "/deployment/config", "/api/v2/deployment/config", h_deployment_config, true, NULL},
 	{M_GET, "/workspaces", "/api/v2/workspaces/", h_ws_list, true, NULL},
 	{M_GET, "/workspaces/{workspace}", "/api/v2/workspaces/{workspace}/", h_ws_get, true, NULL},
 	{M_POST, "/workspaces/{workspace}/builds", "/api/v2/workspaces/{workspace}/builds", h_ws_build, true, NULL},
@@ -348,6 +367,35 @@ session_user(struct lws *wsi, struct user **me)
 
 /* ---------------- responses ---------------- */
 
+/* Add NAME: VALUE to a response's headers; true on failure (lws's convention). */
+static bool
+add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *) name, (const unsigned char *) value,
+									   (int) strlen(value), p, end) != 0;
+}
+
+/*
+ * The headers httprate's limiter sets (limiter.go, Handler): X-RateLimit-Limit,
+ * -Remaining and -Reset whenever a limiter counted the request, and
+ * Retry-After: 60 (the window's seconds) when it refused it.  True on failure.
+ */
+static bool
+add_rate_headers(struct lws *wsi, const struct rl_result *rl, unsigned char **p, unsigned char *end)
+{
+	char		v[3][32];
+
+	if (!rl || rl->limit <= 0)
+		return false;
+	snprintf(v[0], sizeof(v[0]), "%d", rl->limit);
+	snprintf(v[1], sizeof(v[1]), "%ld", rl->remaining);
+	snprintf(v[2], sizeof(v[2]), "%lld", (long long) rl->reset);
+	return add_header(wsi, "x-ratelimit-limit:", v[0], p, end) ||
+		add_header(wsi, "x-ratelimit-remaining:", v[1], p, end) ||
+		add_header(wsi, "x-ratelimit-reset:", v[2], p, end) ||
+		(rl->outcome == RL_LIMITED && add_header(wsi, "retry-after:", "60", p, end));
+}
+
 /*
  * Write the whole response at once, from the callback that read the request:
  * libwebsockets buffers what the socket does not take.  Finishing the
@@ -368,9 +416,8 @@ respond_raw(struct conn *c, int status, const char *ctype, const char *body, siz
 	c->responded = true;
 	c->status = status;
 	if (lws_add_http_common_headers(wsi, (unsigned) status, ctype, len, &p, end) ||
-		(c->cookie[0] &&
-		 lws_add_http_header_by_name(wsi, (const unsigned char *) "set-cookie:",
-									 (const unsigned char *) c->cookie, (int) strlen(c->cookie), &p, end)) ||
+		(c->cookie[0] && add_header(wsi, "set-cookie:", c->cookie, &p, end)) ||
+		add_rate_headers(wsi, &c->rl, &p, end) ||
 		lws_finalize_http_header(wsi, &p, end) ||
 		lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_HEADERS) < 0)
 	{
@@ -611,25 +658,141 @@ page_take(struct page *p)
 	return i >= p->offset && (p->limit <= 0 || i < p->offset + p->limit);
 }
 
-/* The words of a list request's ?q=, split at spaces (at most 16). */
+/* The terms of a list request's ?q=: key:value pairs (at most 16). */
 struct terms
 {
 	char		q[512];
-	char	   *t[16];
+	const char *key[16];
+	const char *value[16];
 	int			n;
 };
 
-/* Read ?q= into TS. */
+/* S as Go's %q writes it, into OUT. */
 static void
-terms_read(struct req *r, struct terms *ts)
+go_quote(const char *s, char *out, size_t n)
 {
-	char	   *save = NULL;
+	size_t		j = 0;
+
+	if (n < 3)
+		return;
+	out[j++] = '"';
+	for (; *s && j + 3 < n; s++)
+	{
+		if (*s == '"' || *s == '\\')
+			out[j++] = '\\';
+		out[j++] = *s;
+	}
+	out[j++] = '"';
+	out[j] = '\0';
+}
+
+/*
+ * Split S in place at the delimiter D outside double quotes, dropping empty
+ * fields (Go's strings.FieldsFunc); with TRIM, double quotes at either end
+ * of a field go (strings.Trim).  At most MAX fields; returns their count, or
+ * MAX + 1 when there are more.
+ */
+static int
+split_quoted(char *s, char d, bool trim, char **out, int max)
+{
+	int			n = 0;
+	bool		quoted = false;
+	char	   *start = NULL;
+
+	for (char *p = s;; p++)
+	{
+		bool		end = *p == '\0';
+
+		if (*p == '"')
+			quoted = !quoted;
+		if (end || (!quoted && *p == d))
+		{
+			if (start)
+			{
+				*p = '\0';
+				if (n == max)
+					return max + 1;
+				if (trim)
+				{
+					while (*start == '"')
+						start++;
+					for (char *e = p; e > start && e[-1] == '"';)
+						*--e = '\0';
+				}
+				out[n++] = start;
+				start = NULL;
+			}
+			if (end)
+				return n;
+		}
+		else if (!start)
+			start = p;
+	}
+}
+
+/* A 400 for a malformed ?q=: MSG, and one validation of FIELD with DETAIL; false. */
+static bool
+fail_query(struct req *r, const char *msg, const char *field, const char *fmt, const char *what)
+{
+	char		quoted[600],
+				detail[700];
+
+	go_quote(what, quoted, sizeof(quoted));
+	snprintf(detail, sizeof(detail), fmt, quoted);
+	return fail_validation(r, 400, msg, field, detail);
+}
+
+/*
+ * Read ?q= into TS as coderd/searchquery/search.go (searchTerms) does: lower
+ * case, elements split at spaces outside quotes, each "key:value" split at
+ * its ':' with quotes trimmed; a bare element gets key BARE.  A malformed
+ * element is a 400 with coderd's words and MSG (then false).
+ */
+static bool
+terms_read(struct req *r, struct terms *ts, const char *bare, const char *msg)
+{
+	char	   *el[17],
+			   *kv[3];
+	int			n;
+	char		orig[512];
 
 	ts->q[0] = '\0';
 	ts->n = 0;
 	qarg(r->wsi, "q", ts->q, sizeof(ts->q));
-	for (char *t = strtok_r(ts->q, " ", &save); t && ts->n < 16; t = strtok_r(NULL, " ", &save))
-		ts->t[ts->n++] = t;
+	for (char *p = ts->q; *p; p++)
+		*p = (char) tolower((unsigned char) *p);
+	n = split_quoted(ts->q, ' ', false, el, 16);
+	for (int i = 0; i < n && i < 16; i++)
+	{
+		size_t		len = strlen(el[i]);
+		int			k;
+
+		snprintf(orig, sizeof(orig), "%s", el[i]);
+		if (el[i][0] == ':' || el[i][len - 1] == ':')
+			return fail_query(r, msg, "q", "Query element %s cannot start or end with ':'", orig);
+		k = split_quoted(el[i], ':', true, kv, 2);
+		if (k > 2)
+			return fail_query(r, msg, "q", "Query element %s can only contain 1 ':'", orig);
+		ts->key[ts->n] = k == 1 ? bare : kv[0];
+		ts->value[ts->n++] = k == 1 ? kv[0] : kv[1];
+	}
+	return true;
+}
+
+/* Every key of TS is one of KEYS (NULL-terminated); else a 400 as coderd's ErrorExcessParams. */
+static bool
+terms_known(struct req *r, const struct terms *ts, const char *const *keys, const char *msg)
+{
+	for (int i = 0; i < ts->n; i++)
+	{
+		bool		known = false;
+
+		for (int k = 0; keys[k] && !known; k++)
+			known = strcmp(ts->key[i], keys[k]) == 0;
+		if (!known)
+			return fail_query(r, msg, ts->key[i], "%s is not a valid query param", ts->key[i]);
+	}
+	return true;
 }
 
 /* ---------------- handlers: general, users ---------------- */
@@ -696,23 +859,26 @@ h_user_get(struct req *r)
 		respond(r->c, 200, j_user(u));
 }
 
-/* Does U match the GET /users terms: status:, username:, email:, bare words (username or email)? */
+#define MSG_USER_QUERY "Invalid user search query."
+
+/*
+ * Does U match the GET /users terms?  coderd's GetUsers: search is a
+ * substring of the username or the e-mail (ILIKE), status one of the user's
+ * (every stand-in user is active).
+ */
 static bool
 user_matches(const struct user *u, const struct terms *ts)
 {
 	for (int i = 0; i < ts->n; i++)
 	{
-		const char *t = ts->t[i];
+		const char *k = ts->key[i],
+				   *v = ts->value[i];
 		bool		ok = true;
 
-		if (strncmp(t, "status:", 7) == 0)
-			ok = strcmp(t + 7, "active") == 0;
-		else if (strncmp(t, "username:", 9) == 0)
-			ok = contains_ci(u->username, t + 9);
-		else if (strncmp(t, "email:", 6) == 0)
-			ok = contains_ci(u->email, t + 6);
-		else if (!strchr(t, ':'))
-			ok = contains_ci(u->username, t) || contains_ci(u->email, t);
+		if (strcmp(k, "search") == 0)
+			ok = contains_ci(u->username, v) || contains_ci(u->email, v);
+		else if (strcmp(k, "status") == 0)
+			ok = strcmp(v, "active") == 0;
 		if (!ok)
 			return false;
 	}
@@ -723,13 +889,15 @@ user_matches(const struct user *u, const struct terms *ts)
 static void
 h_users_list(struct req *r)
 {
+	static const char *const keys[] = {"search", "status", NULL};
 	struct terms ts;
 	struct page pg;
 	struct listbuf lb = {0};
 	char		after[64];
 	bool		started = !qarg(r->wsi, "after_id", after, sizeof(after)) || !after[0];
 
-	terms_read(r, &ts);
+	if (!terms_read(r, &ts, "search", MSG_USER_QUERY) || !terms_known(r, &ts, keys, MSG_USER_QUERY))
+		return;
 	page_read(r, &pg);
 	for (struct user *u = deployment.users_head; u; u = u->next)
 	{
@@ -979,6 +1147,155 @@ h_tv_params(struct req *r)
 	respond(r->c, 200, a);
 }
 
+/* GET /templateversions/{templateversion}/external-auth: the stand-in's templates need none. */
+static void
+h_tv_external_auth(struct req *r)
+{
+	if (version_arg(r))
+		respond(r->c, 200, json_object_new_array());
+}
+
+/* What Go's uuid.Parse says of a malformed id S. */
+static const char *
+uuid_problem(const char *s, char *buf, size_t n)
+{
+	size_t		len = strlen(s);
+
+	if (len != 36 && len != 32 && len != 38 && len != 45)
+		snprintf(buf, n, "invalid UUID length: %zu", len);
+	else
+		snprintf(buf, n, "invalid UUID format");
+	return buf;
+}
+
+/*
+ * The dry run the path names (version arg[0], job arg[1]), as coderd's
+ * fetchTemplateVersionDryRunJob finds it: 400 for a malformed job id, 404
+ * for an unknown one, 403 when it plans another version or, for a caller
+ * who is not the owner, was started by someone else.  NULL after the error.
+ */
+static struct build *
+dryrun_arg(struct req *r)
+{
+	struct template *t = version_arg(r);
+	struct build *b;
+	char		msg[200],
+				why[64];
+
+	if (!t)
+		return NULL;
+	if (!uuid_valid(r->arg[1]))
+	{
+		char		q[150];
+
+		go_quote(r->arg[1], q, sizeof(q));
+		snprintf(msg, sizeof(msg), "Job ID %s must be a valid UUID.", q);
+		fail(r, 400, msg, uuid_problem(r->arg[1], why, sizeof(why)));
+		return NULL;
+	}
+	b = hmap_get(&deployment.dryruns_by_id, r->arg[1]);
+	if (!b)
+	{
+		snprintf(msg, sizeof(msg), "Provisioner job \"%s\" not found.", r->arg[1]);
+		fail(r, 404, msg, NULL);
+		return NULL;
+	}
+	if (b->tpl != t || (!r->me->is_owner && b->initiator != r->me))
+	{
+		forbidden(r);
+		return NULL;
+	}
+	return b;
+}
+
+/*
+ * POST /templateversions/{templateversion}/dry-run
+ * (CreateTemplateVersionDryRunRequest -> 201 ProvisionerJob): a plan job,
+ * queued like a build (state.c, dryrun_start).
+ */
+static void
+h_dryrun_create(struct req *r)
+{
+	const char *T = "CreateTemplateVersionDryRunRequest";
+	struct template *t = version_arg(r);
+	const char *name;
+	json_object *params;
+
+	if (!t || !need_body(r) || body_str(r, T, "workspace_name", &name) < 0 ||
+		!rich_params_read(r, T, &params))
+		return;
+	respond(r->c, 201, j_job(dryrun_start(t, r->me)));
+}
+
+/* GET /templateversions/{templateversion}/dry-run/{jobID} */
+static void
+h_dryrun_get(struct req *r)
+{
+	struct build *b = dryrun_arg(r);
+
+	if (b)
+		respond(r->c, 200, j_job(b));
+}
+
+/* GET /templateversions/{templateversion}/dry-run/{jobID}/logs */
+static void
+h_dryrun_logs(struct req *r)
+{
+	struct build *b = dryrun_arg(r);
+
+	if (b)
+		logs_respond(r, b);
+}
+
+/* GET .../dry-run/{jobID}/resources: what the plan would make, once it is done (coderd: 400 before). */
+static void
+h_dryrun_resources(struct req *r)
+{
+	struct build *b = dryrun_arg(r);
+
+	if (!b)
+		return;
+	if (!b->completed)
+		fail(r, 400, "Job hasn't completed!", NULL);
+	else
+		respond(r->c, 200, j_resources(b));
+}
+
+/* GET .../dry-run/{jobID}/matched-provisioners */
+static void
+h_dryrun_matched(struct req *r)
+{
+	if (dryrun_arg(r))
+		respond(r->c, 200, j_matched_provisioners());
+}
+
+/* PATCH .../dry-run/{jobID}/cancel, in the words of coderd's patchTemplateVersionDryRunCancel */
+static void
+h_dryrun_cancel(struct req *r)
+{
+	struct build *b = dryrun_arg(r);
+
+	if (!b)
+		return;
+	if (b->completed)
+		fail(r, 400, "Job has already completed.", NULL);
+	else if (b->canceled)
+		fail(r, 400, "Job has already been marked as canceled.", NULL);
+	else
+	{
+		build_cancel(b);
+		respond(r->c, 200, err_body("Job has been marked as canceled.", NULL, NULL));
+	}
+}
+
+/* GET /deployment/config (coderd: owners only, else 403) */
+static void
+h_deployment_config(struct req *r)
+{
+	if (need_owner(r))
+		respond(r->c, 200, j_deployment_config());
+}
+
 /* ---------------- workspaces ---------------- */
 
 /* The owner sees every workspace, anyone else their own. */
@@ -1072,9 +1389,9 @@ new_workspace_template(struct req *r, const char *tid, const char *tvid, struct 
 	return fail_validation(r, 400, msg, !blank(tid) ? "template_id" : "template_version_id", "template not found");
 }
 
-/* rich_parameter_values, when given: name and value strings the template accepts. */
+/* rich_parameter_values of a body of Go type T, when given: name and value strings the template accepts. */
 static bool
-new_workspace_params(struct req *r, json_object **out)
+rich_params_read(struct req *r, const char *T, json_object **out)
 {
 	json_object *params;
 	char		buf[400];
@@ -1083,7 +1400,12 @@ new_workspace_params(struct req *r, json_object **out)
 	if (!json_object_object_get_ex(r->body, "rich_parameter_values", &params) || !params)
 		return true;
 	if (!json_object_is_type(params, json_type_array))
-		return fail(r, 400, MSG_BAD_JSON, "json: cannot unmarshal into Go struct field CreateWorkspaceRequest.rich_parameter_values of type []codersdk.WorkspaceBuildParameter");
+	{
+		char		detail[200];
+
+		snprintf(detail, sizeof(detail), "json: cannot unmarshal into Go struct field %s.rich_parameter_values of type []codersdk.WorkspaceBuildParameter", T);
+		return fail(r, 400, MSG_BAD_JSON, detail);
+	}
 	for (size_t i = 0; i < json_object_array_length(params); i++)
 	{
 		json_object *p = json_object_array_get_idx(params, i),
@@ -1121,7 +1443,7 @@ new_workspace_valid(struct req *r, const struct user *owner, struct new_workspac
 		return fail_tag(r, "name", "required", "");
 	if (!valid_ws_name(nw->name))
 		return fail_tag(r, "name", "workspace_name", "");
-	if (!new_workspace_params(r, &nw->params))
+	if (!rich_params_read(r, T, &nw->params))
 		return false;
 	snprintf(key, sizeof(key), "%s/%s", owner->id, nw->name);
 	if (hmap_get(&deployment.workspaces_by_owner_name, key))
@@ -1206,7 +1528,14 @@ h_ws_by_name(struct req *r)
 		respond(r->c, 200, j_workspace(w));
 }
 
-/* Does W match the GET /workspaces terms: name:, owner:, template:, status:, bare words (name)? */
+#define MSG_WS_QUERY "Invalid workspace search query."
+
+/*
+ * Does W match the GET /workspaces terms?  As coderd's GetWorkspaces: name
+ * is a substring (ILIKE '%name%'), owner a username ("me": the caller) and
+ * template a template name, both whole and without case, status the latest
+ * build's workspace status.
+ */
 static bool
 workspace_matches(struct req *r, const struct workspace *w, const struct terms *ts)
 {
@@ -1214,21 +1543,51 @@ workspace_matches(struct req *r, const struct workspace *w, const struct terms *
 		return false;
 	for (int i = 0; i < ts->n; i++)
 	{
-		const char *t = ts->t[i];
+		const char *k = ts->key[i],
+				   *v = ts->value[i];
 		bool		ok = true;
 
-		if (strncmp(t, "name:", 5) == 0)
-			ok = contains_ci(w->name, t + 5);
-		else if (strncmp(t, "owner:", 6) == 0)
-			ok = strcmp(t + 6, "me") == 0 ? w->owner == r->me : strcasecmp(w->owner->username, t + 6) == 0;
-		else if (strncmp(t, "template:", 9) == 0)
-			ok = strcasecmp(w->tpl->name, t + 9) == 0;
-		else if (strncmp(t, "status:", 7) == 0)
-			ok = strcmp(build_status_name(w->latest), t + 7) == 0;
-		else if (!strchr(t, ':'))
-			ok = contains_ci(w->name, t);
+		if (strcmp(k, "name") == 0)
+			ok = contains_ci(w->name, v);
+		else if (strcmp(k, "owner") == 0)
+			ok = strcmp(v, "me") == 0 ? w->owner == r->me : strcasecmp(w->owner->username, v) == 0;
+		else if (strcmp(k, "template") == 0)
+			ok = strcasecmp(w->tpl->name, v) == 0;
+		else if (strcmp(k, "status") == 0)
+			ok = strcmp(build_status_name(w->latest), v) == 0;
 		if (!ok)
 			return false;
+	}
+	return true;
+}
+
+/*
+ * A bare word of a workspace query is a name, or OWNER/NAME (coderd's
+ * searchquery.Workspaces): split it into TS's terms.  False after a 400.
+ */
+static bool
+workspace_bare_terms(struct req *r, struct terms *ts)
+{
+	int			n = ts->n;
+
+	for (int i = 0; i < n; i++)
+	{
+		char	   *slash;
+
+		if (strcmp(ts->key[i], "") != 0)
+			continue;
+		ts->key[i] = "name";
+		slash = strchr(ts->value[i], '/');
+		if (!slash)
+			continue;
+		if (strchr(slash + 1, '/'))
+			return fail_query(r, MSG_WS_QUERY, "q", "Query element %s can only contain 1 '/'", ts->value[i]);
+		if (ts->n == 16)
+			continue;
+		*slash = '\0';
+		ts->key[ts->n] = "owner";
+		ts->value[ts->n++] = ts->value[i];
+		ts->value[i] = slash + 1;
 	}
 	return true;
 }
@@ -1237,11 +1596,14 @@ workspace_matches(struct req *r, const struct workspace *w, const struct terms *
 static void
 h_ws_list(struct req *r)
 {
+	static const char *const keys[] = {"name", "owner", "template", "status", NULL};
 	struct terms ts;
 	struct page pg;
 	struct listbuf lb = {0};
 
-	terms_read(r, &ts);
+	if (!terms_read(r, &ts, "", MSG_WS_QUERY) || !workspace_bare_terms(r, &ts) ||
+		!terms_known(r, &ts, keys, MSG_WS_QUERY))
+		return;
 	page_read(r, &pg);
 	for (struct workspace *w = deployment.ws_head; w; w = w->next)
 		if (workspace_matches(r, w, &ts) && page_take(&pg))
@@ -1402,27 +1764,87 @@ h_build_cancel(struct req *r)
 		respond(r->c, 200, err_body("Job has been marked as canceled...", NULL, NULL));
 }
 
-/* GET /workspacebuilds/{workspacebuild}/logs: the lines between ?after and ?before (ids) */
+/*
+ * ?after, a log id: 0 when absent; false after coderd's 400 when it is not
+ * an integer (coderd/provisionerjobs.go, provisionerJobLogs).
+ */
+static bool
+after_arg(struct lws *wsi, int64_t *after, json_object **err)
+{
+	char		buf[64],
+			   *end;
+
+	*after = 0;
+	*err = NULL;
+	if (!qarg(wsi, "after", buf, sizeof(buf)) || !buf[0])
+		return true;
+	*after = strtoll(buf, &end, 10);
+	if (!*end)
+		return true;
+	*err = json_object_new_array();
+	json_object_array_add(*err, json_object_new_object());
+	json_object_object_add(json_object_array_get_idx(*err, 0), "detail", json_object_new_string("Must be an integer"));
+	json_object_object_add(json_object_array_get_idx(*err, 0), "field", json_object_new_string("after"));
+	*err = err_body("Query param \"after\" must be an integer.", NULL, *err);
+	return false;
+}
+
+/* B's log lines after id AFTER as a JSON array, appended to SB. */
+static void
+logs_text(strbuf *sb, const struct build *b, int64_t after)
+{
+	bool		first = true;
+
+	sb_add(sb, "[", 1);
+	for (int i = 0; i < b->nlogs; i++)
+	{
+		if (b->logs[i].id <= after)
+			continue;
+		if (!first)
+			sb_add(sb, ",", 1);
+		log_text(sb, &b->logs[i]);
+		first = false;
+	}
+	sb_add(sb, "]", 1);
+}
+
+/*
+ * GET .../logs of a build or a dry run without an upgrade: the lines after
+ * ?after as []ProvisionerJobLog (coderd reads no ?before: fetchAndWriteLogs
+ * takes after only).  ?follow asks for a websocket, which a plain GET cannot
+ * be: 400, as coderd's websocket.Accept fails.
+ */
+static void
+logs_respond(struct req *r, const struct build *b)
+{
+	int64_t		after;
+	json_object *err;
+	strbuf		sb = {0};
+	char		buf[8];
+
+	if (!after_arg(r->wsi, &after, &err))
+	{
+		respond(r->c, 400, err);
+		return;
+	}
+	if (qarg(r->wsi, "follow", buf, sizeof(buf)))
+	{
+		fail(r, 400, "Failed to accept websocket.", "websocket protocol violation: Connection header \"\" does not contain Upgrade");
+		return;
+	}
+	logs_text(&sb, b, after);
+	respond_raw(r->c, 200, "application/json", sb.p, sb.len);
+	free(sb.p);
+}
+
+/* GET /workspacebuilds/{workspacebuild}/logs */
 static void
 h_build_logs(struct req *r)
 {
 	struct build *b = build_arg(r);
-	char		buf[32];
-	long		after = 0,
-				before = 0;
-	json_object *a;
 
-	if (!b)
-		return;
-	if (qarg(r->wsi, "after", buf, sizeof(buf)))
-		after = atol(buf);
-	if (qarg(r->wsi, "before", buf, sizeof(buf)))
-		before = atol(buf);
-	a = json_object_new_array();
-	for (int i = 0; i < b->nlogs; i++)
-		if (b->logs[i].id > after && (before <= 0 || b->logs[i].id < before))
-			json_object_array_add(a, j_log(&b->logs[i]));
-	respond(r->c, 200, a);
+	if (b)
+		logs_respond(r, b);
 }
 
 /* The agent the path names, if the caller may see it; NULL after the error. */
@@ -1519,6 +1941,89 @@ inject_http_failure(struct req *r)
 	return true;
 }
 
+/* Is PATH under coderd's /api/v2 router, and not one of the stand-in's own test routes? */
+static bool
+limited_path(const char *path)
+{
+	if (strncmp(path, "/api/v2", 7) != 0 || (path[7] != '/' && path[7] != '\0'))
+		return false;
+	return strncmp(path, "/api/v2/standin/", 16) != 0 && strcmp(path, "/api/v2/standin") != 0;
+}
+
+/*
+ * Count a request to PATH (LOGIN: it is POST /users/login) against coderd's
+ * limiters (ratelimit.c) into OUT: the API limiter for every /api/v2 path,
+ * whatever the answer will be, then the login limiter.  The caller is the
+ * user of a valid session token, if any: coderd's PrecheckAPIKey middleware
+ * (coderd.go) puts it in the request before the limiter, and a bad token is
+ * keyed by IP here and answered 401 later.  The bypass header is read only
+ * with a valid token, as coderd's key function does.
+ */
+static void
+rate_check(struct lws *wsi, const char *path, bool login, struct rl_result *out)
+{
+	struct user *u = NULL;
+	char		buf[64],
+				ip[64] = "";
+	bool		bypass = false;
+
+	memset(out, 0, sizeof(*out));
+	if (lws_get_vhost(wsi) != main_vhost || !limited_path(path))
+		return;
+	if (session_user(wsi, &u) != NULL)
+		u = NULL;
+	if (u && lws_hdr_custom_copy(wsi, buf, sizeof(buf), "x-coder-bypass-ratelimit:", 25) > 0)
+		bypass = go_parse_bool_true(buf);
+	if (!u)
+		lws_get_peer_simple(wsi, ip, sizeof(ip));
+	ratelimit_check(RL_API, u, bypass, ip, path, out);
+	if (login && out->outcome == RL_PASS)
+	{
+		struct rl_result l;
+
+		/* the inner limiter's headers are the ones that stay (w.Header().Set) */
+		ratelimit_check(RL_LOGIN, u, bypass, ip, path, &l);
+		if (l.outcome != RL_PASS || l.limit > 0)
+			*out = l;
+	}
+}
+
+/*
+ * The answer to a request a limiter refused, into BODY: 428 in plain text
+ * for the bypass header from a non-owner (httprate answers a key function's
+ * error with Go's http.Error), else 429 with coderd's message (ratelimit.go's
+ * limit handler; "1m0s" is Go's %v of the one-minute window).
+ */
+static int
+rate_refusal(const struct rl_result *rl, char *body, size_t n, const char **ctype)
+{
+	if (rl->outcome == RL_NOT_OWNER)
+	{
+		*ctype = "text/plain; charset=utf-8";
+		snprintf(body, n, "\"X-Coder-Bypass-Ratelimit\" provided but user is not owner\n");
+		return 428;
+	}
+	*ctype = "application/json";
+	snprintf(body, n, "{\"message\":\"You've been rate limited for sending more than %d requests in 1m0s.\"}",
+			 rl->limit);
+	return 429;
+}
+
+/* Answer C's request if a limiter refused it (c->rl); true when it did. */
+static bool
+rate_refused(struct conn *c)
+{
+	char		body[200];
+	const char *ctype;
+	int			status;
+
+	if (c->rl.outcome == RL_PASS)
+		return false;
+	status = rate_refusal(&c->rl, body, sizeof(body), &ctype);
+	respond_raw(c, status, ctype, body, strlen(body));
+	return true;
+}
+
 /* Parse the body, if there is one, into r->body. */
 static bool
 parse_body(struct req *r)
@@ -1535,9 +2040,22 @@ parse_body(struct req *r)
 	return true;
 }
 
+/* ROUTE's answer: 404 or 405 for none, else its handler once an injected failure, the session and the body let it. */
+static void
+dispatch_route(struct req *r, int route)
+{
+	if (route == NO_SUCH_PATH)
+		respond(r->c, 404, err_body("Route not found.", NULL, NULL));
+	else if (route == NO_SUCH_METHOD)
+		respond(r->c, 405, err_body("Method not allowed.", NULL, NULL));
+	else if (!inject_http_failure(r) && (!routes[route].auth || authenticate(r)) && parse_body(r))
+		routes[route].fn(r);
+}
+
 /*
  * Answer one whole request: /metrics, else the route's handler once the
- * route, an injected failure, the session and the body have let it through.
+ * rate limits, the route, an injected failure, the session and the body have
+ * let it through.
  */
 static void
 handle(struct conn *c)
@@ -1549,12 +2067,9 @@ handle(struct conn *c)
 		return;
 	route = match_route(&r, c->path, c->method);
 	c->route = route >= 0 ? route : ROUTE_NONE;
-	if (route == NO_SUCH_PATH)
-		respond(c, 404, err_body("Route not found.", NULL, NULL));
-	else if (route == NO_SUCH_METHOD)
-		respond(c, 405, err_body("Method not allowed.", NULL, NULL));
-	else if (!inject_http_failure(&r) && (!routes[route].auth || authenticate(&r)) && parse_body(&r))
-		routes[route].fn(&r);
+	rate_check(c->wsi, c->path, route >= 0 && routes[route].fn == h_login, &c->rl);
+	if (!rate_refused(c))
+		dispatch_route(&r, route);
 	if (r.body)
 		json_object_put(r.body);
 }
@@ -1618,30 +2133,35 @@ follow_unlink(struct conn *c)
 	c->follow = NULL;
 }
 
-/* Send the log lines C has not had yet; once the job is over, close normally. */
+/*
+ * Send the log lines C has not had yet, each as one text message: the JSON
+ * of a ProvisionerJobLog and a newline, as coderd's wsjson.Encoder writes it
+ * (json.Encoder.Encode).  Once the job is over, close with 1000 "done", as
+ * coderd's logFollower does (coderd/provisionerjobs.go, follow: it returns on
+ * the end-of-logs notice, or at once for a job already complete, and its
+ * deferred Close says StatusNormalClosure, "done").
+ */
 static void
 follow_push(struct conn *c)
 {
 	struct build *b = c->follow;
+	strbuf		sb = {0};
 
 	for (int i = 0; i < b->nlogs; i++)
 	{
-		json_object *o;
-		size_t		len;
-		const char *s;
-
 		if (b->logs[i].id <= c->last_log)
 			continue;
-		o = j_log(&b->logs[i]);
-		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-		ws_send(c, s, len, false);
-		json_object_put(o);
+		sb.len = 0;
+		log_text(&sb, &b->logs[i]);
+		sb_add(&sb, "\n", 1);
+		ws_send(c, sb.p, sb.len, false);
 		c->last_log = b->logs[i].id;
 	}
+	free(sb.p);
 	if (!job_active(b->status))
 	{
 		follow_unlink(c);
-		ws_close_after(c, LWS_CLOSE_STATUS_NORMAL, "");
+		ws_close_after(c, LWS_CLOSE_STATUS_NORMAL, "done");
 	}
 }
 
@@ -1660,31 +2180,40 @@ http_build_changed(struct build *b)
 	}
 }
 
+/* Answer an upgrade request with STATUS and BODY instead of switching protocols. */
+static int
+reject_raw(struct lws *wsi, int status, const char *ctype, const char *body, size_t len,
+		   const struct rl_result *rl)
+{
+	unsigned char hdr[LWS_PRE + 1024],
+			   *start = hdr + LWS_PRE,
+			   *p = start,
+			   *end = hdr + sizeof(hdr) - 1;
+	unsigned char *buf;
+	int			n;
+
+	if (lws_add_http_common_headers(wsi, (unsigned) status, ctype, len, &p, end) ||
+		add_rate_headers(wsi, rl, &p, end) ||
+		lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	buf = xmalloc(LWS_PRE + (size_t) (p - start) + len);
+	memcpy(buf + LWS_PRE, start, (size_t) (p - start));
+	memcpy(buf + LWS_PRE + (p - start), body, len);
+	n = lws_write(wsi, buf + LWS_PRE, (size_t) (p - start) + len, LWS_WRITE_HTTP_HEADERS);
+	free(buf);
+	return n < 0 ? -1 : 1;
+}
+
 /* Reject an upgrade with a JSON body (which this puts), as coderd does before accepting. */
 static int
 reject_upgrade(struct lws *wsi, int status, json_object *o)
 {
-	unsigned char buf[LWS_PRE + 2048],
-			   *start = buf + LWS_PRE,
-			   *p = start,
-			   *end = buf + sizeof(buf) - 1;
 	size_t		len;
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	int			rc = reject_raw(wsi, status, "application/json", s, len, NULL);
 
-	if (len > 1024)
-		len = 1024;
-	if (lws_add_http_common_headers(wsi, (unsigned) status, "application/json", len, &p, end) ||
-		lws_finalize_http_header(wsi, &p, end))
-	{
-		json_object_put(o);
-		return -1;
-	}
-	memcpy(p, s, len);
-	p += len;
 	json_object_put(o);
-	if (lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_HEADERS) < 0)
-		return -1;
-	return 1;
+	return rc;
 }
 
 /*
@@ -1713,23 +2242,71 @@ ws_request(struct lws *wsi, struct conn *c, bool establish)
 	return routes[route].ws(&r, c, route, establish);
 }
 
-/* A build's logs with ?follow: the lines after ?after, then each new one, then a normal close. */
+/*
+ * A logs websocket of job B: the lines after ?after, then each new one, then
+ * 1000 "done" (follow_push).  Without ?follow coderd does not upgrade: it
+ * answers 200 with the JSON array, and so does this; a bad ?after is its 400.
+ */
 static int
-ws_logs_open(struct req *r, struct conn *c, int route, bool establish)
+logs_ws_open(struct req *r, struct conn *c, int route, bool establish, struct build *b)
 {
-	struct build *b = hmap_get(&deployment.builds_by_id, r->arg[0]);
-	char		buf[32];
+	int64_t		after;
+	json_object *err;
+	char		buf[8];
 
-	if (!b || !can_see(r, b->ws))
-		return reject_upgrade(r->wsi, 404, err_body(MSG_NOT_FOUND, NULL, NULL));
+	if (!after_arg(r->wsi, &after, &err))
+		return reject_upgrade(r->wsi, 400, err);
+	if (!qarg(r->wsi, "follow", buf, sizeof(buf)))
+	{
+		strbuf		sb = {0};
+		int			rc;
+
+		logs_text(&sb, b, after);
+		rc = reject_raw(r->wsi, 200, "application/json", sb.p, sb.len, NULL);
+		free(sb.p);
+		return rc;
+	}
 	if (!establish)
 		return 0;
 	c->kind = C_WS_LOGS;
 	c->ws_route = route;
-	c->last_log = qarg(r->wsi, "after", buf, sizeof(buf)) ? atol(buf) : 0;
+	c->last_log = after;
 	follow_link(c, b);
 	follow_push(c);
 	return 0;
+}
+
+/* GET /workspacebuilds/{workspacebuild}/logs?follow as a websocket */
+static int
+ws_logs_open(struct req *r, struct conn *c, int route, bool establish)
+{
+	struct build *b = hmap_get(&deployment.builds_by_id, r->arg[0]);
+
+	if (!b || !can_see(r, b->ws))
+		return reject_upgrade(r->wsi, 404, err_body(MSG_NOT_FOUND, NULL, NULL));
+	return logs_ws_open(r, c, route, establish, b);
+}
+
+/* GET .../dry-run/{jobID}/logs?follow as a websocket; refusals as dryrun_arg words them */
+static int
+ws_dryrun_logs_open(struct req *r, struct conn *c, int route, bool establish)
+{
+	struct template *t = hmap_get(&deployment.versions_by_id, r->arg[0]);
+	struct build *b = uuid_valid(r->arg[1]) ? hmap_get(&deployment.dryruns_by_id, r->arg[1]) : NULL;
+	char		msg[200];
+
+	if (!t)
+		return reject_upgrade(r->wsi, 404, err_body(MSG_NOT_FOUND, NULL, NULL));
+	if (!uuid_valid(r->arg[1]))
+		return reject_upgrade(r->wsi, 400, err_body("Job ID must be a valid UUID.", r->arg[1], NULL));
+	if (!b)
+	{
+		snprintf(msg, sizeof(msg), "Provisioner job \"%s\" not found.", r->arg[1]);
+		return reject_upgrade(r->wsi, 404, err_body(msg, NULL, NULL));
+	}
+	if (b->tpl != t || (!r->me->is_owner && b->initiator != r->me))
+		return reject_upgrade(r->wsi, 403, err_body("Forbidden.", NULL, NULL));
+	return logs_ws_open(r, c, route, establish, b);
 }
 
 /* Run ?command on a new terminal of ?width x ?height (80 x 24 unless given). */
@@ -1865,7 +2442,30 @@ ws_receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 	c->blen = 0;
 }
 
-/* An upgrade request: to a websocket only, and only one that ws_request accepts. */
+/*
+ * An upgrade request counts against the rate limits like any request (coderd
+ * limits its websocket routes too): 0 when it passes, else the refusal sent.
+ * The 101 of an upgrade that passes carries no X-RateLimit-* headers.
+ */
+static int
+ws_rate_check(struct lws *wsi)
+{
+	char		path[512],
+				body[200];
+	const char *ctype;
+	struct rl_result rl;
+	int			status;
+
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
+		return 0;
+	rate_check(wsi, path, false, &rl);
+	if (rl.outcome == RL_PASS)
+		return 0;
+	status = rate_refusal(&rl, body, sizeof(body), &ctype);
+	return reject_raw(wsi, status, ctype, body, strlen(body), &rl);
+}
+
+/* An upgrade request: to a websocket only, and only one that the limits and ws_request accept. */
 static int
 ws_confirm(struct lws *wsi, struct conn *c, const char *protocol)
 {
@@ -1873,7 +2473,9 @@ ws_confirm(struct lws *wsi, struct conn *c, const char *protocol)
 
 	if (!protocol || strcmp(protocol, "websocket") != 0)
 		return -1;
-	rc = ws_request(wsi, c, false);
+	rc = ws_rate_check(wsi);
+	if (rc == 0)
+		rc = ws_request(wsi, c, false);
 	if (c && c->in_flight)
 	{
 		metrics_inflight(-1);

@@ -66,6 +66,15 @@ usage(FILE *f)
 			"  --fail-http RATE              any API call answers --fail-http-status instead\n"
 			"  --fail-http-status CODE       500 (default), 502, 503, 504 or 429\n"
 			"  --fail-delete RATE            a delete build ends \"failed\"\n"
+			"  --fail-dry-run MESSAGE        every template dry run ends \"failed\" with job.error MESSAGE\n"
+			"  --build-log-lines N           log lines a build or dry run writes, 0..11 (default 11: all);\n"
+			"                                fewer keep the stage lines first, an error line is always written\n"
+			"  --api-rate-limit N            requests a minute per user (per IP without a valid token) and\n"
+			"                                path, as coderd's flag (default 512; 0 or less: no limit)\n"
+			"  --login-rate-limit N          POST /users/login a minute per IP (default 60; 0 or less: no limit).\n"
+			"                                Stand-in only: coderd fixes it at 60 and has no such flag, only\n"
+			"                                --dangerous-disable-rate-limits (its own tests raise it in code)\n"
+			"  --dangerous-disable-rate-limits  no rate limit at all, as coderd's flag\n"
 			"  --seed N                      seed for failures and build times (default: from the clock)\n"
 			"  --token TOKEN                 the owner's session token (default: a random one)\n"
 			"  --token-file PATH             write the owner's session token to PATH (mode 0600)\n"
@@ -107,6 +116,27 @@ parse_count(const char *flag, const char *s)
 	if (!*s || *end || v < 1 || v > 10000)
 		die_usage(flag, "must be an integer from 1 to 10000");
 	return (int) v;
+}
+
+/* An integer from LO to HI; WHY says what was expected. */
+static int
+parse_int(const char *flag, const char *s, long lo, long hi, const char *why)
+{
+	char	   *end;
+	long		v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		die_usage(flag, why);
+	return (int) v;
+}
+
+/* --fail-dry-run: the job error, 1 to 400 characters. */
+static const char *
+parse_message(const char *flag, const char *s)
+{
+	if (!*s || strlen(s) > 400)
+		die_usage(flag, "must be a message of 1 to 400 characters");
+	return s;
 }
 
 /* A Go duration in microseconds; WHY says what was expected. */
@@ -200,6 +230,11 @@ enum option_id
 	OPT_FAIL_HTTP,
 	OPT_FAIL_HTTP_STATUS,
 	OPT_FAIL_DELETE,
+	OPT_FAIL_DRY_RUN,
+	OPT_BUILD_LOG_LINES,
+	OPT_API_RATE_LIMIT,
+	OPT_LOGIN_RATE_LIMIT,
+	OPT_DISABLE_RATE_LIMITS,
 	OPT_SEED,
 	OPT_TOKEN,
 	OPT_TOKEN_FILE,
@@ -223,6 +258,11 @@ static const struct option options[] = {
 	{"fail-http", required_argument, NULL, OPT_FAIL_HTTP},
 	{"fail-http-status", required_argument, NULL, OPT_FAIL_HTTP_STATUS},
 	{"fail-delete", required_argument, NULL, OPT_FAIL_DELETE},
+	{"fail-dry-run", required_argument, NULL, OPT_FAIL_DRY_RUN},
+	{"build-log-lines", required_argument, NULL, OPT_BUILD_LOG_LINES},
+	{"api-rate-limit", required_argument, NULL, OPT_API_RATE_LIMIT},
+	{"login-rate-limit", required_argument, NULL, OPT_LOGIN_RATE_LIMIT},
+	{"dangerous-disable-rate-limits", no_argument, NULL, OPT_DISABLE_RATE_LIMITS},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"token", required_argument, NULL, OPT_TOKEN},
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -281,6 +321,9 @@ parse_fault_flag(struct config *cfg, int opt, const char *flag, const char *arg)
 		case OPT_FAIL_DELETE:
 			cfg->fail_delete = parse_rate(flag, arg);
 			return true;
+		case OPT_FAIL_DRY_RUN:
+			cfg->fail_dry_run = parse_message(flag, arg);
+			return true;
 		default:
 			return false;
 	}
@@ -325,6 +368,18 @@ parse_setup_flag(struct flags *f, int opt, const char *flag, const char *arg)
 		case OPT_AGENT_TIMEOUT:
 			f->cfg.agent_timeout = parse_duration_flag(flag, arg, "expected a duration like 2m");
 			break;
+		case OPT_BUILD_LOG_LINES:
+			f->cfg.build_log_lines = parse_int(flag, arg, 0, 11, "must be an integer from 0 to 11");
+			break;
+		case OPT_API_RATE_LIMIT:
+			f->cfg.api_rate_limit = parse_int(flag, arg, -1000000000, 1000000000, "must be an integer (0 or less: no limit)");
+			break;
+		case OPT_LOGIN_RATE_LIMIT:
+			f->cfg.login_rate_limit = parse_int(flag, arg, -1000000000, 1000000000, "must be an integer (0 or less: no limit)");
+			break;
+		case OPT_DISABLE_RATE_LIMITS:
+			f->cfg.rate_limits_disabled = true;
+			break;
 		case OPT_SEED:
 			f->cfg.seed = parse_seed(flag, arg);
 			f->seed_given = true;
@@ -358,6 +413,9 @@ parse_flags(int argc, char **argv, struct flags *f)
 	f->cfg.replicas = 1;
 	f->cfg.daemons = 3;
 	f->cfg.fail_http_status = 500;
+	f->cfg.build_log_lines = 11;
+	f->cfg.api_rate_limit = 512;	/* coderd's --api-rate-limit default */
+	f->cfg.login_rate_limit = 60;	/* coderd's cli/server.go: loginRateLimit := 60 */
 	parse_dist("1s", &f->cfg.build_time);
 	f->cfg.agent_delay = 500000;
 	f->cfg.agent_timeout = 120000000;
@@ -384,6 +442,12 @@ parse_flags(int argc, char **argv, struct flags *f)
 	}
 	if (optind < argc)
 		die_usage(argv[optind], "unexpected argument (see --help)");
+	if (f->cfg.rate_limits_disabled)
+	{
+		/* as cli/server.go does for --dangerous-disable-rate-limits */
+		f->cfg.api_rate_limit = -1;
+		f->cfg.login_rate_limit = -1;
+	}
 	if (f->metrics_port > 0 && f->metrics_port == f->port)
 		die_usage("--metrics-listen", "must differ from --listen");
 	if (!f->seed_given)
@@ -553,6 +617,23 @@ make_server(struct flags *f)
 	}
 }
 
+/* The rate-limit line of the start-up lines. */
+static void
+announce_limits(const struct config *c)
+{
+	char		api[64],
+				login[64];
+
+	if (c->rate_limits_disabled)
+	{
+		printf("coder-standin: rate limits off (--dangerous-disable-rate-limits)\n");
+		return;
+	}
+	snprintf(api, sizeof(api), c->api_rate_limit > 0 ? "%d a minute per user and path" : "off", c->api_rate_limit);
+	snprintf(login, sizeof(login), c->login_rate_limit > 0 ? "%d a minute per IP" : "off", c->login_rate_limit);
+	printf("coder-standin: rate limits: API %s, login %s\n", api, login);
+}
+
 /*
  * The start-up lines, which tests and scripts read: CODER_URL= comes after
  * the "metrics on" line and says the listeners are bound.
@@ -567,6 +648,7 @@ announce(const struct flags *f, const char *url)
 		printf("coder-standin: metrics on http://%s:%d/metrics\n", f->metrics_iface, f->metrics_port);
 	printf("coder-standin: provisioners %d x %d, seed %llu\n", f->cfg.replicas, f->cfg.daemons,
 		   (unsigned long long) f->cfg.seed);
+	announce_limits(&f->cfg);
 	printf("CODER_URL=%s\n", url);
 	if (f->token_file)
 		printf("coder-standin: the session token is in %s (mode 0600)\n", f->token_file);

@@ -11,7 +11,6 @@
 #include "server.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,8 +137,11 @@ metrics_job_wait(struct build *b, double seconds)
 {
 	char		l[300];
 
-	snprintf(l, sizeof(l), "build_reason=\"initiator\",job_type=\"workspace_build\",provisioner_type=\"terraform\",transition=\"%s\"",
-			 transition_name(b->tr));
+	if (b->kind == JK_DRY_RUN)
+		snprintf(l, sizeof(l), "build_reason=\"\",job_type=\"template_version_dry_run\",provisioner_type=\"terraform\",transition=\"\"");
+	else
+		snprintf(l, sizeof(l), "build_reason=\"initiator\",job_type=\"workspace_build\",provisioner_type=\"terraform\",transition=\"%s\"",
+				 transition_name(b->tr));
 	observe(&series_get(&queue_wait, l)->h, wait_buckets, N_WAIT_B, seconds);
 }
 
@@ -161,14 +163,13 @@ esc(char *out, size_t n, const char *in)
 	out[j] = '\0';
 }
 
-/* state.c's on_job_done: B ended; the build counter and the job timing. */
-void
-metrics_job_done(struct build *b)
+/* Workspace build B ended with ST: coderd_workspace_builds_total. */
+static void
+count_build(const struct build *b, const char *st)
 {
 	char		l[800],
 				e[3][200];
 	static const char *action[] = {"START", "STOP", "DELETE"};
-	const char *st = b->status == JOB_SUCCEEDED ? "success" : "failed";
 
 	esc(e[0], sizeof(e[0]), b->ws->owner->email);
 	esc(e[1], sizeof(e[1]), b->ws->tpl->name);
@@ -176,6 +177,17 @@ metrics_job_done(struct build *b)
 	snprintf(l, sizeof(l), "action=\"%s\",owner_email=\"%s\",status=\"%s\",template_name=\"%s\",template_version=\"%s\",workspace_name=\"%s\"",
 			 action[b->tr], e[0], st, e[1], b->ws->tpl->version_name, e[2]);
 	series_get(&builds, l)->count++;
+}
+
+/* state.c's on_job_done: B ended; the build counter (builds only) and the job timing. */
+void
+metrics_job_done(struct build *b)
+{
+	char		l[100];
+	const char *st = b->status == JOB_SUCCEEDED ? "success" : "failed";
+
+	if (b->kind == JK_BUILD)
+		count_build(b, st);
 	if (b->started)
 	{
 		snprintf(l, sizeof(l), "provisioner=\"terraform\",status=\"%s\"", st);
@@ -186,51 +198,16 @@ metrics_job_done(struct build *b)
 
 /* ---------------- rendering ---------------- */
 
-struct sbuf
-{
-	char	   *p;
-	size_t		len,
-				cap;
-};
-
-static void
-sb_printf(struct sbuf *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Append printf output to S, growing it as needed. */
-static void
-sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	va_list		ap;
-	int			n;
-
-	for (;;)
-	{
-		size_t		room = s->cap - s->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(s->p + s->len, room, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t) n < room)
-		{
-			s->len += (size_t) n;
-			return;
-		}
-		s->cap = s->cap * 2 + (size_t) n + 64;
-		s->p = xrealloc(s->p, s->cap);
-	}
-}
-
 /* The # HELP and # TYPE lines of a metric. */
 static void
-head(struct sbuf *s, const char *name, const char *type, const char *help)
+head(strbuf *s, const char *name, const char *type, const char *help)
 {
 	sb_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* The _bucket, _sum and _count lines of each series of F. */
 static void
-hist_out(struct sbuf *s, const char *name, const struct family *f, const double *bounds, int nb)
+hist_out(strbuf *s, const char *name, const struct family *f, const double *bounds, int nb)
 {
 	for (const struct series *x = f->head; x; x = x->next)
 	{
@@ -244,7 +221,7 @@ hist_out(struct sbuf *s, const char *name, const struct family *f, const double 
 
 /* One line per series of F. */
 static void
-counter_out(struct sbuf *s, const char *name, const struct family *f)
+counter_out(strbuf *s, const char *name, const struct family *f)
 {
 	for (const struct series *x = f->head; x; x = x->next)
 		sb_printf(s, "%s{%s} %ld\n", name, x->labels, x->count);
@@ -252,7 +229,7 @@ counter_out(struct sbuf *s, const char *name, const struct family *f)
 
 /* The process_* metrics, from getrusage, getrlimit and /proc/self. */
 static void
-process_out(struct sbuf *s)
+process_out(strbuf *s)
 {
 	struct rusage ru;
 	struct rlimit rl;
@@ -296,7 +273,7 @@ process_out(struct sbuf *s)
 char *
 metrics_render(size_t *len)
 {
-	struct sbuf s = {xmalloc(65536), 0, 65536};
+	strbuf		s = {xmalloc(65536), 0, 65536};
 
 	head(&s, "coderd_api_websocket_durations_seconds", "histogram", "Websocket duration distribution of requests in seconds.");
 	hist_out(&s, "coderd_api_websocket_durations_seconds", &ws_durations, ws_buckets, N_WS_B);

@@ -233,11 +233,7 @@ j_template_version(const struct template *t)
 	ADD(job, "tags", x);
 	ADD(job, "type", jstr("template_version_import"));
 	ADD(o, "job", job);
-	x = json_object_new_object();
-	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
-	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
-	ADD(x, "most_recently_seen", jtime(wall_us()));
-	ADD(o, "matched_provisioners", x);
+	ADD(o, "matched_provisioners", j_matched_provisioners());
 	ADD(o, "message", jstr("stand-in template version"));
 	ADD(o, "name", jstr(t->version_name));
 	ADD(o, "organization_id", jstr(deployment.org_id));
@@ -294,30 +290,25 @@ j_param(const struct param *p)
 	return o;
 }
 
-/* codersdk.ProvisionerJob of build B */
-static json_object *
-j_job(const struct build *b)
+/* codersdk.MatchedProvisioners: every daemon matches and is available */
+json_object *
+j_matched_provisioners(void)
 {
-	json_object *o = json_object_new_object();
-	json_object *x;
-	const struct workspace *w = b->ws;
-	bool		pending = b->status == JOB_PENDING;
+	json_object *x = json_object_new_object();
 
-	ADD(o, "available_workers", json_object_new_array());
-	add_time_opt(o, "canceled_at", b->canceled);
-	add_time_opt(o, "completed_at", b->completed);
-	ADD(o, "created_at", jtime(b->created));
-	if (b->error)
-		ADD(o, "error", jstr(b->error));
-	ADD(o, "file_id", jstr(w->tpl->file_id));
-	ADD(o, "id", jstr(b->job_id));
-	ADD(o, "initiator_id", jstr(b->initiator->id));
-	x = json_object_new_object();
-	ADD(x, "template_version_id", jstr(w->tpl->version_id));
-	ADD(x, "workspace_build_id", jstr(b->id));
-	ADD(o, "input", x);
-	ADD(o, "logs_overflowed", json_object_new_boolean(false));
-	x = json_object_new_object();
+	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
+	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
+	ADD(x, "most_recently_seen", jtime(wall_us()));
+	return x;
+}
+
+/* codersdk.ProvisionerJobMetadata of build B */
+static json_object *
+job_metadata(const struct build *b)
+{
+	json_object *x = json_object_new_object();
+	const struct workspace *w = b->ws;
+
 	ADD(x, "template_display_name", jstr(w->tpl->name));
 	ADD(x, "template_icon", jstr("/icon/docker.png"));
 	ADD(x, "template_id", jstr(w->tpl->id));
@@ -325,7 +316,52 @@ j_job(const struct build *b)
 	ADD(x, "template_version_name", jstr(w->tpl->version_name));
 	ADD(x, "workspace_id", jstr(w->id));
 	ADD(x, "workspace_name", jstr(w->name));
-	ADD(o, "metadata", x);
+	return x;
+}
+
+/*
+ * The metadata of a dry run: empty, as coderd's convertProvisionerJob leaves
+ * it for the dry-run routes (coderd/templateversions.go, templateVersionDryRun).
+ */
+static json_object *
+dryrun_metadata(void)
+{
+	json_object *x = json_object_new_object();
+
+	ADD(x, "template_display_name", jstr(""));
+	ADD(x, "template_icon", jstr(""));
+	ADD(x, "template_id", jstr("00000000-0000-0000-0000-000000000000"));
+	ADD(x, "template_name", jstr(""));
+	ADD(x, "template_version_name", jstr(""));
+	return x;
+}
+
+/* codersdk.ProvisionerJob of build or dry run B */
+json_object *
+j_job(const struct build *b)
+{
+	json_object *o = json_object_new_object();
+	json_object *x;
+	bool		pending = b->status == JOB_PENDING;
+	bool		dry = b->kind == JK_DRY_RUN;
+
+	if (!dry)
+		ADD(o, "available_workers", json_object_new_array());
+	add_time_opt(o, "canceled_at", b->canceled);
+	add_time_opt(o, "completed_at", b->completed);
+	ADD(o, "created_at", jtime(b->created));
+	if (b->error)
+		ADD(o, "error", jstr(b->error));
+	ADD(o, "file_id", jstr(b->tpl->file_id));
+	ADD(o, "id", jstr(b->job_id));
+	ADD(o, "initiator_id", jstr(b->initiator->id));
+	x = json_object_new_object();
+	ADD(x, "template_version_id", jstr(b->tpl->version_id));
+	if (!dry)
+		ADD(x, "workspace_build_id", jstr(b->id));
+	ADD(o, "input", x);
+	ADD(o, "logs_overflowed", json_object_new_boolean(false));
+	ADD(o, "metadata", dry ? dryrun_metadata() : job_metadata(b));
 	ADD(o, "organization_id", jstr(deployment.org_id));
 	ADD(o, "queue_position", json_object_new_int64(build_queue_position(b)));
 	ADD(o, "queue_size", json_object_new_int64(pending ? deployment.q_len : 0));
@@ -335,11 +371,12 @@ j_job(const struct build *b)
 	ADD(x, "owner", jstr(""));
 	ADD(x, "scope", jstr("organization"));
 	ADD(o, "tags", x);
-	ADD(o, "type", jstr("workspace_build"));
+	ADD(o, "type", jstr(dry ? "template_version_dry_run" : "workspace_build"));
 	if (b->started)
 	{
 		ADD(o, "worker_id", jstr(b->worker_id));
-		ADD(o, "worker_name", jstr(b->worker_name));
+		if (!dry)				/* convertProvisionerJob sets no worker_name */
+			ADD(o, "worker_name", jstr(b->worker_name));
 	}
 	return o;
 }
@@ -404,7 +441,7 @@ j_agent(const struct agent *a)
 }
 
 /* []codersdk.WorkspaceResource: the container with its agent, once there is one */
-static json_object *
+json_object *
 j_resources(const struct build *b)
 {
 	json_object *arr = json_object_new_array();
@@ -437,7 +474,6 @@ json_object *
 j_build(const struct build *b)
 {
 	json_object *o = json_object_new_object();
-	json_object *x;
 	const struct workspace *w = b->ws;
 
 	ADD(o, "build_number", json_object_new_int(b->number));
@@ -450,11 +486,7 @@ j_build(const struct build *b)
 	ADD(o, "initiator_id", jstr(b->initiator->id));
 	ADD(o, "initiator_name", jstr(b->initiator->username));
 	ADD(o, "job", j_job(b));
-	x = json_object_new_object();
-	ADD(x, "available", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
-	ADD(x, "count", json_object_new_int(deployment.cfg.replicas * deployment.cfg.daemons));
-	ADD(x, "most_recently_seen", jtime(wall_us()));
-	ADD(o, "matched_provisioners", x);
+	ADD(o, "matched_provisioners", j_matched_provisioners());
 	ADD(o, "max_deadline", NULL);
 	ADD(o, "reason", jstr("initiator"));
 	ADD(o, "resources", j_resources(b));
@@ -524,17 +556,79 @@ j_workspace(const struct workspace *w)
 	return o;
 }
 
-/* codersdk.ProvisionerJobLog */
-json_object *
-j_log(const struct logline *l)
+/*
+ * codersdk.ProvisionerJobLog as JSON text, appended to SB: its fields in the
+ * Go struct's order (id, created_at, log_source, log_level, stage, output),
+ * as encoding/json writes them.
+ */
+void
+log_text(strbuf *sb, const struct logline *l)
+{
+	char		t[40];
+
+	fmt_time(l->at, t);
+	sb_printf(sb, "{\"id\":%lld,\"created_at\":\"%s\",\"log_source\":\"%s\",\"log_level\":\"%s\",\"stage\":",
+			  (long long) l->id, t, l->source, l->level);
+	sb_json_str(sb, l->stage);
+	sb_add(sb, ",\"output\":", 10);
+	sb_json_str(sb, l->output);
+	sb_add(sb, "}", 1);
+}
+
+/* One serpent.Option of the deployment config. */
+static json_object *
+option(const char *name, const char *flag, const char *env, const char *dflt,
+	   json_object *value, bool from_flag, const char *desc)
 {
 	json_object *o = json_object_new_object();
 
-	ADD(o, "created_at", jtime(l->at));
-	ADD(o, "id", json_object_new_int64(l->id));
-	ADD(o, "log_level", jstr(l->level));
-	ADD(o, "log_source", jstr("provisioner"));
-	ADD(o, "output", jstr(l->output));
-	ADD(o, "stage", jstr(l->stage));
+	ADD(o, "name", jstr(name));
+	ADD(o, "description", jstr(desc));
+	ADD(o, "flag", jstr(flag));
+	ADD(o, "env", jstr(env));
+	ADD(o, "default", jstr(dflt));
+	ADD(o, "value", value);
+	ADD(o, "value_source", jstr(from_flag ? "flag" : "default"));
+	return o;
+}
+
+/*
+ * codersdk.DeploymentConfig: the few values a scale test reads (Coder's
+ * cleanup reads disable_owner_workspace_exec, cli/exp_scaletest.go
+ * getScaletestWorkspaces), with coderd's option names and defaults
+ * (codersdk/deployment.go).
+ */
+json_object *
+j_deployment_config(void)
+{
+	const struct config *c = &deployment.cfg;
+	json_object *o = json_object_new_object();
+	json_object *v = json_object_new_object();
+	json_object *x = json_object_new_object();
+	json_object *opts = json_object_new_array();
+
+	ADD(v, "disable_owner_workspace_exec", json_object_new_boolean(false));
+	ADD(v, "experiments", json_object_new_array());
+	ADD(x, "daemons", json_object_new_int(c->daemons));
+	ADD(v, "provisioner", x);
+	x = json_object_new_object();
+	ADD(x, "api", json_object_new_int(c->api_rate_limit));
+	ADD(x, "disable_all", json_object_new_boolean(c->rate_limits_disabled));
+	ADD(v, "rate_limit", x);
+	ADD(v, "verbose", json_object_new_boolean(false));
+	ADD(o, "config", v);
+	json_object_array_add(opts, option("API Rate Limit", "api-rate-limit", "CODER_API_RATE_LIMIT", "512",
+									   json_object_new_int(c->api_rate_limit), c->api_rate_limit != 512,
+									   "Maximum number of requests per minute allowed to the API per user, or per IP address for unauthenticated users. Negative values mean no rate limit."));
+	json_object_array_add(opts, option("Disable All Rate Limits", "dangerous-disable-rate-limits", "CODER_DANGEROUS_DISABLE_RATE_LIMITS", "",
+									   json_object_new_boolean(c->rate_limits_disabled), c->rate_limits_disabled,
+									   "Disables all rate limits. This is not recommended in production."));
+	json_object_array_add(opts, option("Disable Owner Workspace Access", "disable-owner-workspace-access", "CODER_DISABLE_OWNER_WORKSPACE_ACCESS", "",
+									   json_object_new_boolean(false), false,
+									   "Remove the permission for the 'owner' role to have workspace execution on all workspaces."));
+	json_object_array_add(opts, option("Provisioner Daemons", "provisioner-daemons", "CODER_PROVISIONER_DAEMONS", "3",
+									   json_object_new_int(c->daemons), c->daemons != 3,
+									   "Number of provisioner daemons to create on start. If builds are stuck in queued state for a long time, consider increasing this."));
+	ADD(o, "options", opts);
 	return o;
 }

@@ -40,6 +40,25 @@ struct outbuf
 
 struct pty;
 
+/* ratelimit.c: the two limiters, and what one said of a request */
+enum rl_which
+{
+	RL_API, RL_LOGIN
+};
+
+enum rl_outcome
+{
+	RL_PASS, RL_LIMITED, RL_NOT_OWNER
+};
+
+struct rl_result
+{
+	enum rl_outcome outcome;
+	int			limit;			/* 0: the limiter is off (no X-RateLimit-* headers) */
+	long		remaining;
+	int64_t		reset;			/* Unix seconds: the end of the current minute */
+};
+
 /* Per-connection state (libwebsockets' per-session data; see above). */
 struct conn
 {
@@ -60,6 +79,7 @@ struct conn
 	bool		write_failed;
 	int			status;
 	char		cookie[96];
+	struct rl_result rl;		/* the X-RateLimit-* headers to answer with */
 	/* websockets */
 	struct outbuf *oq_head,
 			   *oq_tail;
@@ -87,6 +107,11 @@ const char *method_name(enum method m);
 /* ws helpers (http.c) */
 void		ws_send(struct conn *c, const void *data, size_t len, bool binary);
 void		ws_close_after(struct conn *c, int code, const char *reason);
+
+/* ratelimit.c */
+bool		go_parse_bool_true(const char *s);
+void		ratelimit_check(enum rl_which which, const struct user *u, bool bypass,
+							const char *ip, const char *path, struct rl_result *out);
 
 /* pty.c */
 int			pty_open(struct conn *c, const char *command, int width, int height);
@@ -116,8 +141,12 @@ json_object *j_template(const struct template *t);
 json_object *j_template_version(const struct template *t);
 json_object *j_param(const struct param *p);
 json_object *j_build(const struct build *b);
+json_object *j_job(const struct build *b);
+json_object *j_resources(const struct build *b);
+json_object *j_matched_provisioners(void);
 json_object *j_workspace(const struct workspace *w);
-json_object *j_log(const struct logline *l);
+json_object *j_deployment_config(void);
+void		log_text(strbuf *sb, const struct logline *l);
 json_object *j_buildinfo(void);
 json_object *j_agent(const struct agent *a);
 

@@ -1,11 +1,15 @@
 /*
  * state.c: the stand-in's deployment model and its provisioner queue.
  *
- * Jobs wait in one FIFO; at most replicas x daemons run at a time.  A job's
+ * Jobs (workspace builds and template dry runs) wait in one FIFO; at most
+ * replicas x daemons run at a time.  A job's
  * queue position is its rank among pending jobs, read from a Fenwick tree over
  * enqueue sequence numbers, so it costs O(log n) however long the queue is.
  * Every delayed event (a job finishing, an agent connecting) is a timer in a
  * binary heap; stale timers are recognised by a generation number.
+ *
+ * A running job writes log lines as a Terraform build does, spread over its
+ * duration: each job follows a script (below), one timer a job at a time.
  */
 #include "state.h"
 
@@ -222,28 +226,142 @@ build_queue_position(const struct build *b)
 	return fenwick_prefix(&deployment.q_pos, b->qseq);
 }
 
-static void
-add_log(struct build *b, const char *level, const char *stage, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/*
+ * A line of a job's log script.  Lines are kept when their rank is at most
+ * --build-log-lines (rank 0: always); a line is due at PERMILLE thousandths
+ * of the job's duration, and the lines at 1000 are written when it succeeds.
+ * STAGE NULL is the apply stage of the build's transition; an OUTPUT with
+ * "%d" gets the seconds the job ran.  The stages and their order are those of
+ * Coder's provisioner (provisionerd/runner/runner.go, runWorkspaceBuild:
+ * "Planning infrastructure", then the apply stage; Run: "Setting up" first,
+ * "Cleaning Up" last); the outputs read like Terraform's.
+ */
+struct logstep
+{
+	int			rank;
+	int			permille;
+	bool		daemon;			/* source provisioner_daemon, else provisioner */
+	const char *stage;
+	const char *output;
+};
+
+#define PLAN "Planning infrastructure"
+
+/* A start build. */
+static const struct logstep script_up[] = {
+	{1, 0, true, "Setting up", ""},
+	{2, 50, true, PLAN, ""},
+	{5, 100, false, PLAN, "Terraform 1.9.8"},
+	{6, 200, false, PLAN, "data.coder_workspace.me: Refreshing..."},
+	{7, 300, false, PLAN, "data.coder_workspace.me: Refresh complete after 0s"},
+	{8, 400, false, PLAN, "Plan: 1 to add, 0 to change, 0 to destroy."},
+	{3, 500, true, NULL, ""},
+	{9, 550, false, NULL, "docker_container.workspace[0]: Creating..."},
+	{10, 1000, false, NULL, "docker_container.workspace[0]: Creation complete after %ds"},
+	{11, 1000, false, NULL, "Apply complete! Resources: 1 added, 0 changed, 0 destroyed."},
+	{4, 1000, true, "Cleaning Up", ""},
+};
+
+/* A stop or delete build: the container goes. */
+static const struct logstep script_down[] = {
+	{1, 0, true, "Setting up", ""},
+	{2, 50, true, PLAN, ""},
+	{5, 100, false, PLAN, "Terraform 1.9.8"},
+	{6, 200, false, PLAN, "data.coder_workspace.me: Refreshing..."},
+	{7, 300, false, PLAN, "data.coder_workspace.me: Refresh complete after 0s"},
+	{8, 400, false, PLAN, "Plan: 0 to add, 0 to change, 1 to destroy."},
+	{3, 500, true, NULL, ""},
+	{9, 550, false, NULL, "docker_container.workspace[0]: Destroying..."},
+	{10, 1000, false, NULL, "docker_container.workspace[0]: Destruction complete after %ds"},
+	{11, 1000, false, NULL, "Apply complete! Resources: 0 added, 0 changed, 1 destroyed."},
+	{4, 1000, true, "Cleaning Up", ""},
+};
+
+/* A template dry run: a plan, nothing applied. */
+static const struct logstep script_plan[] = {
+	{1, 0, true, "Setting up", ""},
+	{2, 100, true, PLAN, ""},
+	{5, 200, false, PLAN, "Terraform 1.9.8"},
+	{6, 400, false, PLAN, "data.coder_workspace.me: Refreshing..."},
+	{7, 600, false, PLAN, "data.coder_workspace.me: Refresh complete after 0s"},
+	{8, 1000, false, PLAN, "Plan: 1 to add, 0 to change, 0 to destroy."},
+	{4, 1000, true, "Cleaning Up", ""},
+};
+
+#define LEN(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/* The log stage of a build's apply step (a dry run plans only). */
+static const char *
+stage_name(const struct build *b)
+{
+	if (b->kind == JK_DRY_RUN)
+		return PLAN;
+	return b->tr == TR_START ? "Starting workspace" : b->tr == TR_STOP ? "Stopping workspace" : "Destroying workspace";
+}
 
 /* Append a log line to B with the next id of the deployment's one sequence. */
 static void
-add_log(struct build *b, const char *level, const char *stage, const char *fmt, ...)
+add_log(struct build *b, bool daemon, const char *level, const char *stage, const char *output)
 {
 	struct logline *l;
-	char		buf[512];
-	va_list		ap;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	b->logs = xrealloc(b->logs, (b->nlogs + 1) * sizeof(*b->logs));
+	if (b->nlogs == b->caplogs)
+	{
+		b->caplogs = b->caplogs ? b->caplogs * 2 : b->script_len + 2;
+		b->logs = xrealloc(b->logs, (size_t) b->caplogs * sizeof(*b->logs));
+	}
 	l = &b->logs[b->nlogs++];
 	l->id = ++deployment.log_seq;
 	l->at = wall_us();
+	l->source = daemon ? "provisioner_daemon" : "provisioner";
 	l->level = level;
 	l->stage = stage;
-	l->output = xstrdup(buf);
+	l->output = output;
+}
+
+/* Write script line ST of B, unless --build-log-lines leaves it out. */
+static void
+add_step(struct build *b, const struct logstep *st)
+{
+	const char *out = st->output;
+
+	if (st->rank > deployment.cfg.build_log_lines)
+		return;
+	if (strstr(out, "%d"))
+	{
+		char		buf[200];
+
+		snprintf(buf, sizeof(buf), out, (int) ((b->completed - b->started + 500000) / 1000000));
+		out = xstrdup(buf);
+	}
+	add_log(b, st->daemon, "info", st->stage ? st->stage : stage_name(b), out);
+}
+
+/* Write B's script lines due by thousandths PERMILLE of its duration; true when any was due. */
+static bool
+add_steps_due(struct build *b, int permille)
+{
+	bool		any = false;
+
+	while (b->script_next < b->script_len && b->script[b->script_next].permille <= permille)
+	{
+		add_step(b, &b->script[b->script_next++]);
+		any = true;
+	}
+	return any;
+}
+
+/* The log script of B's kind and transition. */
+static void
+script_pick(struct build *b)
+{
+	if (b->kind == JK_DRY_RUN)
+		b->script = script_plan, b->script_len = LEN(script_plan);
+	else if (b->tr == TR_START)
+		b->script = script_up, b->script_len = LEN(script_up);
+	else
+		b->script = script_down, b->script_len = LEN(script_down);
+	b->script_next = 0;
 }
 
 /* B changed: its updated time, and the server's on_build_change. */
@@ -274,17 +392,44 @@ queue_unlink(struct build *b)
 }
 
 static void job_finish(void *obj, uint32_t gen);
+static void log_tick(void *obj, uint32_t gen);
 static void agent_connect(void *obj, uint32_t gen);
 static void agent_timeout(void *obj, uint32_t gen);
 
-/* The log stage of a build's apply step. */
-static const char *
-stage_name(enum transition tr)
+/* Arm B's log timer for its next script line due while it runs, if any. */
+static void
+log_tick_arm(struct build *b)
 {
-	return tr == TR_START ? "Starting workspace" : tr == TR_STOP ? "Stopping workspace" : "Destroying workspace";
+	const struct logstep *next;
+
+	if (b->script_next >= b->script_len)
+		return;
+	next = &b->script[b->script_next];
+	if (next->permille >= 1000)
+		return;
+	theap_push(&deployment.timers, b->started_mono + b->duration * next->permille / 1000,
+			   log_tick, b, b->gen);
 }
 
-/* A daemon picks the job: it runs for its drawn duration. */
+/* Timer: B's next log lines are due (stale once B ended or was canceled). */
+static void
+log_tick(void *obj, uint32_t gen)
+{
+	struct build *b = obj;
+	int64_t		elapsed = mono_us() - b->started_mono;
+	int			permille;
+
+	if (gen != b->gen || b->status != JOB_RUNNING)
+		return;
+	permille = b->duration > 0 ? (int) (elapsed * 1000 / b->duration) : 999;
+	if (permille > 999)
+		permille = 999;
+	if (add_steps_due(b, permille))
+		notify(b);
+	log_tick_arm(b);
+}
+
+/* A daemon picks the job: it runs for its drawn duration, writing its log as it goes. */
 static void
 job_begin(struct build *b)
 {
@@ -294,14 +439,16 @@ job_begin(struct build *b)
 	queue_unlink(b);
 	b->status = JOB_RUNNING;
 	b->started = wall_us();
+	b->started_mono = mono_us();
 	uuid_new(&deployment.ids, b->worker_id);
 	snprintf(b->worker_name, sizeof(b->worker_name), "standin-%d-%d", replica,
 			 slot % (deployment.cfg.daemons > 0 ? deployment.cfg.daemons : 1));
-	add_log(b, "info", "Setting up", "Acquired by provisioner %s", b->worker_name);
-	add_log(b, "info", "Planning infrastructure", "Terraform 1.9.8 (stand-in: nothing is provisioned)");
+	script_pick(b);
+	add_steps_due(b, 0);
+	log_tick_arm(b);
 	if (deployment.on_job_wait)
 		deployment.on_job_wait(b, (mono_us() - b->enqueued_mono) / 1e6);
-	theap_push(&deployment.timers, mono_us() + b->duration, job_finish, b, b->gen);
+	theap_push(&deployment.timers, b->started_mono + b->duration, job_finish, b, b->gen);
 	notify(b);
 }
 
@@ -313,12 +460,28 @@ dispatch(void)
 		job_begin(deployment.q_head);
 }
 
-/*
- * The agent of B's container: it connects after --agent-delay, or times out
- * (--fail-agent) after --agent-timeout.
- */
+/* Put B at the end of the FIFO, and start it if a daemon is free. */
 static void
-agent_create(struct build *b)
+job_enqueue(struct build *b)
+{
+	b->status = JOB_PENDING;
+	b->created = b->updated = wall_us();
+	b->enqueued_mono = mono_us();
+	b->qseq = ++deployment.q_seq;
+	fenwick_add(&deployment.q_pos, b->qseq, 1);
+	b->qprev = deployment.q_tail;
+	if (deployment.q_tail)
+		deployment.q_tail->qnext = b;
+	else
+		deployment.q_head = b;
+	deployment.q_tail = b;
+	deployment.q_len++;
+	dispatch();
+}
+
+/* A new agent of B, connecting; not yet findable by id. */
+static struct agent *
+agent_new(struct build *b)
 {
 	struct agent *a = xcalloc(1, sizeof(*a));
 
@@ -327,9 +490,21 @@ agent_create(struct build *b)
 	a->status = AG_CONNECTING;
 	a->created = wall_us();
 	a->build = b;
+	b->agent = a;
+	return a;
+}
+
+/*
+ * The agent of B's container: it connects after --agent-delay, or times out
+ * (--fail-agent) after --agent-timeout.
+ */
+static void
+agent_create(struct build *b)
+{
+	struct agent *a = agent_new(b);
+
 	a->will_fail = rng_hit(&deployment.chance, deployment.cfg.fail_agent);
 	a->pty_fail = rng_hit(&deployment.chance, deployment.cfg.fail_pty);
-	b->agent = a;
 	hmap_put(&deployment.agents_by_id, a->id, a);
 	if (a->will_fail)
 		theap_push(&deployment.timers, mono_us() + deployment.cfg.agent_timeout, agent_timeout, a, a->gen);
@@ -368,9 +543,25 @@ workspace_gone(struct workspace *w)
 	w->owner->live_workspaces--;
 }
 
+/* What a succeeded job leaves: a start build's agent, a delete's workspace gone, a dry run's planned agent. */
+static void
+job_succeeded(struct build *b)
+{
+	if (b->kind == JK_DRY_RUN)
+		agent_new(b);			/* planned, never started: it stays "connecting" */
+	else if (b->tr == TR_START)
+	{
+		agent_create(b);
+		b->ws->agent = b->agent;
+	}
+	else if (b->tr == TR_DELETE)
+		workspace_gone(b->ws);
+}
+
 /*
- * B ends with ST: logs, the agent for a start, the workspace gone for a delete;
- * the daemon takes the next job.
+ * B ends with ST: the rest of its log (the lines still due, then how it
+ * ended: the last lines of its script, or an error line), what it leaves,
+ * metrics; the daemon takes the next job.
  */
 static void
 job_complete(struct build *b, enum jstatus st)
@@ -378,29 +569,32 @@ job_complete(struct build *b, enum jstatus st)
 	deployment.running--;
 	b->status = st;
 	b->completed = wall_us();
-	if (st == JOB_FAILED)
+	if (st == JOB_SUCCEEDED)
 	{
-		add_log(b, "error", stage_name(b->tr), "%s", b->error);
+		add_steps_due(b, 1000);
+		job_succeeded(b);
 	}
-	else if (st == JOB_SUCCEEDED)
+	else if (st == JOB_FAILED)
 	{
-		add_log(b, "info", stage_name(b->tr), "%s: complete after %.3fs",
-				b->tr == TR_START ? "docker_container.workspace[0]: Creation"
-				: "docker_container.workspace[0]: Destruction",
-				(b->completed - b->started) / 1e6);
-		if (b->tr == TR_START)
-		{
-			agent_create(b);
-			b->ws->agent = b->agent;
-		}
-		else if (b->tr == TR_DELETE)
-			workspace_gone(b->ws);
+		add_steps_due(b, 999);
+		add_log(b, false, "error", stage_name(b), b->error);
 	}
-	add_log(b, "info", "Cleaning Up", "%s", "");
+	else
+		add_step(b, &(struct logstep) {4, 1000, true, "Cleaning Up", ""});
 	if (deployment.on_job_done)
 		deployment.on_job_done(b);
 	notify(b);
 	dispatch();
+}
+
+/* The error a job drawn to fail ends with. */
+static const char *
+injected_error(const struct build *b)
+{
+	if (b->kind == JK_DRY_RUN)
+		return deployment.cfg.fail_dry_run;
+	return b->tr == TR_DELETE ? "terraform destroy: injected failure (--fail-delete)"
+		: "terraform apply: injected failure (--fail-build)";
 }
 
 /* Timer: B's build time is up; it fails if drawn to, unless builds are held. */
@@ -419,9 +613,7 @@ job_finish(void *obj, uint32_t gen)
 	}
 	if (b->will_fail)
 	{
-		b->error = xstrdup(b->tr == TR_DELETE
-						   ? "terraform destroy: injected failure (--fail-delete)"
-						   : "terraform apply: injected failure (--fail-build)");
+		b->error = xstrdup(injected_error(b));
 		job_complete(b, JOB_FAILED);
 		return;
 	}
@@ -476,33 +668,46 @@ build_start(struct workspace *w, enum transition tr, struct user *by)
 {
 	struct build *b = xcalloc(1, sizeof(*b));
 
+	b->kind = JK_BUILD;
 	uuid_new(&deployment.ids, b->id);
 	uuid_new(&deployment.ids, b->job_id);
 	b->ws = w;
+	b->tpl = w->tpl;
 	b->initiator = by;
 	b->number = ++w->nbuilds;
 	b->tr = tr;
-	b->status = JOB_PENDING;
-	b->created = b->updated = wall_us();
-	b->enqueued_mono = mono_us();
 	b->duration = dist_sample(&deployment.cfg.build_time, &deployment.chance);
 	b->will_fail = rng_hit(&deployment.chance, tr == TR_DELETE ? deployment.cfg.fail_delete : deployment.cfg.fail_build);
 	/* any new build replaces the workspace's agent */
 	agent_stop(w->agent);
 	w->agent = NULL;
 	w->latest = b;
-	w->updated = b->created;
 	hmap_put(&deployment.builds_by_id, b->id, b);
-	b->qseq = ++deployment.q_seq;
-	fenwick_add(&deployment.q_pos, b->qseq, 1);
-	b->qprev = deployment.q_tail;
-	if (deployment.q_tail)
-		deployment.q_tail->qnext = b;
-	else
-		deployment.q_head = b;
-	deployment.q_tail = b;
-	deployment.q_len++;
-	dispatch();
+	job_enqueue(b);
+	w->updated = b->created;
+	return b;
+}
+
+/*
+ * Queue a dry run of T's version for BY.  It plans for half the mean of
+ * --build-time (no random draw, so --seed gives the builds the same draws
+ * with or without dry runs) and fails with --fail-dry-run's error if given.
+ */
+struct build *
+dryrun_start(struct template *t, struct user *by)
+{
+	struct build *b = xcalloc(1, sizeof(*b));
+
+	b->kind = JK_DRY_RUN;
+	uuid_new(&deployment.ids, b->id);
+	uuid_new(&deployment.ids, b->job_id);
+	b->tpl = t;
+	b->initiator = by;
+	b->tr = TR_START;
+	b->duration = dist_mean(&deployment.cfg.build_time) / 2;
+	b->will_fail = deployment.cfg.fail_dry_run != NULL;
+	hmap_put(&deployment.dryruns_by_id, b->job_id, b);
+	job_enqueue(b);
 	return b;
 }
 
@@ -516,7 +721,7 @@ build_cancel(struct build *b)
 		b->status = JOB_CANCELED;
 		b->canceled = b->completed = wall_us();
 		b->error = xstrdup("canceled");
-		add_log(b, "info", "Cleaning Up", "%s", "Job canceled before a provisioner picked it up");
+		add_log(b, true, "info", "Cleaning Up", "Job canceled before a provisioner picked it up");
 		if (deployment.on_job_done)
 			deployment.on_job_done(b);
 		notify(b);

@@ -1,7 +1,8 @@
 /*
  * state.h: the stand-in's in-memory deployment: users and their session
- * tokens, one organization, templates, workspaces, builds with provisioner
- * jobs in a FIFO queue of replicas x daemons slots, and agents.
+ * tokens, one organization, templates, workspaces, builds and template dry
+ * runs with provisioner jobs in one FIFO queue of replicas x daemons slots,
+ * their log lines, and agents.
  *
  * It is the one global `deployment`, used from the event loop's thread only.
  * Nothing is ever freed: a deleted user or workspace is marked deleted and
@@ -35,6 +36,11 @@ struct config
 	double		fail_http;
 	int			fail_http_status;
 	double		fail_delete;
+	const char *fail_dry_run;	/* every dry run ends failed with this error; NULL: none */
+	int			build_log_lines;	/* log lines per job, by rank (state.c's scripts) */
+	int			api_rate_limit; /* per user (or IP) and path, a minute; <= 0: off */
+	int			login_rate_limit;	/* POST /users/login per IP, a minute; <= 0: off */
+	bool		rate_limits_disabled;	/* --dangerous-disable-rate-limits */
 	uint64_t	seed;
 };
 
@@ -111,22 +117,37 @@ struct agent
 	struct build *build;
 };
 
+/* codersdk.ProvisionerJobLog; the strings are static or the deployment's own */
 struct logline
 {
 	int64_t		id;
 	int64_t		at;
+	const char *source;			/* provisioner_daemon or provisioner */
 	const char *level;
 	const char *stage;
-	char	   *output;
+	const char *output;
 };
 
+enum job_kind
+{
+	JK_BUILD, JK_DRY_RUN
+};
+
+struct logstep;
+
+/*
+ * A provisioner job: a workspace build (ws set), or a template version dry
+ * run (kind JK_DRY_RUN, ws NULL, found by job_id; tr is TR_START).
+ */
 struct build
 {
+	enum job_kind kind;
 	char		id[37];
 	char		job_id[37];
 	char		worker_id[37];
 	char		worker_name[32];
-	struct workspace *ws;
+	struct workspace *ws;		/* NULL for a dry run */
+	struct template *tpl;		/* the template whose version it builds or plans */
 	struct user *initiator;
 	int			number;
 	enum transition tr;
@@ -138,15 +159,20 @@ struct build
 	int64_t		canceled;
 	int64_t		duration;		/* drawn build time */
 	int64_t		enqueued_mono;
+	int64_t		started_mono;
 	bool		will_fail;
 	char	   *error;
 	uint64_t	qseq;			/* position in the FIFO, 0 = not queued */
 	uint32_t	gen;			/* invalidates stale timers */
 	struct build *qprev,
 			   *qnext;
-	struct agent *agent;		/* set when a start build succeeded */
+	struct agent *agent;		/* set when a start build or a dry run succeeded */
 	struct logline *logs;
 	int			nlogs;
+	int			caplogs;
+	const struct logstep *script;	/* the log lines it writes while it runs */
+	int			script_len;
+	int			script_next;	/* the next line of script due */
 	struct conn *followers;		/* ?follow websockets */
 	char	   *params;			/* JSON text of rich_parameter_values */
 };
@@ -188,7 +214,8 @@ struct deployment
 	hmap		workspaces_by_id,
 				workspaces_by_owner_name,
 				builds_by_id,
-				agents_by_id;
+				agents_by_id,
+				dryruns_by_id;	/* by job id */
 	struct workspace *ws_head,
 			   *ws_tail;
 	/* provisioner queue */
@@ -227,6 +254,7 @@ const char *session_new(struct user *u);	/* returns the token */
 struct workspace *workspace_add(struct user *owner, struct template *t,
 								const char *name, const char *params_json);
 struct build *build_start(struct workspace *w, enum transition tr, struct user *by);
+struct build *dryrun_start(struct template *t, struct user *by);
 int			build_cancel(struct build *b);	/* 0 ok, -1 already done */
 long		build_queue_position(const struct build *b);
 bool		job_active(enum jstatus s);

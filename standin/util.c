@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +386,22 @@ dist_sample(const dist *d, rng *r)
 	return v < 0 ? 0 : (int64_t) v;
 }
 
+/* The mean of D in microseconds (a constant is its own mean). */
+int64_t
+dist_mean(const dist *d)
+{
+	switch (d->kind)
+	{
+		case DIST_CONST:
+		case DIST_NORMAL:
+		case DIST_EXP:
+			return d->a;
+		case DIST_UNIFORM:
+			return (d->a + d->b) / 2;
+	}
+	return d->a;
+}
+
 /* ---------------- clocks ---------------- */
 
 /* The wall clock, in microseconds since the epoch. */
@@ -614,4 +631,93 @@ int64_t
 theap_next(const theap *t)
 {
 	return t->n ? t->h[0].at : -1;
+}
+
+/* ---------------- text buffer ---------------- */
+
+/* Room for N more bytes and a NUL in S. */
+static void
+sb_reserve(strbuf *s, size_t n)
+{
+	if (s->len + n + 1 <= s->cap)
+		return;
+	s->cap = (s->len + n + 1) * 2;
+	if (s->cap < 256)
+		s->cap = 256;
+	s->p = xrealloc(s->p, s->cap);
+}
+
+/* Append N bytes of DATA to S (kept NUL-terminated). */
+void
+sb_add(strbuf *s, const char *data, size_t n)
+{
+	sb_reserve(s, n);
+	memcpy(s->p + s->len, data, n);
+	s->len += n;
+	s->p[s->len] = '\0';
+}
+
+/* Append printf output to S. */
+void
+sb_printf(strbuf *s, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sb_reserve(s, (size_t) n);
+	va_start(ap, fmt);
+	vsnprintf(s->p + s->len, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	s->len += (size_t) n;
+}
+
+/*
+ * Append STR as a quoted JSON string, escaped as Go's encoding/json does by
+ * default: quote, backslash, \n \r \t, other control bytes as \u00XX, and
+ * <, >, & as \u003c, \u003e, \u0026 (HTML-safe); U+2028 and U+2029 too.
+ */
+void
+sb_json_str(strbuf *s, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *) str;
+
+	sb_reserve(s, strlen(str) + 2);
+	s->p[s->len++] = '"';
+	for (; *p; p++)
+	{
+		char		esc[8];
+		int			n = 0;
+
+		if (*p == '"' || *p == '\\')
+			esc[n++] = '\\', esc[n++] = (char) *p;
+		else if (*p == '\n')
+			esc[n++] = '\\', esc[n++] = 'n';
+		else if (*p == '\r')
+			esc[n++] = '\\', esc[n++] = 'r';
+		else if (*p == '\t')
+			esc[n++] = '\\', esc[n++] = 't';
+		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
+			n = snprintf(esc, sizeof(esc), "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
+		else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		{
+			n = snprintf(esc, sizeof(esc), "\\u202%c", p[2] == 0xa8 ? '8' : '9');
+			p += 2;
+		}
+		else
+		{
+			sb_reserve(s, 1);
+			s->p[s->len++] = (char) *p;
+			continue;
+		}
+		sb_add(s, esc, (size_t) n);
+	}
+	sb_reserve(s, 1);
+	s->p[s->len++] = '"';
+	s->p[s->len] = '\0';
 }

@@ -1,7 +1,7 @@
 /*
  * util.h: small building blocks of the stand-in: a string-keyed hash map, a
  * seeded random source, Go-style durations and distributions, RFC 3339 times,
- * UUIDs, a Fenwick tree (queue positions) and a timer heap.  None of them is
+ * UUIDs, a Fenwick tree (queue positions), a timer heap and a text buffer.  None of them is
  * thread-safe; the x* allocators and token_new exit the process
  * (EXIT_INTERNAL) instead of returning a failure.  A zeroed hmap, fenwick or
  * theap is a valid empty one.
@@ -66,6 +66,7 @@ typedef struct dist
 
 int			parse_dist(const char *s, dist *d);	/* 0 ok, -1 malformed */
 int64_t		dist_sample(const dist *d, rng *r);
+int64_t		dist_mean(const dist *d);	/* no draw */
 
 /* ---- clocks ---- */
 int64_t		wall_us(void);		/* CLOCK_REALTIME */
@@ -108,6 +109,18 @@ typedef struct theap
 void		theap_push(theap *t, int64_t at, timer_fn fn, void *obj, uint32_t gen);
 bool		theap_pop_due(theap *t, int64_t now, timer *out);
 int64_t		theap_next(const theap *t);	/* -1 when empty */
+
+/* ---- growable text buffer (a zeroed one is empty) ---- */
+typedef struct strbuf
+{
+	char	   *p;
+	size_t		len;
+	size_t		cap;
+} strbuf;
+
+void		sb_add(strbuf *s, const char *data, size_t n);
+void		sb_printf(strbuf *s, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+void		sb_json_str(strbuf *s, const char *str);	/* a JSON string, as Go escapes it */
 
 /* ---- misc ---- */
 void	   *xmalloc(size_t n);

@@ -44,17 +44,18 @@ class Api:
         self.token = token
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
 
-    def call(self, method, path, body=None, token="default", raw=None):
-        headers = {}
+    def request(self, method, path, body=None, token="default", raw=None, headers=None):
+        """One request: (status, headers with lower-case names, body bytes)."""
+        hdrs = dict(headers or {})
         tok = self.token if token == "default" else token
         if tok:
-            headers["Coder-Session-Token"] = tok
+            hdrs["Coder-Session-Token"] = tok
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         if data is not None:
-            headers["Content-Type"] = "application/json"
+            hdrs["Content-Type"] = "application/json"
         for attempt in range(2):
             try:
-                self.conn.request(method, path, body=data, headers=headers)
+                self.conn.request(method, path, body=data, headers=hdrs)
                 r = self.conn.getresponse()
                 text = r.read()
                 break
@@ -63,11 +64,15 @@ class Api:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
                 if attempt:
                     raise
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, text
+
+    def call(self, method, path, body=None, token="default", raw=None, headers=None):
+        status, _, text = self.request(method, path, body, token, raw, headers)
         try:
             js = json.loads(text) if text else None
         except ValueError:
             js = text.decode(errors="replace")
-        return r.status, js
+        return status, js
 
     def ws(self, path, **kw):
         return wsclient.session(f"ws://{self.host}:{self.port}{path}", **kw)

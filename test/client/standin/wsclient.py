@@ -7,9 +7,13 @@ Prints the HTTP status line of the handshake on stderr, the payload of every
 data message on stdout (binary as raw bytes, text with a newline), and on exit
 a line "close CODE REASON" on stderr.  Exit 0 when the server closed the
 websocket, 3 when the handshake was refused, 4 on timeout.
+
+As a module: session() for a whole websocket at once, Stream for one read
+message by message.
 """
 import base64
 import os
+import select
 import socket
 import struct
 import sys
@@ -116,6 +120,100 @@ def _session(sock, u, token, cookie, sends, timeout):
             data += payload + b"\n"
         elif op in (0x0, 0x2):
             data += payload
+
+
+class Stream:
+    """A websocket read message by message, for tests that look between
+    messages.  Stream(url, token=T) does the handshake: .status is its status
+    line, .headers its headers (lower-case names), .body the refusal's body
+    when it was not 101.  recv(timeout) returns ("text"|"binary", payload) or
+    ("close", code, reason), or None when nothing came in time; waiting()
+    says whether a message has (at least partly) arrived already, without
+    waiting for one."""
+
+    def __init__(self, url, token=None, timeout=10.0, headers=()):
+        u = urllib.parse.urlsplit(url)
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        path = u.path + ("?" + u.query if u.query else "")
+        req = [f"GET {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}", "Upgrade: websocket",
+               "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        if token:
+            req.append(f"Coder-Session-Token: {token}")
+        req += list(headers)
+        self.sock.sendall(("\r\n".join(req) + "\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        head, _, self.buf = buf.partition(b"\r\n\r\n")
+        lines = head.decode(errors="replace").split("\r\n")
+        self.status = lines[0]
+        self.headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self.body = b""
+        self.upgraded = " 101 " in self.status + " "
+        if not self.upgraded:
+            n = int(self.headers.get("content-length", "0") or 0)
+            self.body = self.buf
+            while len(self.body) < n:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.body += chunk
+            self.sock.close()
+
+    def waiting(self):
+        if self.buf:
+            return True
+        r, _, _ = select.select([self.sock], [], [], 0)
+        return bool(r)
+
+    def recv(self, timeout=10.0):
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                h, self.buf = read_exact(self.sock, 2, self.buf)
+                op = h[0] & 0x0F
+                n = h[1] & 0x7F
+                if n == 126:
+                    x, self.buf = read_exact(self.sock, 2, self.buf)
+                    n = struct.unpack("!H", x)[0]
+                elif n == 127:
+                    x, self.buf = read_exact(self.sock, 8, self.buf)
+                    n = struct.unpack("!Q", x)[0]
+                payload, self.buf = read_exact(self.sock, n, self.buf)
+            except socket.timeout:
+                return None
+            except (EOFError, ConnectionError):
+                return ("close", None, "eof")
+            if op == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                try:
+                    self.sock.sendall(frame(0x8, payload[:2]))
+                except OSError:
+                    pass
+                return ("close", code, payload[2:].decode(errors="replace"))
+            if op == 0x9:
+                self.sock.sendall(frame(0xA, payload))
+            elif op == 0x1:
+                return ("text", payload)
+            elif op == 0x2:
+                return ("binary", payload)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 def main():
