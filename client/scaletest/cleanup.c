@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "cli.h"
 #include "common/flags.h"
+#include "net/ws.h"
 #include "runner.h"
 #include "scaletest.h"
 
@@ -360,8 +361,11 @@ scaletest_cleanup(int argc, char **argv)
 		return rc;
 	sweep.loop = uv_default_loop();
 	sweep.http = http_client_new(sweep.loop, sweep.url, sweep.cfg.insecure);
-	if (!sweep.http)
+	if (!sweep.http || !ws_init(sweep.loop, sweep.url, sweep.cfg.insecure))
+	{
+		cli_error("scaletest cleanup: cannot set up HTTP and websockets for %s", sweep.url);
 		return EXIT_INTERNAL;
+	}
 	rc = scaletest_check_server(sweep.http, sweep.url, sweep.token, NULL, me, sizeof(me), NULL, 0);
 	if (rc != EXIT_OK)
 		return rc;

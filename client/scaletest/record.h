@@ -18,7 +18,7 @@ typedef struct run_record
 	int			idx;			/* i of workspacebuild/<i> */
 	char		full_id[32];	/* workspacebuild/<i> */
 	char		name[48];		/* the workspace's name, scaletest-<rand8>-<i> */
-	char		username[128];	/* the user's (--use-host-login: "" until known) */
+	char		username[128];	/* as the logs show it ("Username:"), "" before */
 	char		user_id[64];	/* "" until Coder gave one */
 	char		ws_id[64];
 	bool		started;

@@ -496,8 +496,7 @@ set_phases(run *r)
 static void
 print_user(run *r, const char *username)
 {
-	if (username != r->rec.username)
-		snprintf(r->rec.username, sizeof(r->rec.username), "%s", username);
+	snprintf(r->rec.username, sizeof(r->rec.username), "%s", username);
 	run_print(r, "\tOrg ID:   %s\n\tUsername: %s\n\tEmail:    %s\n\tPassword: ****************\n",
 			  run_env.cfg->org_id, username, r->email);
 	run_print(r, "\nCreating workspace...\n");
@@ -526,7 +525,7 @@ login_done(void *arg, const http_result *res)
 	}
 	r->token = strdup(tok);
 	json_object_put(j);
-	print_user(r, r->rec.username);
+	print_user(r, r->username);
 	step_workspace(r);
 }
 
@@ -581,7 +580,7 @@ user_body(run *r, bool for_log)
 
 	json_object_array_add(orgs, json_object_new_string(run_env.cfg->org_id));
 	json_object_object_add(body, "email", json_object_new_string(r->email));
-	json_object_object_add(body, "username", json_object_new_string(r->rec.username));
+	json_object_object_add(body, "username", json_object_new_string(r->username));
 	json_object_object_add(body, "name", json_object_new_string(""));
 	json_object_object_add(body, "password", json_object_new_string(for_log ? "****************" : r->password));
 	json_object_object_add(body, "login_type", json_object_new_string(""));
@@ -1041,7 +1040,7 @@ runner_new(int i)
 
 	random_chars(user_rand, 8);
 	random_chars(ws_rand, 8);
-	snprintf(r->rec.username, sizeof(r->rec.username), "scaletest-%s-%d", user_rand, i);
+	snprintf(r->username, sizeof(r->username), "scaletest-%s-%d", user_rand, i);
 	snprintf(r->email, sizeof(r->email), "%s-%d@scaletest.local", user_rand, i);
 	snprintf(r->rec.name, sizeof(r->rec.name), "scaletest-%s-%d", ws_rand, i);
 	return r;
@@ -1064,6 +1063,12 @@ const run_record *
 runner_record(const run *r)
 {
 	return &r->rec;
+}
+
+const char *
+runner_username(const run *r)
+{
+	return r->username;
 }
 
 void

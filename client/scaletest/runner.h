@@ -51,6 +51,9 @@ run		   *runner_adopt(int i, const char *name, const char *ws_id, const char *us
 
 const run_record *runner_record(const run *r);
 
+/* The user a run creates (its record's username is the one its logs show). */
+const char *runner_username(const run *r);
+
 void		runner_start(run *r);
 
 /* Stop a run in flight now: it fails with "<step>: REASON".  CAT_NONE: the category its phase implies. */

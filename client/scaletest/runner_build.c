@@ -97,8 +97,9 @@ bw_final(void *arg, const http_result *res)
 			log_quoted(r, jerr);
 			run_print(r, ".\nSee logs above for more details.\n");
 		}
-		if (asprintf(&msg, "build failed with status \"%s\": %s", status, jerr) >= 0)
-			bw_end(r, NULL, msg, CAT_BUILD_FAILED);
+		if (asprintf(&msg, "build failed with status \"%s\": %s", status, jerr) < 0)
+			msg = NULL;
+		bw_end(r, NULL, msg ? msg : "out of memory", CAT_BUILD_FAILED);
 	}
 	else if (strcmp(status, "canceled") == 0)
 	{
@@ -117,11 +118,10 @@ bw_final(void *arg, const http_result *res)
 			run_print(r, ".\n");
 		}
 		if (asprintf(&msg, "logs disconnected with unexpected job status \"%s\" and error \"%s\"",
-					 status, jerr) >= 0)
-			bw_end(r, NULL, msg, CAT_OTHER);
+					 status, jerr) < 0)
+			msg = NULL;
+		bw_end(r, NULL, msg ? msg : "out of memory", CAT_OTHER);
 	}
-	if (!msg)
-		bw_end(r, NULL, "out of memory", CAT_OTHER);
 	free(msg);
 	json_object_put(j);
 }

@@ -313,7 +313,7 @@ cleanup_step(run *r)
 		case CL_FIND_USER:
 			if (r->rec.user_attempted && !r->rec.user_id[0] && !run_env.cfg->use_host_login)
 			{
-				snprintf(path, sizeof(path), "/api/v2/users/%s", r->rec.username);
+				snprintf(path, sizeof(path), "/api/v2/users/%s", r->username);
 				cl_owner_call(r, "GET", path, cl_user_found);
 				return;
 			}

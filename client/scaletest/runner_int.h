@@ -45,6 +45,7 @@ typedef enum
 struct run
 {
 	run_record	rec;			/* first: what it measured */
+	char		username[64];	/* the user it creates (rec.username: once the logs show it) */
 	char		email[80];
 	char		password[40];
 	char		build_id[64];

@@ -1203,7 +1203,7 @@ list_leftovers(void)
 			fprintf(stderr, "  workspace %s%s%s%s\n", r->name, r->ws_id[0] ? " (" : "", r->ws_id,
 					r->ws_id[0] ? ")" : "");
 		if (r->user_attempted && !test.cfg.use_host_login)
-			fprintf(stderr, "  user %s%s%s%s\n", r->username, r->user_id[0] ? " (" : "", r->user_id,
+			fprintf(stderr, "  user %s%s%s%s\n", runner_username(test.runs[test.cl_list[k]]), r->user_id[0] ? " (" : "", r->user_id,
 					r->user_id[0] ? ")" : "");
 	}
 	if (n)
