@@ -1051,6 +1051,7 @@ runner_adopt(int i, const char *name, const char *ws_id, const char *user_id)
 {
 	run		   *r = new_run(i);
 
+	r->adopted = true;
 	snprintf(r->rec.name, sizeof(r->rec.name), "%s", name);
 	snprintf(r->rec.ws_id, sizeof(r->rec.ws_id), "%s", ws_id ? ws_id : "");
 	snprintf(r->rec.user_id, sizeof(r->rec.user_id), "%s", user_id ? user_id : "");

@@ -52,15 +52,35 @@ cl_finish(run *r, const char *error)
 	run_env.cleanup_done(r);
 }
 
+/*
+ * A workspace step failed with TEXT: a run of create-workspaces says so as
+ * createworkspaces.Cleanup wraps it ("cleanup workspace: %w"); a cleanup of
+ * what a listing found gives CleanupRunner's error as it is.
+ */
+static void
+cl_fail_workspace(run *r, const char *text)
+{
+	char	   *msg = NULL;
+
+	if (!r->adopted && asprintf(&msg, "cleanup workspace: %s", text) < 0)
+		msg = NULL;
+	cl_finish(r, msg ? msg : text);
+	free(msg);
+}
+
+/* A call failed: "WHAT: <Coder's error text>" (no WHAT: the text alone). */
 static void
 cl_fail_http(run *r, const char *what, const http_result *res)
 {
 	char	   *e = http_error_text(res);
-	char	   *msg;
+	char	   *msg = NULL;
 
-	if (asprintf(&msg, "%s: %s", what, e) < 0)
+	if (what && asprintf(&msg, "%s: %s", what, e) < 0)
 		msg = NULL;
-	cl_finish(r, msg ? msg : e);
+	if (!what || strcmp(what, "delete workspace") == 0)
+		cl_fail_workspace(r, msg ? msg : e);
+	else
+		cl_finish(r, msg ? msg : e);
 	free(msg);
 	free(e);
 }
@@ -169,7 +189,7 @@ cl_ws_read(void *arg, const http_result *res)
 	}
 	if (!ok_status(res))
 	{
-		cl_fail_http(r, "get workspace", res);
+		cl_fail_http(r, NULL, res);	/* CleanupRunner returns it unwrapped */
 		return;
 	}
 	j = http_json(res);
@@ -242,7 +262,7 @@ cl_delete_waited(run *r, json_object *build, const char *error, failure_category
 	}
 	if (asprintf(&msg, "wait for build: %s", error) < 0)
 		msg = NULL;
-	cl_finish(r, msg ? msg : error);
+	cl_fail_workspace(r, msg ? msg : error);
 	free(msg);
 }
 

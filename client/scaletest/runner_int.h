@@ -82,6 +82,7 @@ struct run
 	char		bw_stage[64];	/* the stage of the last log line */
 	int			bw_lines;		/* log lines read, all builds */
 	/* cleanup */
+	bool		adopted;		/* found by a listing (runner_adopt), not created here */
 	int			cl_state;
 	uint64_t	cl_t0_ns;
 };

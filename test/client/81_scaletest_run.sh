@@ -23,7 +23,8 @@ check "every phase timed" "12" "$(q "SELECT count(*) FROM coder_scale.run_result
   AND duration + '2 ms' >= create_user + create_workspace + queue_wait + build + agents_connect + command")"
 # Coder's polls see the 200 ms build within queue_wait + build (to the poll that saw it succeed)
 check "queue wait and build cover the build" "t" "$(q "SELECT bool_and(queue_wait + build >= '0.2 s') FROM coder_scale.run_result WHERE run_id = $run")"
-check "names" "12" "$(q "SELECT count(*) FROM coder_scale.run_result WHERE run_id = $run AND workspace_name ~ '^scaletest-[a-z0-9]{8}-[0-9]+$' AND full_id ~ '^workspacebuild/[0-9]+$'")"
+check "names as Coder makes them: one random string for the user, another for the workspace" "12" "$(q "SELECT count(*) FROM coder_scale.run_result WHERE run_id = $run AND workspace_name ~ '^scaletest-[a-zA-Z0-9]{8}-[0-9]+$' AND user_name ~ '^scaletest-[a-zA-Z0-9]{8}-[0-9]+$'
+  AND split_part(workspace_name, '-', 2) <> split_part(user_name, '-', 2) AND full_id ~ '^workspacebuild/[0-9]+$'")"
 check "text: Test results" "1" "$(grep -c '^Test results:' "$T/out")"
 check "text: pass/fail/total" "$(printf '\tPass:  12\n\tFail:  0\n\tTotal: 12')" "$(grep -E '^	(Pass|Fail|Total):' "$T/out")"
 check "text: durations" "2" "$(grep -cE '^	(Total duration|Avg. duration): +[0-9.]+(ms|s)$' "$T/out")"
