@@ -2354,14 +2354,17 @@ ws_pty_open(struct req *r, struct conn *c, int route, bool establish)
 	return 0;
 }
 
-/* The websocket can take a message: send the next queued one, or close when asked to. */
+/*
+ * The websocket can take data: send queued messages while the socket takes
+ * them (a build's burst of log lines costs one wake-up of the loop, not one
+ * each), then close when asked to and all is sent.
+ */
 static int
 ws_writeable(struct lws *wsi, struct conn *c)
 {
-	struct outbuf *o = c->oq_head;
-
-	if (o)
+	while (c->oq_head)
 	{
+		struct outbuf *o = c->oq_head;
 		int			n = lws_write(wsi, o->data + LWS_PRE, o->len, o->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 
 		c->oq_head = o->next;
@@ -2373,9 +2376,12 @@ ws_writeable(struct lws *wsi, struct conn *c)
 			return -1;
 		if (c->pty)
 			pty_ws_drained(c);
-		if (c->oq_head || c->closing)
-			lws_callback_on_writable(wsi);
-		return 0;
+		if (lws_send_pipe_choked(wsi))
+		{
+			if (c->oq_head || c->closing)
+				lws_callback_on_writable(wsi);
+			return 0;
+		}
 	}
 	if (c->closing)
 	{

@@ -578,6 +578,12 @@ make_vhost(const char *name, const char *iface, int port)
 	vi.protocols = protocols;
 	vi.keepalive_timeout = 3600;	/* idle keep-alive connections stay, as with coderd */
 	vi.timeout_secs = 30;
+	/*
+	 * A connection may wait for its request to be read as long as the loop
+	 * needs under load: lws's default (10 s holding a header table) closed
+	 * thousands of them at 10,000 workspaces at once, where coderd would wait.
+	 */
+	vi.timeout_secs_ah_idle = 600;
 	vi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	vi.retry_and_idle_policy = &no_idle_policy;
 	vh = lws_create_vhost(ctx, &vi);

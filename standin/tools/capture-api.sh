@@ -18,14 +18,16 @@ URL=$LAUNCH_URL
 PORT=${URL##*:}
 trap 'kill $PID 2>/dev/null || true' EXIT
 
-# show TITLE METHOD PATH [BODY] [TOKEN|-]: print the request and the trimmed response
+# show TITLE METHOD PATH [BODY] [TOKEN|-] [HEADER]: print the request and the trimmed response
 show() {
-  local title=$1 method=$2 path=$3 body=${4:-} tok=${5:-$TOKEN}
+  local title=$1 method=$2 path=$3 body=${4:-} tok=${5:-$TOKEN} hdr=${6:-}
   local shown_tok='$CODER_SESSION_TOKEN' args=(-s -i -X "$method")
   [ "$tok" != "$TOKEN" ] && shown_tok='$USER_TOKEN'
   [ "$tok" != - ] && args+=(-H "Coder-Session-Token: $tok")
+  [ -n "$hdr" ] && args+=(-H "$hdr")
   printf '\n### %s\n\n```\n$ curl -s -i -X %s "$CODER_URL%s"' "$title" "$method" "$path"
   [ "$tok" != - ] && printf " \\\\\n    -H \"Coder-Session-Token: %s\"" "$shown_tok"
+  [ -n "$hdr" ] && printf " \\\\\n    -H '%s'" "$hdr"
   [ -n "$body" ] && printf " \\\\\n    -d '%s'" "$body"
   printf '\n'
   [ -n "$body" ] && args+=(-d "$body")
@@ -41,7 +43,9 @@ Every block below is a real request to `standin/coder-standin` and its real
 response, captured by `bash standin/tools/capture-api.sh > docs/standin-api.md`
 (arrays longer than one item are cut to the first item plus a `"... N more"`
 marker; everything else is verbatim). The server ran with
-`--replicas 1 --daemons 1 --build-time 1s --agent-delay 500ms`.
+`--replicas 1 --daemons 1 --build-time 1s --agent-delay 500ms` and coderd's default rate
+limits; the websocket blocks print each text message's payload and a newline (so a log
+line's own newline shows as a blank line after it).
 
 What to rely on (all from `../shared/coder-api/swagger.json`, base path `/api/v2`):
 
@@ -76,9 +80,26 @@ What to rely on (all from `../shared/coder-api/swagger.json`, base path `/api/v2
   the server closes at once with 1011 `dial workspace agent: ...`, as coderd does
   when it cannot reach the agent. Each connection runs a fresh command (the
   reconnect id is accepted but nothing is replayed).
-- Build logs: `GET /workspacebuilds/{id}/logs` is a JSON array; with `?follow` as a
-  websocket it sends one JSON `ProvisionerJobLog` per text message and closes with
-  1000 when the job is done.
+- Build logs (coderd/provisionerjobs.go): `GET /workspacebuilds/{id}/logs` is a JSON
+  array of the lines after `?after` (an id; `?before` is not read, as in coderd). With
+  `?follow` it is a websocket: the lines after `?after`, then each new one as the build
+  writes it, each as one **text** message holding one `ProvisionerJobLog` JSON object
+  (fields in Go's order) and a newline, as coderd's `wsjson` encoder writes it; when the
+  job is over (succeeded, failed, canceled) the server closes with **1000 "done"**, at
+  once if it already was. An upgrade without `?follow` gets the JSON array with 200, a
+  plain GET with `?follow` a 400, as coderd. A build writes its lines over its duration
+  (stages `Setting up`, `Planning infrastructure`, `Starting workspace` / `Stopping
+  workspace` / `Destroying workspace`, `Cleaning Up`); a failed build ends with an
+  `error` line saying `job.error`. Template dry runs' logs work the same way.
+- Rate limits (coderd/httpmw/ratelimit.go): every `/api/v2` request counts, 512 a minute
+  per user (per IP without a valid token) and path; over it **429**
+  `{"message":"You've been rate limited for sending more than 512 requests in 1m0s."}`
+  with `Retry-After: 60`; `POST /users/login` also 60 a minute per IP. Responses carry
+  `X-RateLimit-Limit`, `-Remaining`, `-Reset`. `X-Coder-Bypass-Ratelimit: true` lifts the
+  limit for the owner and is refused for anyone else with **428** in plain text.
+- Search (`?q=`, coderd/searchquery): `owner:"X" name:"Z" template:"Y" status:S` for
+  workspaces (name a substring, without case; a bare word is a name), a bare word for
+  users (a substring of username or e-mail); a malformed or unknown term is a 400.
 HDR
 
 echo
@@ -97,6 +118,28 @@ show 'GET /templates' GET /api/v2/templates
 show 'GET /templates/{template}' GET "/api/v2/templates/$TID"
 show 'GET /templateversions/{templateversion}' GET "/api/v2/templateversions/$TVID"
 show 'GET /templateversions/{templateversion}/rich-parameters' GET "/api/v2/templateversions/$TVID/rich-parameters"
+show 'GET /templateversions/{templateversion}/external-auth' GET "/api/v2/templateversions/$TVID/external-auth"
+
+echo
+echo '## Template dry run'
+show 'POST /templateversions/{templateversion}/dry-run (CreateTemplateVersionDryRunRequest -> ProvisionerJob, 201)' \
+  POST "/api/v2/templateversions/$TVID/dry-run" '{"workspace_name":"scaletest"}'
+DRY=$(curl -s -H "Coder-Session-Token: $TOKEN" "$URL/api/v2/templateversions/$TVID/dry-run" -d '{"workspace_name":"scaletest"}' \
+  | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+echo
+echo '### Websocket: GET /templateversions/{templateversion}/dry-run/{jobID}/logs?follow'
+echo
+echo '```'
+echo '$ python3 test/client/standin/wsclient.py "ws://${CODER_URL#http://}/api/v2/templateversions/'"$TVID"'/dry-run/'"$DRY"'/logs?follow" --token "$CODER_SESSION_TOKEN"'
+python3 "$WSC" "ws://127.0.0.1:$PORT/api/v2/templateversions/$TVID/dry-run/$DRY/logs?follow" --token "$TOKEN" 2>/tmp/wsc.$$
+sed 's/^/(stderr) /' /tmp/wsc.$$
+echo '```'
+show 'GET /templateversions/{templateversion}/dry-run/{jobID}' GET "/api/v2/templateversions/$TVID/dry-run/$DRY"
+show 'GET /templateversions/{templateversion}/dry-run/{jobID}/logs' GET "/api/v2/templateversions/$TVID/dry-run/$DRY/logs"
+show 'GET /templateversions/{templateversion}/dry-run/{jobID}/resources' GET "/api/v2/templateversions/$TVID/dry-run/$DRY/resources"
+show 'GET /templateversions/{templateversion}/dry-run/{jobID}/matched-provisioners' GET "/api/v2/templateversions/$TVID/dry-run/$DRY/matched-provisioners"
+show 'PATCH /templateversions/{templateversion}/dry-run/{jobID}/cancel on a finished job (400)' PATCH "/api/v2/templateversions/$TVID/dry-run/$DRY/cancel"
+show 'GET /templateversions/{templateversion}/dry-run/{jobID} with a malformed job id (400)' GET "/api/v2/templateversions/$TVID/dry-run/nope"
 
 echo
 echo '## Users'
@@ -124,7 +167,9 @@ show 'GET /workspacebuilds/{workspacebuild} while pending (queue_position 1 of 1
 sleep 1.7
 show 'GET /workspacebuilds/{workspacebuild} once succeeded (agent connected)' GET "/api/v2/workspacebuilds/$B1" '' "$UT"
 show 'GET /workspaces/{workspace}' GET "/api/v2/workspaces/$W2" '' "$UT"
-show 'GET /workspaces?q=name:scaletest- (WorkspacesResponse)' GET '/api/v2/workspaces?q=name:scaletest-&limit=100'
+show 'GET /workspaces?q=owner:"..." name:"scaletest-" (as codersdk.WorkspaceFilter encodes it; WorkspacesResponse)' \
+  GET '/api/v2/workspaces?limit=100&offset=0&q=owner%3A%22scaletest-k3x9q2ab-0%22+name%3A%22scaletest-%22'
+show 'GET /workspaces?q=... with a key coderd does not know (400)' GET '/api/v2/workspaces?q=flavor%3Avanilla'
 show 'GET /users/{user}/workspace/{workspacename}' GET "/api/v2/users/scaletest-k3x9q2ab-0/workspace/scaletest-k3x9q2ab-0"
 show 'GET /workspacebuilds/{workspacebuild}/logs' GET "/api/v2/workspacebuilds/$B1/logs" '' "$UT"
 AG=$(jget "/api/v2/workspaces/$WID" '["latest_build"]["resources"][0]["agents"][0]["id"]')
@@ -181,6 +226,43 @@ sleep 1.2   # past its 1 s build time: held
 show 'GET /standin/hold (one build past its time, held)' GET /api/v2/standin/hold
 show 'PUT /standin/hold {"builds": false} (the held build finishes now)' PUT /api/v2/standin/hold '{"builds":false}'
 show 'PUT /standin/hold with a non-boolean (400)' PUT /api/v2/standin/hold '{"agents":"yes"}'
+
+echo
+echo '## Deployment config'
+show 'GET /deployment/config (DeploymentConfig; owner only)' GET /api/v2/deployment/config
+
+echo
+echo '## Rate limits'
+cat <<'TXT'
+
+The headers are shown here only (every `/api/v2` answer carries them). A member with the
+owner's bypass header, then the same member without it:
+TXT
+curl -s -o /dev/null -H "Coder-Session-Token: $TOKEN" "$URL/api/v2/users" \
+  -d '{"email":"r7t2m9qd@scaletest.local","username":"scaletest-r7t2m9qd","password":"Sc4le-test-pass!","login_type":"password"}'
+UT=$(curl -s -X POST "$URL/api/v2/users/login" -d '{"email":"r7t2m9qd@scaletest.local","password":"Sc4le-test-pass!"}' \
+  | python3 -c 'import json,sys;print(json.load(sys.stdin)["session_token"])')
+export SHOW_RATE=1
+show 'GET /users/me with X-Coder-Bypass-Ratelimit: true as a member (428, plain text)' GET /api/v2/users/me '' "$UT" \
+  'X-Coder-Bypass-Ratelimit: true'
+show 'GET /users/me as the same member (counted)' GET /api/v2/users/me '' "$UT"
+show 'GET /users/me with X-Coder-Bypass-Ratelimit: true as the owner (not limited: a fresh key each time)' GET /api/v2/users/me '' \
+  "$TOKEN" 'X-Coder-Bypass-Ratelimit: true'
+standin_launch /dev/null /dev/null "$BIN" --listen 127.0.0.1:0 --token $TOKEN --api-rate-limit 2 \
+  || { echo "the second stand-in did not start" >&2; exit 1; }
+PID2=$LAUNCH_PID
+trap 'kill $PID $PID2 2>/dev/null || true' EXIT
+URL_MAIN=$URL
+URL=$LAUNCH_URL
+cat <<'TXT'
+
+A second stand-in with `--api-rate-limit 2`: the third request to one path in a minute.
+TXT
+curl -s -o /dev/null -H "Coder-Session-Token: $TOKEN" "$URL/api/v2/users/me"
+curl -s -o /dev/null -H "Coder-Session-Token: $TOKEN" "$URL/api/v2/users/me"
+show 'GET /users/me over the limit (429)' GET /api/v2/users/me
+URL=$URL_MAIN
+unset SHOW_RATE
 
 echo
 echo '## Errors'

@@ -63,6 +63,7 @@ def check_refusal(refusal, limit, what):
     _, h, body = refusal
     js = json.loads(body)
     ok(js == {"message": limited_msg(limit)}, f"{what}: 429 body is coderd's message", repr(js))
+    valid(js, "codersdk.Response", f"{what}: the 429 body")
     now = time.time()
     reset = int(h.get("x-ratelimit-reset", "0"))
     ok(h.get("x-ratelimit-limit") == str(limit) and int(h.get("x-ratelimit-remaining", "1")) <= 0,
