@@ -1928,10 +1928,16 @@ authenticate(struct req *r)
 	return true;
 }
 
-/* --fail-http: answer this request with the injected status instead.  True when it did. */
+/*
+ * --fail-http: answer this request with the injected status instead.  True
+ * when it did.  The template's plan before a test (templateversions) is
+ * spared: the failures are for the calls of the runs.
+ */
 static bool
-inject_http_failure(struct req *r)
+inject_http_failure(struct req *r, int route)
 {
+	if (strncmp(routes[route].pat, "/templateversions/", 18) == 0)
+		return false;
 	if (!rng_hit(&deployment.chance, deployment.cfg.fail_http))
 		return false;
 	if (deployment.cfg.fail_http_status == 429)
@@ -2048,7 +2054,7 @@ dispatch_route(struct req *r, int route)
 		respond(r->c, 404, err_body("Route not found.", NULL, NULL));
 	else if (route == NO_SUCH_METHOD)
 		respond(r->c, 405, err_body("Method not allowed.", NULL, NULL));
-	else if (!inject_http_failure(r) && (!routes[route].auth || authenticate(r)) && parse_body(r))
+	else if (!inject_http_failure(r, route) && (!routes[route].auth || authenticate(r)) && parse_body(r))
 		routes[route].fn(r);
 }
 

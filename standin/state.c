@@ -605,7 +605,8 @@ job_finish(void *obj, uint32_t gen)
 
 	if (gen != b->gen || b->status != JOB_RUNNING)
 		return;
-	if (deployment.hold_builds)
+	/* a test hold is on workspace builds: a template's plan still ends */
+	if (deployment.hold_builds && b->kind != JK_DRY_RUN)
 	{
 		deployment.held_builds = xrealloc(deployment.held_builds, (deployment.n_held_builds + 1) * sizeof(*deployment.held_builds));
 		deployment.held_builds[deployment.n_held_builds++] = b;
@@ -785,7 +786,8 @@ timers_run(int64_t now)
 }
 
 /*
- * Test holds: while builds are held no job finishes (a job whose time is up
+ * Test holds: while builds are held no workspace build finishes (dry runs
+ * do, so a test can start while builds are held; a build whose time is up
  * stays running; cancels still go through), while agents are held no agent
  * connects (timeouts still happen).  Letting go finishes or connects what was
  * due at once, in the order it fell due; the rest follow at their own time.

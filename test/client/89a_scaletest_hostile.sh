@@ -48,7 +48,7 @@ cat >"$T/hostile.py" <<'PY'
 import http.server, json, sys, uuid
 mode, log = sys.argv[2], open(sys.argv[3], "a", buffering=1)
 U = lambda: str(uuid.uuid4())
-ORG, ME, TPL = U(), U(), U()
+ORG, ME, TPL, VER, JOB = U(), U(), U(), U(), U()
 class H(http.server.BaseHTTPRequestHandler):
     def send(self, code, obj):
         b = json.dumps(obj).encode()
@@ -62,7 +62,14 @@ class H(http.server.BaseHTTPRequestHandler):
         p = self.path
         if p == "/api/v2/buildinfo": return self.send(200, {"version": "v2.99.0-hostile"})
         if p == "/api/v2/users/me": return self.send(200, {"id": ME, "username": "owner", "organization_ids": [ORG]})
-        if p.startswith("/api/v2/organizations/"): return self.send(200, {"id": TPL, "name": "docker"})
+        if p.startswith("/api/v2/organizations/"):
+            return self.send(200, [{"id": TPL, "name": "docker", "active_version_id": VER}])
+        # the template's plan (a dry run that succeeds; its logs socket is refused)
+        if p.startswith("/api/v2/templateversions/"):
+            if method == "POST": return self.send(201, {"id": JOB, "status": "pending"})
+            if p.endswith(("/rich-parameters", "/external-auth", "/resources")): return self.send(200, [])
+            if p.endswith("/matched-provisioners"): return self.send(200, {"count": 1, "available": 1})
+            return self.send(200, {"id": JOB, "status": "succeeded"})
         if method == "POST" and p == "/api/v2/users":
             return self.send(201, {"id": "../../../users/me?x=" if mode == "user" else U()})
         if p == "/api/v2/users/login": return self.send(201, {"session_token": "s3ss10n"})

@@ -6,7 +6,9 @@
 # whole directory is gone once everything is written.
 source "$(dirname "$0")/8_scaletest_lib.inc"
 db_setup
-si_start --build-time 100ms --agent-delay 0 --daemons 50
+# hundreds of new users log in within a minute: more than coderd's 60 logins
+# a minute per IP (Coder's own help says to lift rate limits for this test)
+si_start --build-time 100ms --agent-delay 0 --daemons 50 --login-rate-limit 0
 DATA=$(q "SHOW data_directory")
 chmod 755 "$T"
 install -o postgres -m 600 /dev/null "$T/pg.log"
