@@ -3,6 +3,9 @@
 # `coder-scale scaletest create-workspaces --concurrency 0` against the local
 # stand-in with instant builds and agents (default 1,000 and 10,000
 # workspaces), results stored in a private PostgreSQL (bench/lib.sh).
+# Rate limits off, as Coder's create-workspaces help advises (a real coderd
+# allows 60 logins a minute per IP).  Each build's logs are followed over a
+# websocket, as Coder's runner does.
 # Prints wall time, CPU seconds per 1,000 workspace lifecycles (create user,
 # log in, create workspace, build, agents, cleanup) and peak RSS, for the
 # driver and for the stand-in, so it is clear which side is the limit.
@@ -27,6 +30,7 @@ for n in "${COUNTS[@]}"; do
   # port 0: the stand-in binds a free port and says which (test/client/listen.inc)
   standin_launch "$WORK/standin.out" "$WORK/standin.err" "$ROOT/standin/coder-standin" --listen 127.0.0.1:0 \
     --token-file "$WORK/token" --build-time 0 --agent-delay 0 --replicas 10 --daemons 10000 \
+    --dangerous-disable-rate-limits \
     || { cat "$WORK/standin.err" >&2; die "the stand-in did not start"; }
   SI_PID=$LAUNCH_PID
   si_cpu0=$(proc_cpu $SI_PID)
