@@ -5,9 +5,10 @@
 # while the database goes down, so that results arrive while it is away.
 source "$(dirname "$0")/8_scaletest_lib.inc"
 db_setup
-# hundreds of new users log in within a minute: more than coderd's 60 logins
-# a minute per IP (Coder's own help says to lift rate limits for this test)
-si_start --build-time 100ms --agent-delay 0 --daemons 50 --login-rate-limit 0
+# 600 new users log in within a minute, from one IP: more than coderd's 60
+# logins and 512 API calls a minute per IP and path allow (Coder's own help
+# says to lift rate limits for this test)
+si_start --build-time 100ms --agent-delay 0 --daemons 50 --dangerous-disable-rate-limits
 DATA=$(q "SHOW data_directory")
 chmod 755 "$T"
 install -o postgres -m 600 /dev/null "$T/pg.log"
