@@ -691,9 +691,11 @@ build_start(struct workspace *w, enum transition tr, struct user *by)
 
 /*
  * Queue a dry run of T's version for BY.  It plans for half the mean of
- * --build-time (no random draw, so --seed gives the builds the same draws
+ * --build-time, at most DRY_RUN_MAX_US (no random draw, so --seed gives the builds the same draws
  * with or without dry runs) and fails with --fail-dry-run's error if given.
  */
+#define DRY_RUN_MAX_US	1000000
+
 struct build *
 dryrun_start(struct template *t, struct user *by)
 {
@@ -706,6 +708,8 @@ dryrun_start(struct template *t, struct user *by)
 	b->initiator = by;
 	b->tr = TR_START;
 	b->duration = dist_mean(&deployment.cfg.build_time) / 2;
+	if (b->duration > DRY_RUN_MAX_US)
+		b->duration = DRY_RUN_MAX_US;	/* a plan is short even when builds are long */
 	b->will_fail = deployment.cfg.fail_dry_run != NULL;
 	hmap_put(&deployment.dryruns_by_id, b->job_id, b);
 	job_enqueue(b);
