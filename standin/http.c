@@ -1,8 +1,9 @@
 /*
  * http.c: the REST API of the stand-in (paths, methods, status codes and
- * bodies as coderd's swagger.json has them), the two websockets it serves
- * (build logs with ?follow, and the reconnecting PTY), and the plumbing that
- * writes responses without blocking.
+ * bodies as coderd's swagger.json has them), coderd's rate limits in front
+ * of it (ratelimit.c counts), the websockets it serves (build and dry-run
+ * logs with ?follow, and the reconnecting PTY), and the plumbing that writes
+ * responses without blocking.
  *
  * Invariants:
  * - Every HTTP request gets exactly one answer, written whole from the

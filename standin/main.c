@@ -636,8 +636,12 @@ announce_limits(const struct config *c)
 		printf("coder-standin: rate limits off (--dangerous-disable-rate-limits)\n");
 		return;
 	}
-	snprintf(api, sizeof(api), c->api_rate_limit > 0 ? "%d a minute per user and path" : "off", c->api_rate_limit);
-	snprintf(login, sizeof(login), c->login_rate_limit > 0 ? "%d a minute per IP" : "off", c->login_rate_limit);
+	snprintf(api, sizeof(api), "%d a minute per user and path", c->api_rate_limit);
+	snprintf(login, sizeof(login), "%d a minute per IP", c->login_rate_limit);
+	if (c->api_rate_limit <= 0)
+		strcpy(api, "off");
+	if (c->login_rate_limit <= 0)
+		strcpy(login, "off");
 	printf("coder-standin: rate limits: API %s, login %s\n", api, login);
 }
 
