@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scaletest cleanup as Coder's scaletestCleanup (coder/coder cli/exp_scaletest.go)
-# when deletes fail, with --template, its timeouts, environment variables and
+# when deletes fail, with --template, its timeouts, environment variables, rate limits and
 # errors: the workspace stage first, and when a delete failed Coder's text
 # (the harness results, "failed to delete scaletest workspaces") and exit 1
 # with the users left alone; the users stage after it.  The 250 leftovers of a
@@ -175,6 +175,16 @@ cl --help >"$T/out" 2>"$T/err" || rc=$?
 check "--help: exit 0" 0 $rc
 check "--help: Coder's four flags and their variables" 8 \
   "$(grep -cE -- '--(template|cleanup-concurrency|cleanup-timeout|cleanup-job-timeout) |\(\$CODER_SCALETEST_CLEANUP_(TEMPLATE|CONCURRENCY|TIMEOUT|JOB_TIMEOUT)\)' "$T/out")"
+
+# 6. coderd's rate limits: past requireAdmin every call carries the owner's bypass header, so a
+#    limit of 3 a minute per endpoint refuses none of the cleanup's (5 GETs of /workspaces/{id} ...)
+si_start --build-time 0 --agent-delay 0 --api-rate-limit 3
+ns -t docker -c 5 --use-host-login --no-wait-for-agents >"$T/st.out" 2>"$T/st.err"
+refused() { curl -fsS "$CODER_URL/metrics" | awk '/^coderd_api_requests_processed_total\{code="429"/ { n += $NF } END { print n + 0 }'; }
+before=$(refused)
+rc=0
+cl --cleanup-concurrency 0 >"$T/out" 2>"$T/err" || rc=$?
+check "rate limited: the cleanup passes, none refused" "0 5 0 5 0" "$rc $(results 1 "$T/err") $(($(refused) - before))"
 
 # any other failed call: Coder's wording, exit 4
 si_start --fail-http 1

@@ -6,7 +6,9 @@
 # 250 DELETEs); Coder's lines on stdout and stderr and the harness results of
 # each stage (PrintText) on stderr; exit 0.  A second cleanup finds nothing.
 source "$(dirname "$0")/8_scaletest_lib.inc"
-si_start --build-time 0 --agent-delay 0
+# logins are not rate limited (the create-workspaces help advises it); the cleanup is, with the owner's
+# bypass header as Coder's cleanup sends it
+si_start --build-time 0 --agent-delay 0 --login-rate-limit 0
 
 # reqs METHOD PATH: requests the stand-in answered for the route PATH (coderd's
 # metric coderd_api_requests_processed_total, all codes)
