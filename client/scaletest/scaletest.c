@@ -25,6 +25,7 @@
 #include "common/pg.h"
 #include "names.h"
 #include "plan.h"
+#include "results.h"
 #include "net/ws.h"
 #include "runner.h"
 #include "scaletest.h"
@@ -718,135 +719,6 @@ find_template(void)
 
 /* ---------- outputs ---------- */
 
-/* Go's json string escaping (HTML-safe: <, >, & as \u00XX). */
-static void
-json_go_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		switch (*p)
-		{
-			case '"':
-				fputs("\\\"", f);
-				break;
-			case '\\':
-				fputs("\\\\", f);
-				break;
-			case '\n':
-				fputs("\\n", f);
-				break;
-			case '\r':
-				fputs("\\r", f);
-				break;
-			case '\t':
-				fputs("\\t", f);
-				break;
-			case '<':
-			case '>':
-			case '&':
-				fprintf(f, "\\u00%02x", *p);
-				break;
-			default:
-				if (*p < 0x20)
-					fprintf(f, "\\u00%02x", *p);
-				else
-					fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
-static int
-cmp_full_id(const void *a, const void *b)
-{
-	const run_record *ra = *(const run_record * const *) a;
-	const run_record *rb = *(const run_record * const *) b;
-
-	return strcmp(ra->full_id, rb->full_id);
-}
-
-/* The runs that started, sorted as Coder sorts its keys (as text). */
-static const run_record **
-sorted_runs(int *n)
-{
-	const run_record **v = malloc(sizeof(run_record *) * (test.cfg.count + 1));
-	int			k = 0;
-
-	for (int i = 0; i < test.cfg.count; i++)
-		if (runner_record(test.runs[i])->done)
-			v[k++] = runner_record(test.runs[i]);
-	qsort(v, k, sizeof(run_record *), cmp_full_id);
-	*n = k;
-	return v;
-}
-
-static void
-write_json(FILE *f, const run_record **v, int n, int pass)
-{
-	char		d[64];
-	char		ts[64];
-
-	fprintf(f, "{\"total_runs\":%d,\"total_pass\":%d,\"total_fail\":%d,\"elapsed\":", n, pass, n - pass);
-	json_go_string(f, go_duration_format(test.elapsed_ns, d, sizeof(d)));
-	fprintf(f, ",\"elapsed_ms\":%lld,\"runs\":{", (long long) (test.elapsed_ns / 1000000));
-	for (int i = 0; i < n; i++)
-	{
-		const run_record *r = v[i];
-
-		if (i)
-			fputc(',', f);
-		json_go_string(f, r->full_id);
-		fputs(":{\"full_id\":", f);
-		json_go_string(f, r->full_id);
-		fputs(",\"test_name\":\"workspacebuild\",\"id\":", f);
-		fprintf(f, "\"%d\",\"logs\":", r->idx);
-		json_go_string(f, r->logs ? r->logs : "");
-		fputs(",\"started_at\":", f);
-		json_go_string(f, rfc3339(&r->started_wall, ts, sizeof(ts)));
-		fputs(",\"duration\":", f);
-		json_go_string(f, go_duration_format(r->duration_us * 1000, d, sizeof(d)));
-		fprintf(f, ",\"duration_ms\":%lld,\"error\":", (long long) (r->duration_us / 1000));
-		json_go_string(f, r->error ? r->error : "<nil>");
-		fputc('}', f);
-	}
-	fputs("}}\n", f);
-}
-
-static void
-write_text(FILE *f, const run_record **v, int n, int pass)
-{
-	int64_t		total_us = 0;
-	char		d[64];
-	bool		failures = false;
-
-	for (int i = 0; i < n; i++)
-	{
-		const run_record *r = v[i];
-		const char *p;
-
-		total_us += r->duration_us;
-		if (!r->error)
-			continue;
-		failures = true;
-		fprintf(f, "\n== FAIL: %s\n\n\tError: %s\n\n\tLog:\n", r->full_id, r->error);
-		for (p = r->logs ? r->logs : ""; *p;)
-		{
-			const char *nl = strchr(p, '\n');
-			int			len = nl ? (int) (nl - p) : (int) strlen(p);
-
-			fprintf(f, "\t\t%.*s\n", len, p);
-			p += len + (nl ? 1 : 0);
-		}
-		fputc('\n', f);
-	}
-	/* Coder's "\n\nTest results:", without the two blank lines when nothing comes before */
-	fprintf(f, "%sTest results:\n\tPass:  %d\n\tFail:  %d\n\tTotal: %d\n\n", failures ? "\n\n" : "",
-			pass, n - pass, n);
-	fprintf(f, "\tTotal duration: %s\n", go_duration_format(test.elapsed_ns, d, sizeof(d)));
-	fprintf(f, "\tAvg. duration:  %s\n", go_duration_format(n ? total_us * 1000 / n : 0, d, sizeof(d)));
-}
-
 /* Open PATH for writing without truncating it yet (that happens when the results are written). */
 static FILE *
 open_output(const char *path, bool *created)
@@ -913,14 +785,13 @@ open_outputs(void)
 static bool
 write_outputs(void)
 {
-	int			n,
-				pass = 0;
-	const run_record **v = sorted_runs(&n);
+	results		res;
 	bool		ok = true;
 
-	for (int i = 0; i < n; i++)
-		if (!v[i]->error)
-			pass++;
+	results_init(&res, test.elapsed_ns);
+	for (int i = 0; i < test.cfg.count; i++)
+		if (runner_record(test.runs[i])->done)
+			results_add_record(&res, runner_record(test.runs[i]));
 	for (int k = 0; k < test.noutputs; k++)
 	{
 		test_output  *o = &test.outputs[k];
@@ -934,9 +805,9 @@ write_outputs(void)
 			ok = false;
 		}
 		if (o->json)
-			write_json(o->f, v, n, pass);
+			results_write_json(o->f, &res);
 		else
-			write_text(o->f, v, n, pass);
+			results_print_text(o->f, &res);
 		bad = fflush(o->f) != 0 || ferror(o->f);
 		if (o->f != stdout && fclose(o->f) != 0)
 			bad = true;
@@ -948,7 +819,7 @@ write_outputs(void)
 			ok = false;
 		}
 	}
-	free(v);
+	results_free(&res);
 	return ok;
 }
 

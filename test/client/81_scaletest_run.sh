@@ -72,6 +72,7 @@ check "no-cleanup keeps users and workspaces" "5 2" "$(leftovers)"
 rc=0
 "$CS" scaletest cleanup --token-file "$TOKEN_FILE" --cleanup-concurrency 0 >"$T/out" 2>"$T/err" || rc=$?
 check "cleanup: exit 0" 0 $rc
-check "cleanup: reports" "5 2" "$(grep -c '^removed workspace' "$T/out") $(grep -c '^removed user' "$T/out")"
+check "cleanup: reports (Coder's Found lines)" "5 2" \
+  "$(sed -n 's/^ERROR: Found \([0-9]*\) scaletest workspaces$/\1/p' "$T/err") $(sed -n 's/^ERROR: Found \([0-9]*\) scaletest users$/\1/p' "$T/err")"
 check "cleanup: nothing left" "0 0" "$(leftovers)"
 done_testing
