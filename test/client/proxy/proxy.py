@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """A logging proxy for the client tests (Python 3 standard library only).
 
-usage: proxy.py --upstream http://127.0.0.1:PORT --port-file FILE --record FILE
+usage: proxy.py --upstream http://127.0.0.1:PORT --port-file FILE|- --record FILE
                 [--listen 127.0.0.1:0] [--ws-text N] [--body-limit BYTES]
 
 Listens on --listen (default 127.0.0.1:0: a free port, written to --port-file
-once bound) and forwards every connection to --upstream: HTTP/1.1 requests
+once bound, or printed on stdout with --port-file -) and forwards every connection to --upstream: HTTP/1.1 requests
 one after another on a kept-alive connection (Content-Length, chunked and
 read-until-close bodies, 1xx interim answers such as 100 Continue), and
 websocket upgrades (after the 101, bytes both ways until either side closes).
@@ -25,8 +25,10 @@ coder_session_token cookie and query parameter, and "password" and
 "<redacted sha256:XXXXXXXXXXXX>" (the first 12 hex digits of its SHA-256), so
 that a reader can tell whose token a request carried without the token.
 
-Exit status: 0 after SIGTERM or SIGINT, 2 for bad arguments, 1 when the
-listener or the record file cannot be opened.
+On SIGTERM or SIGINT it stops listening, lets the connections still open
+finish (at most 5 s) so that their exchanges are recorded, and exits 0.
+Exit status 2 for bad arguments, 1 when the listener or the record file
+cannot be opened.
 """
 import argparse
 import asyncio
@@ -360,6 +362,7 @@ class Proxy:
         self.args = args
         self.ids = itertools.count(1)
         self.seq = itertools.count(1)
+        self.active = set()
         try:
             self.out = open(args.record, "a", encoding="utf-8")
         except OSError as e:
@@ -372,6 +375,15 @@ class Proxy:
 
     async def handle(self, creader, cwriter):
         """One client connection: its requests in order, or one websocket."""
+        task = asyncio.current_task()
+        self.active.add(task)
+        try:
+            await self.serve(creader, cwriter)
+        finally:
+            self.active.discard(task)
+
+    async def serve(self, creader, cwriter):
+        """The exchanges of one connection, then both ends closed."""
         conn = next(self.ids)
         uwriter = None
         try:
@@ -497,7 +509,7 @@ def parse_args(argv):
     """The command line; exits 2 on a bad one."""
     p = argparse.ArgumentParser(prog="proxy.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--upstream", required=True, help="http://HOST:PORT to forward to")
-    p.add_argument("--port-file", required=True, help="the bound port is written here")
+    p.add_argument("--port-file", required=True, help="the bound port is written here (- for stdout)")
     p.add_argument("--record", required=True, help="JSON lines are appended here")
     p.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (default 127.0.0.1:0)")
     p.add_argument("--ws-text", type=int, default=50, help="server text messages kept per websocket")
@@ -518,16 +530,23 @@ async def main(args):
     except OSError as e:
         die(f"--listen {args.listen}", e.strerror or str(e))
     port = server.sockets[0].getsockname()[1]
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, args.port_file)     # the file appears whole, once the port is bound
+    if args.port_file == "-":
+        print(port, flush=True)
+    else:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.port_file)     # the file appears whole, once the port is bound
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for s in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(s, stop.set)
     await stop.wait()
     server.close()
+    # connections still open end on their own once their client is gone (the
+    # driver has exited by then); their exchanges are recorded before exit
+    if proxy.active:
+        await asyncio.wait(list(proxy.active), timeout=5)
     proxy.out.close()
 
 
