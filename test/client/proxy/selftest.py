@@ -455,8 +455,8 @@ def client_run(swagger_path, tmp):
     out = q.stdout
     ok(q.returncode == 1, "validate.py: exit 1 when a check fails", out + q.stderr)
     ok("not ok - X-Coder-Bypass-Ratelimit: true exactly on the owner's runner client (2 requests otherwise)" in out
-       and "POST /api/v2/users/login (none client): sends X-Coder-Bypass-Ratelimit" in out
-       and f"DELETE /api/v2/users/{member['id']} (owner client): no X-Coder-Bypass-Ratelimit" in out,
+       and "POST /users/login (none client): 1 requests (seq 3) send X-Coder-Bypass-Ratelimit" in out
+       and "DELETE /users/{user} (owner client): 1 requests (seq 5) lack X-Coder-Bypass-Ratelimit" in out,
        "validate.py: the bypass header on the login client and its absence on the owner's runner are both found",
        out)
     ok("not ok - POST /users/{user}/workspaces (member) per workspace = 2" in out
@@ -465,6 +465,23 @@ def client_run(swagger_path, tmp):
        in out, "validate.py: a count row off by one says which row, expected and got", out)
     ok("ok - each request carries the token of a client Coder has" in out,
        "validate.py: the member's token is told from the owner's", out)
+    # its usage errors: exit 2 with a message; a bad table: exit 1 naming the line
+    base = [sys.executable, os.path.join(HERE, "validate.py"), "--swagger", swagger_path, "--record", record]
+    bad_table = os.path.join(tmp, "bad")
+    with open(bad_table, "w") as f:
+        f.write("t | GET | /users/me | owner-setup | run | 1\n")
+    for args, code, want in (
+            (["--table", table], 2, "--table and --scenario go together"),
+            (["--table", table, "--scenario", "t"], 2, "--table needs --owner-token-file"),
+            (["--owner-token-file", tok, "--table", table, "--scenario", "t", "--var", "count"], 2,
+             "--var 'count': NAME=INTEGER"),
+            (["--owner-token-file", tok, "--table", table, "--scenario", "nosuch"], 1,
+             f"validate.py: {table}: no rows for scenario 'nosuch'"),
+            (["--owner-token-file", tok, "--table", bad_table, "--scenario", "t"], 1,
+             f"validate.py: {bad_table}:1: 6 fields, wanted 7")):
+        q = subprocess.run(base + args, capture_output=True, text=True, timeout=60)
+        ok(q.returncode == code and want in q.stderr,
+           f"validate.py: exit {code}, {want.replace(tmp + '/', '')!r}", f"{q.returncode} {q.stderr}")
 
 
 def main():

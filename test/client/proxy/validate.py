@@ -87,7 +87,8 @@ def read_table(path, scenario):
     """The rows of SCENARIO in table FILE.
 
     A row is one line of seven fields separated by "|":
-      scenario | METHOD (WS for a websocket) | path template | client | scope | expected | Coder source
+      scenarios | METHOD (WS for a websocket) | path template | client | scope | expected | Coder source
+    scenarios is a comma-separated list of the scenarios the row holds for;
     client is owner-setup, owner, member or none; scope is run (the whole
     record) or workspace (each workspace of the run); expected is N, LO..HI
     or an expression over the quantities of quantities() and --var (for
@@ -101,8 +102,8 @@ def read_table(path, scenario):
             parts = [p.strip() for p in line.split("|")]
             if len(parts) != 7:
                 raise SystemExit(f"validate.py: {path}:{n}: {len(parts)} fields, wanted 7")
-            scen, method, tpl, client, scope, expected, source = parts
-            if scen != scenario:
+            scens, method, tpl, client, scope, expected, source = parts
+            if scenario not in [x.strip() for x in scens.split(",")]:
                 continue
             if client not in CLIENTS or scope not in ("run", "workspace"):
                 raise SystemExit(f"validate.py: {path}:{n}: client {client!r} or scope {scope!r} unknown")
@@ -277,8 +278,12 @@ class Run:
 
 
 def key_of(r):
-    """The (METHOD or WS, template) a record counts under."""
-    return ("WS" if r["_ws"] else r["method"], r["_tpl"] or r["path"])
+    """The (METHOD or WS, template) a record counts under; {user} is "me" when
+    the request says me (GET /users/me is not GET /users/{user} of a user)."""
+    tpl = r["_tpl"] or r["path"]
+    if r["_params"].get("user") == "me":
+        tpl = tpl.replace("{user}", "me")
+    return ("WS" if r["_ws"] else r["method"], tpl)
 
 
 def classify(run, rows):
@@ -336,6 +341,9 @@ def check_swagger(checks, run, swagger):
     n = sum(1 for r in run.recs if "method" in r)
     checks.report(not rq_bad, f"every request of {n} valid against swagger.json ({len(rq_bad)} violations)", rq_bad)
     checks.report(not rs_bad, f"every answer valid against swagger.json ({len(rs_bad)} violations)", rs_bad)
+    cut = sum(1 for r in run.recs if r.get("truncated"))
+    if cut:
+        checks.note(f"{cut} exchanges had a body over proxy.py's --body-limit: their bodies were not checked")
     for (m, tpl, status), k in sorted(swagger.errata_used.items(), key=str):
         why = FOLLOW_ERRATUM if status == 101 else ERRATA[(m, tpl, status)]
         checks.note(f"accepted {k} x {status} for {m.upper()} {tpl}, not declared in swagger.json: {why}")
@@ -343,29 +351,37 @@ def check_swagger(checks, run, swagger):
 
 def check_clients(checks, run):
     """Tokens and the bypass header as Coder's clients send them."""
-    bad_hdr, bad_tok = [], []
+    sends = "send X-Coder-Bypass-Ratelimit: true"
+    why = {"owner": "lack X-Coder-Bypass-Ratelimit: true, which Coder's runner client "
+                    "(loadtestutil.DupClientCopyingHeaders(client, BypassHeader)) sends",
+           "owner-setup": f"{sends}; the owner's client of cli/root.go InitClient has no such header",
+           "member": f"{sends}; the member's client (codersdk.New with the login's token) has none",
+           "none": f"{sends}; a client without a token (codersdk.New, as the login's in "
+                   "scaletest/createusers/run.go) has none",
+           "unknown": f"{sends} from a client Coder does not have"}
+    bad_hdr, bad_tok = {}, []
     for r in run.recs:
         if "method" not in r:
             continue
         c = r["_client"]
-        where = f"seq {r.get('seq')} {r['method']} {r['path']} ({c} client)"
         sent = (header(r.get("request_headers"), BYPASS) or "").lower() == "true"
-        if c == "owner" and not sent:
-            bad_hdr.append(f"{where}: no X-Coder-Bypass-Ratelimit: true; Coder's runner client "
-                           "(loadtestutil.DupClientCopyingHeaders(client, BypassHeader)) sends it")
-        elif c != "owner" and sent:
-            why = {"owner-setup": "the owner's client of cli/root.go InitClient has no such header",
-                   "member": "the member's client (codersdk.New with the login's token) has none",
-                   "none": "the login client (codersdk.New in scaletest/createusers/run.go) has none"}
-            bad_hdr.append(f"{where}: sends X-Coder-Bypass-Ratelimit: true; {why.get(c, 'no Coder client does')}")
+        if (c == "owner") != sent:
+            k = key_of(r) + (c,)
+            bad_hdr.setdefault(k, []).append(str(r.get("seq")))
+        where = f"seq {r.get('seq')} {r['method']} {r['path']} ({c} client)"
         if c == "unknown":
             bad_tok.append(f"{where}: a token that is neither the owner's nor one a login answered")
         elif c == "member" and r["_unit"] and not r["_unit"].startswith("user:"):
             uid = run.token_user.get(request_token(r))
             if run.ws_owner.get(r["_unit"]) not in (None, uid):
                 bad_tok.append(f"{where}: another user's token for workspace {run.unit_name(r['_unit'])}")
-    checks.report(not bad_hdr, "X-Coder-Bypass-Ratelimit: true exactly on the owner's runner client "
-                  f"({len(bad_hdr)} requests otherwise)", bad_hdr)
+    lines = []
+    for (m, tpl, c), seqs in bad_hdr.items():
+        lines.append(f"{m} {tpl} ({c} client): {len(seqs)} requests (seq {', '.join(seqs[:4])}"
+                     f"{' ...' if len(seqs) > 4 else ''}) {why[c]}")
+    n = sum(len(v) for v in bad_hdr.values())
+    checks.report(not n, f"X-Coder-Bypass-Ratelimit: true exactly on the owner's runner client "
+                  f"({n} requests otherwise)", lines)
     checks.report(not bad_tok, "each request carries the token of a client Coder has", bad_tok)
 
 
@@ -461,6 +477,91 @@ def run_quantities(run, variables):
     return q
 
 
+def listed_latest(run, unit):
+    """The latest build of workspace UNIT in the first listing (GET /workspaces) that has it."""
+    for r in run.recs:
+        body = r.get("response_body")
+        if r["_tpl"] == "/workspaces" and r["method"] == "GET" and isinstance(body, dict):
+            for w in body.get("workspaces") or []:
+                if w.get("id") == unit and isinstance(w.get("latest_build"), dict):
+                    return w["latest_build"].get("id")
+    return None
+
+
+def per_build(run, units, key):
+    """Builds whose GETs (or logs websockets) of KEY differ from Coder's, grouped.
+
+    Per workspace, Coder's builds in order: the latest build it had before
+    this record (only when this record made none before a delete, as in
+    scaletest cleanup) and those this record made.  waitForBuild GETs each
+    made build once per pending answer, once when it is no longer pending,
+    once after its logs close, and follows its logs once; CleanupRunner.Run
+    GETs the build before the delete build once more."""
+    ws_key = key[0] == "WS"
+    groups = {}
+    for u in units:
+        made = [(b, tr) for _, b, tr in sorted(run.created.get(u, []))]
+        seq = list(made)
+        if made and made[0][1] == "delete":
+            first = listed_latest(run, u)
+            if first:
+                seq.insert(0, (first, "latest"))
+        for i, (b, tr) in enumerate(seq):
+            is_made = (b, tr) in made
+            if ws_key:
+                want = 1 if is_made else 0
+                why = "waitForBuild follows its logs once" if is_made else "no websocket for it"
+            else:
+                pending = 0
+                for _, st in statuses(run, b):
+                    if st != "pending":
+                        break
+                    pending += 1
+                want = pending + 2 if is_made else 0
+                why = f"waitForBuild: {pending} pending + 1 + 1 after the logs" if is_made else ""
+                if i + 1 < len(seq) and seq[i + 1][1] == "delete":
+                    want += 1
+                    why += (", " if why else "") + "CleanupRunner.Run: 1 before the delete"
+            got = sum(1 for r in run.recs if "method" in r and key_of(r) + (r["_client"],) == key
+                      and r["_params"].get("workspacebuild") == b)
+            if got != want:
+                g = groups.setdefault((tr, got, want, why), [])
+                g.append(run.unit_name(u))
+    out = []
+    for (tr, got, want, why), names in sorted(groups.items()):
+        uniq = list(dict.fromkeys(names))
+        out.append(f"{len(names)} {tr} builds ({', '.join(uniq[:3])}{' ...' if len(uniq) > 3 else ''}): "
+                   f"{got} each, Coder {want} ({why})")
+    return out
+
+
+# The q of each paged listing of scaletestCleanup, as codersdk builds it:
+# getScaletestWorkspaces passes WorkspaceFilter{Name: "scaletest-"}, which
+# asRequestOption quotes (name:%q); getScaletestUsers passes Search
+# "scaletest-".  Pages: Pagination.asRequestOption sets limit=100 and
+# offset=100*page, leaving offset out on the first page.
+PAGED = {"ws_pages": 'name:"scaletest-"', "user_pages": "scaletest-"}
+
+
+def paging(run, key, q):
+    """How the requests of KEY page otherwise than Coder's getScaletest* loops."""
+    out = []
+    reqs = [r for r in run.recs if "method" in r and key_of(r) + (r["_client"],) == key]
+    for i, r in enumerate(reqs):
+        query = r.get("query") or {}
+        want = {"q": [q], "limit": ["100"]}
+        if i:
+            want["offset"] = [str(100 * i)]
+        if query != want:
+            out.append(f"seq {r.get('seq')}: query {query}, Coder's page {i} is {want}")
+        body = r.get("response_body") if isinstance(r.get("response_body"), dict) else {}
+        items = body.get("workspaces", body.get("users")) or []
+        if (i == len(reqs) - 1) != (len(items) == 0):
+            out.append(f"seq {r.get('seq')}: page {i} of {len(reqs)} has {len(items)} items; Coder stops at "
+                       "the first empty page")
+    return out
+
+
 def check_counts(checks, run, rows, variables):
     """The requests per endpoint, client and workspace against the rows."""
     units = run.units()
@@ -484,8 +585,11 @@ def check_counts(checks, run, rows, variables):
         if row["scope"] == "run":
             lo, hi = evaluate(row["expected"], rq)
             n = sum(got.values())
-            checks.report(lo <= n <= hi, name, [] if lo <= n <= hi else
-                          [f"expected {lo if lo == hi else f'{lo}..{hi}'}, got {n}"])
+            details = [] if lo <= n <= hi else [f"expected {lo if lo == hi else f'{lo}..{hi}'}, got {n}"]
+            for field, q in PAGED.items():
+                if field in row["expected"]:
+                    details += paging(run, k, q)
+            checks.report(not details, name, details)
             continue
         bad = []
         for u in units:
@@ -505,7 +609,11 @@ def check_counts(checks, run, rows, variables):
                                f"({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})")
         if loose:
             details.append(f"{loose} more that belong to no workspace of the run")
-        checks.report(not bad and not loose and units != [], name,
+        per = []
+        if "build_gets" in row["expected"] or (k[0] == "WS" and "builds" in row["expected"]):
+            per = per_build(run, units, k)
+        details += per
+        checks.report(not bad and not loose and not per and units != [], name,
                       details or ([] if units else ["no workspace in the record"]))
     extra = []
     for k in sorted(set(counts) - keys_with_rows, key=str):
