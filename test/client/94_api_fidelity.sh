@@ -43,6 +43,9 @@ SWAGGER=$HERE/data/coder-swagger.json
 #               ticker while the logs stream, so 0 to that many in between
 #   ws_pages, user_pages   pages of 100 until an empty one: ceil(n / 100) + 1
 #   count, retry           --count and --retry of the run (--var)
+#   dry_run     1; 0 only for the reference client (proxy/coder_like.py)
+#               when the stand-in refused the dry run (Coder would stop
+#               there; the reference goes on, to compare the runs)
 TABLE=$T/table
 cat >"$TABLE" <<'EOF'
 # before the test (cli/exp_scaletest.go scaletestCreateWorkspaces, in order)
@@ -53,10 +56,10 @@ plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion} | o
 plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/rich-parameters | owner-setup | run | 1 | cli/create.go prepWorkspaceBuild: TemplateVersionRichParameters
 plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/external-auth | owner-setup | run | 1 | cli/create.go prepWorkspaceBuild -> cli/cliui/externalauth.go ExternalAuth: one fetch when none is required
 plain,hostlogin,retry,nocleanup | POST | /templateversions/{templateversion}/dry-run | owner-setup | run | 1 | cli/create.go prepWorkspaceBuild: CreateTemplateVersionDryRun
-plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/dry-run/{jobID}/matched-provisioners | owner-setup | run | 1 | cli/create.go prepWorkspaceBuild: TemplateVersionDryRunMatchedProvisioners
-plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/dry-run/{jobID} | owner-setup | run | 2..2+dry_run_s | cli/cliui/provisionerjob.go ProvisionerJob: Fetch before the logs, on its 1 s ticker while they stream, once after they close
-plain,hostlogin,retry,nocleanup | WS   | /templateversions/{templateversion}/dry-run/{jobID}/logs | owner-setup | run | 1 | cli/cliui/provisionerjob.go ProvisionerJob: Logs = codersdk TemplateVersionDryRunLogsAfter (?follow)
-plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/dry-run/{jobID}/resources | owner-setup | run | 1 | cli/create.go prepWorkspaceBuild: TemplateVersionDryRunResources
+plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/dry-run/{jobID}/matched-provisioners | owner-setup | run | dry_run | cli/create.go prepWorkspaceBuild: TemplateVersionDryRunMatchedProvisioners
+plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/dry-run/{jobID} | owner-setup | run | 2*dry_run..(2+dry_run_s)*dry_run | cli/cliui/provisionerjob.go ProvisionerJob: Fetch before the logs, on its 1 s ticker while they stream, once after they close
+plain,hostlogin,retry,nocleanup | WS   | /templateversions/{templateversion}/dry-run/{jobID}/logs | owner-setup | run | dry_run | cli/cliui/provisionerjob.go ProvisionerJob: Logs = codersdk TemplateVersionDryRunLogsAfter (?follow)
+plain,hostlogin,retry,nocleanup | GET  | /templateversions/{templateversion}/dry-run/{jobID}/resources | owner-setup | run | dry_run | cli/create.go prepWorkspaceBuild: TemplateVersionDryRunResources
 # a user per run (scaletest/createworkspaces/run.go Runner.Run)
 plain,retry,nocleanup | POST   | /users | owner | workspace | 1 | scaletest/createusers/run.go Runner.RunReturningUser: CreateUserWithOrgs on the runner client
 plain,retry,nocleanup | POST   | /users/login | none | workspace | 1 | scaletest/createusers/run.go Runner.RunReturningUser: LoginWithPassword on codersdk.New(r.client.URL)
@@ -129,17 +132,17 @@ px_up() {
 # px_down: stop the proxy; it records what is still open, then exits
 px_down() { kill -TERM "$PX_PID"; wait "$PX_PID"; }
 
-# validate NAME VARS...: the record of NAME against swagger.json and TABLE
+# validate RECORD SCENARIO LABEL VARS...: record RECORD against swagger.json and the rows of SCENARIO
 validate() {
-  local name=$1; shift
-  python3 "$VALIDATE" --swagger "$SWAGGER" --record "$T/$name.jsonl" --owner-token-file "$SI_TOKEN" \
-    --table "$TABLE" --scenario "$name" --label "$name" "$@" >"$T/$name.check" 2>&1
+  local rec=$1 scen=$2 label=$3; shift 3
+  python3 "$VALIDATE" --swagger "$SWAGGER" --record "$T/$rec.jsonl" --owner-token-file "$SI_TOKEN" \
+    --table "$TABLE" --scenario "$scen" --label "$label" "$@" >"$T/$rec.check" 2>&1
   local rc=$?
-  tap "$T/$name.check"
-  [ $rc -le 1 ] || not_ok "$name: the validator ran (exit $rc)" "$(tail -n 3 "$T/$name.check")"
+  tap "$T/$rec.check"
+  [ $rc -le 1 ] || not_ok "$label: the validator ran (exit $rc)" "$(tail -n 3 "$T/$rec.check")"
 }
 
-# drive NAME WANT ARGS...: create-workspaces through a new proxy, exit WANT (a list)
+# drive NAME WANT ARGS...: create-workspaces through a new proxy, exit WANT (a list), then validate
 drive() {
   local name=$1 want=$2 rc=0; shift 2
   px_up "$name"
@@ -150,6 +153,40 @@ drive() {
     *" $rc "*) ok "$name: create-workspaces $* exits $rc" ;;
     *) not_ok "$name: create-workspaces $* exits $want" "exit $rc" "$(tail -n 3 "$T/$name.err")" ;;
   esac
+  validate "$name" "$name" "$name" --var dry_run=1 --var count="$(count_of "$@")" --var retry="$(retry_of "$@")"
+}
+
+# reference NAME WANT ARGS...: the same with proxy/coder_like.py, which makes
+# Coder's requests: every row must hold for it too (the table is Coder's)
+reference() {
+  local name=$1 want=$2 rc=0 dry=1; shift 2
+  px_up "ref-$name"
+  python3 "$HERE/proxy/coder_like.py" create --url "$PX_URL" --token-file "$SI_TOKEN" "$@" \
+    >"$T/ref-$name.out" 2>"$T/ref-$name.err" || rc=$?
+  px_down
+  case " $want " in
+    *" $rc "*) ok "reference $name: coder_like.py create $* exits $rc" ;;
+    *) not_ok "reference $name: coder_like.py create $* exits $want" "exit $rc" "$(tail -n 3 "$T/ref-$name.err")" ;;
+  esac
+  if grep -q '^coder_like.py: no dry run' "$T/ref-$name.err"; then
+    dry=0; echo "# reference $name: $(grep '^coder_like.py: no dry run' "$T/ref-$name.err")"
+  fi
+  validate "ref-$name" "$name" "reference $name" --var dry_run=$dry --var count="$(count_of "$@")" \
+    --var retry="$(retry_of "$@")"
+}
+
+# count_of ARGS..., retry_of ARGS...: the --count (-c) and --retry of a command line
+count_of() { local v=1; while [ $# -gt 0 ]; do case $1 in -c|--count) v=$2; shift ;; esac; shift; done; echo "$v"; }
+retry_of() { local v=0; while [ $# -gt 0 ]; do case $1 in --retry) v=$2; shift ;; esac; shift; done; echo "$v"; }
+
+# cleanup_run NAME CMD...: scaletest cleanup (or the reference's) through a new proxy, then validate
+cleanup_run() {
+  local name=$1 rc=0; shift
+  px_up "$name"
+  "$@" "$PX_URL" >"$T/$name.out" 2>"$T/$name.err" || rc=$?
+  px_down
+  check "$name: cleanup exits 0 (exit $rc)" test $rc -eq 0
+  validate "$name" cleanup "$name"
 }
 
 # the proxy and the validator themselves
@@ -163,18 +200,13 @@ check "data/coder-swagger.json is Coder's swagger.json, unchanged (sha256 of ../
 # Builds start at once (40 daemons: no queue) and take 1 s; agents connect at once
 si_up a --build-time 1s --agent-delay 0 --daemons 40
 drive plain 0 -c 10 --concurrency 0 --cleanup-concurrency 0 --run-command "echo fidelity" --run-expect-output fidelity
-validate plain --var count=10
+reference plain 0 --count 4 --run-command "echo fidelity"
 drive hostlogin 0 -c 5 --concurrency 0 --cleanup-concurrency 0 --use-host-login --run-command "echo fidelity"
-validate hostlogin --var count=5
+reference hostlogin 0 --count 3 --use-host-login --run-command "echo fidelity"
 drive nocleanup 0 -c 10 --concurrency 0 --no-cleanup
-validate nocleanup --var count=10
-px_up cleanup
-rc=0
-"$CS" scaletest cleanup --url "$PX_URL" --token-file "$SI_TOKEN" --cleanup-concurrency 0 \
-  >"$T/cleanup.out" 2>"$T/cleanup.err" || rc=$?
-px_down
-check "cleanup: scaletest cleanup exits 0 (exit $rc)" test $rc -eq 0
-validate cleanup
+cleanup_run cleanup "$CS" scaletest cleanup --token-file "$SI_TOKEN" --cleanup-concurrency 0 --url
+reference nocleanup 0 --count 4 --no-cleanup
+cleanup_run ref-cleanup python3 "$HERE/proxy/coder_like.py" cleanup --token-file "$SI_TOKEN" --url
 
 # --retry 1 with half the builds failing: some runs retry, some fail twice (exit 1)
 si_up b --build-time 1s --agent-delay 0 --daemons 40 --fail-build 0.5
@@ -185,7 +217,7 @@ n = sum(1 for l in open(sys.argv[1]) for r in [json.loads(l)]
         if r.get("method") == "POST" and r.get("path", "").endswith("/builds")
         and isinstance(r.get("request_body"), dict) and r["request_body"].get("transition") == "start")
 sys.exit(0 if n else 1)' "$T/retry.jsonl"
-validate retry --var count=10 --var retry=1
+reference retry "0 1" --count 6 --retry 1
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
