@@ -115,7 +115,14 @@ si_up() {
     sed 's/^/# /' "$T/$name.si.err"; echo "Bail out! the stand-in $name did not start"; exit 1
   fi
   PIDS+=("$LAUNCH_PID")
-  SI_URL=$LAUNCH_URL SI_TOKEN=$T/$name.token
+  SI_URL=$LAUNCH_URL SI_TOKEN=$T/$name.token SI_PID=$LAUNCH_PID SI_NAME=$name
+}
+
+# si_alive WHAT: the stand-in is still up after WHAT (else the counts would mislead)
+si_alive() {
+  kill -0 "$SI_PID" 2>/dev/null && return 0
+  local rc=0; wait "$SI_PID" || rc=$?
+  not_ok "$1: the stand-in $SI_NAME is still up" "it exited ($rc) during the run; $(tail -n 2 "$T/$SI_NAME.si.err")"
 }
 
 # px_up NAME: the proxy in front of SI_URL, recording to $T/NAME.jsonl; sets PX_URL and PX_PID
@@ -149,6 +156,7 @@ drive() {
   "$CS" scaletest create-workspaces --url "$PX_URL" --token-file "$SI_TOKEN" --no-db -t docker "$@" \
     >"$T/$name.out" 2>"$T/$name.err" || rc=$?
   px_down
+  si_alive "$name"
   case " $want " in
     *" $rc "*) ok "$name: create-workspaces $* exits $rc" ;;
     *) not_ok "$name: create-workspaces $* exits $want" "exit $rc" "$(tail -n 3 "$T/$name.err")" ;;
@@ -164,6 +172,7 @@ reference() {
   python3 "$HERE/proxy/coder_like.py" create --url "$PX_URL" --token-file "$SI_TOKEN" "$@" \
     >"$T/ref-$name.out" 2>"$T/ref-$name.err" || rc=$?
   px_down
+  si_alive "reference $name"
   case " $want " in
     *" $rc "*) ok "reference $name: coder_like.py create $* exits $rc" ;;
     *) not_ok "reference $name: coder_like.py create $* exits $want" "exit $rc" "$(tail -n 3 "$T/ref-$name.err")" ;;
@@ -185,6 +194,7 @@ cleanup_run() {
   px_up "$name"
   "$@" "$PX_URL" >"$T/$name.out" 2>"$T/$name.err" || rc=$?
   px_down
+  si_alive "$name"
   check "$name: cleanup exits 0 (exit $rc)" test $rc -eq 0
   validate "$name" cleanup "$name"
 }
@@ -207,6 +217,16 @@ drive nocleanup 0 -c 10 --concurrency 0 --no-cleanup
 cleanup_run cleanup "$CS" scaletest cleanup --token-file "$SI_TOKEN" --cleanup-concurrency 0 --url
 reference nocleanup 0 --count 4 --no-cleanup
 cleanup_run ref-cleanup python3 "$HERE/proxy/coder_like.py" cleanup --token-file "$SI_TOKEN" --url
+# codersdk quotes the name (WorkspaceFilter.asRequestOption, name:%q); coderd's
+# searchquery (splitQueryParameterByDelimiter) strips the quotes again
+check "ref-cleanup: GET /workspaces?q=name:\"scaletest-\" lists the 4 workspaces left, as coderd's searchquery would" \
+  python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("method") == "GET" and r.get("path") == "/api/v2/workspaces":
+        sys.exit(0 if len((r.get("response_body") or {}).get("workspaces") or []) == 4 else 1)
+sys.exit(1)' "$T/ref-cleanup.jsonl"
 
 # --retry 1 with half the builds failing: some runs retry, some fail twice (exit 1)
 si_up b --build-time 1s --agent-delay 0 --daemons 40 --fail-build 0.5
