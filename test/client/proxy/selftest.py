@@ -465,6 +465,16 @@ def client_run(swagger_path, tmp):
        in out, "validate.py: a count row off by one says which row, expected and got", out)
     ok("ok - each request carries the token of a client Coder has" in out,
        "validate.py: the member's token is told from the owner's", out)
+    # a record with a connection that broke: reported, not a crash
+    broken = os.path.join(tmp, "broken.jsonl")
+    with open(broken, "w") as f:
+        f.write(json.dumps({"conn": 5, "t_start": 1.0, "error": "EOFError: upstream closed before answering"}) + "\n")
+        f.write(json.dumps(run[0]) + "\n")
+    q = subprocess.run([sys.executable, os.path.join(HERE, "validate.py"), "--swagger", swagger_path,
+                        "--record", broken], capture_output=True, text=True, timeout=60)
+    ok(q.returncode == 1 and "not ok - 2 exchanges recorded, 0 of them websockets, 1 broken" in q.stdout
+       and "#   conn 5: EOFError: upstream closed before answering" in q.stdout and q.stderr == "",
+       "validate.py: a connection that broke is reported as broken", q.stdout + q.stderr)
     # its usage errors: exit 2 with a message; a bad table: exit 1 naming the line
     base = [sys.executable, os.path.join(HERE, "validate.py"), "--swagger", swagger_path, "--record", record]
     bad_table = os.path.join(tmp, "bad")

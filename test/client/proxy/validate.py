@@ -138,18 +138,18 @@ class Run:
     """A record read for who is who: users, tokens, workspaces, builds, agents."""
 
     def __init__(self, recs, swagger, owner_fp):
-        self.recs = recs
+        self.recs = [r for r in recs if "method" in r]    # not the connections that broke first
         self.owner_fp = owner_fp
         self.user_email, self.user_name, self.token_user = {}, {}, {}
         self.ws_owner, self.ws_name = {}, {}
         self.build_ws, self.build_tr, self.agent_ws = {}, {}, {}
         self.created = {}           # workspace -> [(t, build id, transition)] made in this record
         self.scaletest_users = set()
-        for r in recs:
+        for r in self.recs:
             r["_tpl"], r["_op"], r["_params"] = swagger.match(r["method"], r["path"])
             r["_ws"] = bool(r.get("websocket"))
             self.learn(r)
-        for r in recs:
+        for r in self.recs:
             r["_unit"] = self.unit_of(r)
 
     def learn_user(self, u):
@@ -293,16 +293,12 @@ def classify(run, rows):
     cli/root.go InitClient) for the leading requests that rows give to
     owner-setup (each up to its row's largest count) or that no row names;
     the owner's runner client after that."""
-    budget, runner_only, named = {}, set(), set()
+    budget, named = {}, set()
     for row in rows:
         m, tpl, client = row["key"]
         named.add((m, tpl))
         if client == "owner-setup":
             budget[(m, tpl)] = budget.get((m, tpl), 0) + row["hi_max"]
-    for row in rows:
-        m, tpl, _ = row["key"]
-        if (m, tpl) not in budget:
-            runner_only.add((m, tpl))
     setup = True
     for r in run.recs:
         tok = request_token(r)
