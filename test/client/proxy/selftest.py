@@ -31,6 +31,7 @@ import tempfile
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True     # no __pycache__ beside the sources
 sys.path.insert(0, HERE)
 FAILED = 0
 

@@ -33,6 +33,7 @@ import math
 import os
 import sys
 
+sys.dont_write_bytecode = True     # no __pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swagger import ERRATA, FOLLOW_ERRATUM, Swagger, header, request_token  # noqa: E402
 
