@@ -9,7 +9,10 @@
 # workspace against TABLE below: what Coder's runner makes for the same
 # flags, read from Coder's code, file and function beside each row.
 # Four runs: plain (with --run-command), --use-host-login, --retry 1 with
-# injected build failures, --no-cleanup followed by `scaletest cleanup`.
+# injected build failures, --no-cleanup followed by `scaletest cleanup`; each
+# is made again by proxy/coder_like.py, which makes the requests of Coder's
+# runner itself, and must pass the same rows (the table asks no more than
+# Coder does).  proxy/selftest.py checks the proxy and the validator first.
 source "$(dirname "$0")/lib.inc"   # and listen.inc: the stand-in and the proxy bind port 0, read back
 PROXY=$HERE/proxy/proxy.py
 VALIDATE=$HERE/proxy/validate.py
