@@ -853,13 +853,57 @@ step_agents(run *r)
 	agents_poll(&r->poll);
 }
 
+/*
+ * The agents are up: Coder's createworkspaces runner reads the workspace
+ * once more ("get full workspace info"), takes its first agent and runs the
+ * command there.  --no-wait-for-agents ends the run at the build, command
+ * or not (scaletest/createworkspaces/run.go Run).
+ */
 static void
-after_agents(run *r)
+workspace_info(void *arg, const http_result *res)
 {
+	run		   *r = arg;
+	json_object *j;
+	char		msg[2048];
+	int			n;
+
+	r->call = NULL;
+	if (!ok_status(res))
+	{
+		char	   *e = http_error_text(res);
+
+		snprintf(msg, sizeof(msg), "get workspace \"%s\": %s", r->rec.ws_id, e);
+		free(e);
+		finish(r, msg, CAT_OTHER);
+		return;
+	}
+	j = http_json(res);
+	scan_agents(r, jobj(j, "latest_build"), &n, false);
+	json_object_put(j);
+	if (n == 0)
+	{
+		snprintf(msg, sizeof(msg), "no agents found for workspace \"%s\"", r->rec.ws_id);
+		finish(r, msg, CAT_AGENT_TIMEOUT);
+		return;
+	}
 	if (run_env.cfg->run_command)
 		step_command(r);
 	else
 		finish(r, NULL, CAT_NONE);
+}
+
+static void
+after_agents(run *r)
+{
+	char		path[128];
+
+	if (run_env.cfg->no_wait_for_agents)
+	{
+		finish(r, NULL, CAT_NONE);
+		return;
+	}
+	snprintf(path, sizeof(path), "/api/v2/workspaces/%s", r->rec.ws_id);
+	run_call(r, true, "GET", path, NULL, workspace_info);
 }
 
 /* ---------- the command through the web terminal ---------- */
