@@ -127,10 +127,11 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			return add_headers(wsi, c, in, len);
 		case LWS_CALLBACK_CLIENT_ESTABLISHED:
 			c->opened = true;
-			return 0;
+			return c->user_done ? -1 : 0;	/* closed by the caller while it connected */
 		case LWS_CALLBACK_CLIENT_RECEIVE:
-			if (!c->user_done)
-				c->on_data(c->arg, in, len, lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi));
+			if (c->user_done)
+				return -1;
+			c->on_data(c->arg, in, len, lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi));
 			return 0;
 		case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 			snprintf(err, sizeof(err), "websocket: %s", in ? (const char *) in : "connection failed");
@@ -294,7 +295,12 @@ ws_close(ws_conn *c)
 		uv_timer_stop(&c->start);
 		c->lws_done = true;
 	}
-	else if (c->wsi)
+	else if (c->wsi && c->opened)
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	/*
+	 * Still connecting: lws's wsi may not be fully set up (a timeout set on
+	 * it then crashed in lws_dll2_remove with 10,000 connecting); lws ends
+	 * it itself, and the established callback closes it at once.
+	 */
 	maybe_free(c);
 }
