@@ -841,7 +841,11 @@ read_whole(yparse *y, const char *path, char **data, size_t *len)
 	while (!y->why && (got = read(fd, *data + *len, MAX_FILE + 1 - *len)) > 0)
 		*len += (size_t) got;
 	if (!y->why && got < 0)
-		fail(y, "read %s: %s", path, strerror(errno));
+	{
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		why[0] = (char) tolower((unsigned char) why[0]);
+		fail(y, "read %s: %s", path, why);
+	}
 	else if (!y->why && *len > MAX_FILE)
 		fail(y, "read %s: larger than %d MB", path, MAX_FILE / (1024 * 1024));
 	close(fd);
