@@ -47,6 +47,7 @@ typedef struct ynode
 	char		tag[64];		/* its short tag: !!str, !!int, !!seq, ... */
 	int			line;			/* 1-based, as Node.Line */
 	bool		alias;			/* reached through an alias (*name) */
+	bool		open;			/* a sequence or mapping still being read */
 	bool		b;
 	int64_t		i;
 	uint64_t	u;
@@ -453,7 +454,9 @@ parse_node(yparse *y, yaml_event_t *ev, int depth)
 	{
 		ynode	   *a = find_alias(y, ev);
 
-		if (a)
+		if (a && a->open)
+			fail(y, "yaml: anchor '%s' value contains itself", (const char *) ev->data.alias.anchor);
+		else if (a)
 		{
 			/* a copy of the anchored node's head, marked as an alias (its children shared) */
 			n = new_node(y, a->kind, ev);
@@ -473,7 +476,9 @@ parse_node(yparse *y, yaml_event_t *ev, int depth)
 		snprintf(n->tag, sizeof(n->tag), "%s", seq ? "!!seq" : "!!map");
 		n->text = strdup("");
 		remember_anchor(y, anchor, n);
+		n->open = true;
 		parse_kids(y, n, seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT, depth);
+		n->open = false;
 	}
 	else
 		fail(y, "yaml: unexpected event %d", (int) ev->type);
