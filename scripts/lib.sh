@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-server-dev-15 libpq-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   postgresql-15-tdigest
-  libjson-c-dev libcurl4-openssl-dev libwebsockets-dev libuv1-dev libcap-dev libssl-dev
+  libjson-c-dev libcurl4-openssl-dev libwebsockets-dev libuv1-dev libcap-dev libssl-dev libyaml-dev
   prometheus-node-exporter prometheus-postgres-exporter
   python3 curl iproute2
 )

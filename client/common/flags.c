@@ -104,19 +104,158 @@ flag_duration_ms(const char *flag, const char *arg, int64_t min_ns, int64_t *ms)
 	return true;
 }
 
+/* Go's strconv.ParseBool, which serpent's Bool.Set calls (NULL: a bare --flag, which pflag sets to "true"). */
 bool
 flag_bool(const char *flag, const char *arg, bool *out)
 {
-	if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
-		*out = true;
-	else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
-		*out = false;
-	else
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True", NULL};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False", NULL};
+
+	if (!arg)
 	{
-		flag_error(flag, arg, "expected true or false");
-		return false;
+		*out = true;
+		return true;
 	}
-	return true;
+	for (int i = 0; yes[i]; i++)
+		if (strcmp(arg, yes[i]) == 0)
+		{
+			*out = true;
+			return true;
+		}
+	for (int i = 0; no[i]; i++)
+		if (strcmp(arg, no[i]) == 0)
+		{
+			*out = false;
+			return true;
+		}
+	flag_error(flag, arg, "expected true or false");
+	return false;
+}
+
+/* coder/serpent option.go, OptionSet.ParseEnv: NAME, else HOMEBREW_NAME; "" is unset. */
+const char *
+flag_env(const char *name)
+{
+	const char *v = getenv(name);
+	char		brew[256];
+
+	if (!v)
+	{
+		snprintf(brew, sizeof(brew), "HOMEBREW_%s", name);
+		v = getenv(brew);
+	}
+	return v && *v ? v : NULL;
+}
+
+/* Whether P is at the end of a line of a csv record: "\n", "\r\n" or the end of the text. */
+static bool
+csv_line_end(const char *p)
+{
+	return *p == '\0' || *p == '\n' || (p[0] == '\r' && p[1] == '\n');
+}
+
+/* Append a copy of the LEN bytes at S to *V. */
+static void
+csv_push(char ***v, int *n, const char *s, size_t len)
+{
+	char	  **nv = realloc(*v, sizeof(char *) * (*n + 1));
+
+	if (!nv || !(nv[*n] = strndup(s, len)))
+		cli_out_of_memory("a flag's values");
+	*v = nv;
+	(*n)++;
+}
+
+/*
+ * A quoted field starting after its opening quote at *P: its text (quotes
+ * undoubled, "\r\n" read as "\n") into OUT; *P is left after the closing
+ * quote.  NULL when it is not closed, or something else than a comma or the
+ * line's end follows the closing quote (Go's ErrQuote).
+ */
+static const char *
+csv_quoted(const char **p, char *out, size_t *len)
+{
+	const char *s = *p;
+
+	*len = 0;
+	for (;;)
+	{
+		if (*s == '\0')
+			return "a quoted field has no closing quote";
+		if (s[0] == '\r' && s[1] == '\n')
+			s++;
+		if (*s != '"')
+		{
+			out[(*len)++] = *s++;
+			continue;
+		}
+		if (s[1] == '"')
+		{
+			out[(*len)++] = '"';
+			s += 2;
+			continue;
+		}
+		s++;
+		if (*s != ',' && !csv_line_end(s))
+			return "a quote in a quoted field is not doubled (write \"\" for one)";
+		*p = s;
+		return NULL;
+	}
+}
+
+/* coder/serpent values.go StringArray.Set: one record of Go's encoding/csv (Reader.Read, default settings). */
+bool
+flag_csv(const char *flag, const char *arg, char ***v, int *n)
+{
+	const char *p = arg;
+	const char *why = NULL;
+	char	   *field = malloc(strlen(arg) + 1);
+	size_t		len;
+
+	if (!field)
+		cli_out_of_memory("a flag's values");
+	if (!*arg)
+	{
+		for (int i = 0; i < *n; i++)
+			free((*v)[i]);
+		*n = 0;
+		free(field);
+		return true;
+	}
+	while (*p == '\n' || (p[0] == '\r' && p[1] == '\n'))	/* Go's Reader skips empty lines */
+		p += *p == '\r' ? 2 : 1;
+	if (!*p)
+		why = "no value on any line";
+	while (!why)
+	{
+		if (*p == '"')
+		{
+			p++;
+			if ((why = csv_quoted(&p, field, &len)))
+				break;
+			csv_push(v, n, field, len);
+		}
+		else
+		{
+			len = 0;
+			while (*p != ',' && !csv_line_end(p))
+			{
+				if (*p == '"')
+					why = "a quote inside a field that does not start with one (quote the whole field: \"a=\"\"x\"\"\")";
+				field[len++] = *p++;
+			}
+			if (why)
+				break;
+			csv_push(v, n, field, len);
+		}
+		if (*p != ',')
+			break;
+		p++;
+	}
+	free(field);
+	if (why)
+		flag_error(flag, arg, "not comma-separated values as Coder's tool reads them: %s", why);
+	return why == NULL;
 }
 
 bool

@@ -38,8 +38,30 @@ bool		flag_duration(const char *flag, const char *arg, int64_t min_ns, int64_t m
 /* The same in whole milliseconds, rounded up so that a positive duration never becomes 0. */
 bool		flag_duration_ms(const char *flag, const char *arg, int64_t min_ns, int64_t *ms);
 
-/* A Go-style bool value: NULL (the bare flag), true, false, 1, 0. */
+/*
+ * A bool as Go's strconv.ParseBool reads it (serpent's Bool.Set): NULL (the
+ * bare flag) or 1, t, T, TRUE, true, True for true; 0, f, F, FALSE, false,
+ * False for false.
+ */
 bool		flag_bool(const char *flag, const char *arg, bool *out);
+
+/*
+ * Environment variable NAME as serpent's OptionSet.ParseEnv reads it
+ * (coder/serpent option.go): NAME, else HOMEBREW_NAME; an empty value counts
+ * as unset.  NULL when unset.
+ */
+const char *flag_env(const char *name);
+
+/*
+ * ARG split into fields as serpent's StringArray.Set splits a flag's or a
+ * variable's value (coder/serpent values.go: one record of Go's
+ * encoding/csv): fields end at commas; a field that starts with a double
+ * quote runs to the closing quote, may hold commas, and "" in it is one
+ * quote.  The fields (strdup'ed) are appended to *V, *N of them; an empty
+ * ARG empties *V, as there.  False, with the message printed, when ARG is not
+ * such a record.
+ */
+bool		flag_csv(const char *flag, const char *arg, char ***v, int *n);
 
 /* KEY=VALUE into the object TAGS (a later KEY replaces an earlier one). */
 bool		flag_tag(const char *flag, const char *arg, json_object *tags);

@@ -13,6 +13,7 @@ typedef struct template_param
 {
 	char	   *name;
 	char	   *value;
+	bool		from_file;		/* from --rich-parameter-file, not replaced by a --parameter */
 } template_param;
 
 /* The flags of create-workspaces, and what the checks before a test found. */
@@ -38,6 +39,8 @@ typedef struct scaletest_config
 	bool		use_host_login;
 	int			retry;
 	bool		insecure;
+	int			max_failures;	/* runs that may fail with the command still passing (exit 0) */
+	const char *rich_parameter_file;
 
 	/* found before the test starts */
 	char		org_id[64];

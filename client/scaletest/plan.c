@@ -87,7 +87,13 @@ check_params(plan *p, json_object *arr)
 			if (name && strcmp(name, p->cfg->params[i].name) == 0)
 				found = true;
 		}
-		if (!found)
+		if (!found && p->cfg->params[i].from_file)
+		{
+			cli_error("scaletest: --rich-parameter-file %s: parameter %s: template %s has no parameter of that name",
+					  p->cfg->rich_parameter_file, p->cfg->params[i].name, p->cfg->template_name);
+			rc = EXIT_USAGE;
+		}
+		else if (!found)
 		{
 			cli_error("scaletest: --parameter %s: template %s has no parameter of that name",
 					  p->cfg->params[i].name, p->cfg->template_name);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "common/json.h"
 #include "names.h"
+#include "progress.h"
 #include "runner_int.h"
 
 #define AGENT_POLL_MS	1000
@@ -220,11 +221,14 @@ phase_us(run *r)
 	return (int64_t) (uv_hrtime() - r->phase_ns) / 1000;
 }
 
+/* Enter phase P; the status line follows (progress.h: P_BUILD starts queued, runner_build.c sees it build). */
 static void
 enter(run *r, run_phase p)
 {
 	r->phase = p;
 	r->phase_ns = uv_hrtime();
+	progress_move(r->rec.idx, p == P_BUILD ? PS_QUEUED : p == P_AGENTS ? PS_AGENTS :
+				  p == P_COMMAND ? PS_COMMAND : PS_CREATING);
 }
 
 static const char *
@@ -681,7 +685,7 @@ static void build_done(run *r, json_object *build, const char *error, failure_ca
 static void
 wait_for_build(run *r)
 {
-	r->phase = P_BUILD;
+	enter(r, P_BUILD);
 	build_wait(r, true, build_done);
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "progress.h"
 #include "runner_int.h"
 
 #define MAX_LOG_MESSAGE	(64 * 1024)	/* one ProvisionerJobLog; a longer one is dropped */
@@ -241,6 +242,7 @@ bw_read(void *arg, const http_result *res)
 	{
 		run_print(r, "\nBuild started! Streaming logs below:\n");
 		r->mark[M_BUILD_FROM] = r->last_ms;
+		progress_move(r->rec.idx, PS_BUILDING);
 	}
 	bw_follow_logs(r);
 }

@@ -27,6 +27,8 @@
 #include "plan.h"
 #include "results.h"
 #include "net/ws.h"
+#include "paramfile.h"
+#include "progress.h"
 #include "runner.h"
 #include "scaletest.h"
 #include "store.h"
@@ -35,7 +37,7 @@
 #include "scrape/samples.h"
 #include "scrape/scraper.h"
 
-#define MAX_OUTPUTS 8
+#define MAX_OUTPUTS 16
 
 typedef struct test_output
 {
@@ -45,12 +47,24 @@ typedef struct test_output
 	bool		created;		/* by us: removed again if the test never starts */
 } test_output;
 
+/* The values of a repeatable flag (and its variable), each with where it came from. */
+typedef struct spec_list
+{
+	char	  **v;
+	const char **src;			/* "--output", "CODER_SCALETEST_OUTPUTS", ... */
+	int			n;
+} spec_list;
+
 /* Everything about the test in progress. */
 static struct
 {
 	scaletest_config cfg;
 	test_output	outputs[MAX_OUTPUTS];
 	int			noutputs;
+	spec_list	output_specs;	/* --output and CODER_SCALETEST_OUTPUTS, as given */
+	spec_list	param_specs;	/* --parameter and CODER_RICH_PARAMETER, as given */
+	const char *param_file_src; /* where --rich-parameter-file came from */
+	bool		quiet;
 	const char *db;
 	bool		no_db;
 	const char *label;
@@ -107,7 +121,11 @@ usage(FILE *out)
 			"Options (Coder's defaults):\n"
 			"  -c, --count N                 workspaces to create (default 1)\n"
 			"  -t, --template NAME|UUID      template (required)\n"
-			"      --parameter NAME=VALUE    rich parameter (repeatable)\n"
+			"      --parameter NAME=VALUE    rich parameter (repeatable); read as Coder reads it, as\n"
+			"                                comma-separated values: a=1,b=2 is two, and a value with\n"
+			"                                a comma or a quote is quoted: '\"tags=[\"\"a\"\",\"\"b\"\"]\"'\n"
+			"      --rich-parameter-file PATH  YAML map of parameter name to value (a --parameter of\n"
+			"                                the same name wins)\n"
 			"      --concurrency N           runs at a time: 0 all at once, 1 one by one (default 1)\n"
 			"      --cleanup-concurrency N   cleanups at a time (default 1)\n"
 			"      --timeout D               deadline for all runs, 0 none (default 30m)\n"
@@ -123,11 +141,22 @@ usage(FILE *out)
 			"      --no-cleanup              keep users and workspaces\n"
 			"      --no-wait-for-agents      pass once the build succeeds\n"
 			"      --use-host-login          use your own session instead of a user per run\n"
-			"      --output text|json:PATH   repeatable (default text)\n"
+			"      --max-failures N          the command still passes (exit 0) while at most N runs\n"
+			"                                failed (default 0: any failed run fails it)\n"
+			"      --output FORMAT[:PATH]    text or json, into PATH or (at most one) to stdout;\n"
+			"                                repeatable, comma-separated as --parameter (default text)\n"
+			"Each of these is also read from the variable Coder's tool reads it from: CODER_SCALETEST_\n"
+			"and the flag's name in capitals, - as _ (CODER_SCALETEST_COUNT, ..._NO_WAIT_FOR_AGENTS);\n"
+			"for --output CODER_SCALETEST_OUTPUTS, for --parameter CODER_RICH_PARAMETER, for\n"
+			"--rich-parameter-file CODER_RICH_PARAMETER_FILE. A flag given wins over its variable;\n"
+			"--parameter and --output add to theirs.\n"
+			"  coder-scale's own:\n"
 			"      --url URL                 Coder's URL (else CODER_URL, else the coder CLI's config)\n"
 			"      --token-file PATH         file holding the session token (else CODER_SESSION_TOKEN,\n"
 			"                                else the coder CLI's config)\n"
 			"      --insecure                do not verify TLS certificates\n"
+			"      --quiet                   no status line while the test runs (else on stderr: one\n"
+			"                                redrawn every second on a terminal, else a line every 10s)\n"
 			"      --label TEXT              label of the run in the database\n"
 			"      --tag KEY=VALUE           tag of the run in the database (repeatable)\n"
 			"      --db CONNINFO             results database (else the libpq environment)\n"
@@ -137,9 +166,12 @@ usage(FILE *out)
 			"      --scrape-interval D       time between scrapes of a target (default 5s)\n"
 			"      --scrape-match REGEX      keep only metric names matching REGEX\n"
 			"      --scrape-sample-limit N   samples kept per scrape (default 200000)\n"
-			"Durations are Go durations: 300ms, 1.5s, 2m, 1h30m.\n"
-			"Exit codes: 0 all passed, 1 some run failed or was interrupted, 2 bad flags,\n"
-			"3 Coder or the database unreachable, 4 other error.\n");
+			"Durations are Go durations: 300ms, 1.5s, 2m, 1h30m. Stdout holds the results as Coder's\n"
+			"tool writes them and nothing else; the summary line (\"998 succeeded, 2 failed to connect\")\n"
+			"and everything else go to stderr.\n"
+			"Exit codes: 0 all passed (or at most --max-failures runs failed), 1 more runs failed, a\n"
+			"cleanup failed or the test was interrupted, 2 bad flags or input, 3 Coder or the database\n"
+			"unreachable, 4 a result not stored or not written. Coder's own tool exits 1 for all of them.\n");
 }
 
 enum
@@ -149,13 +181,15 @@ enum
 	O_RUN_EXPECT_OUTPUT, O_RUN_EXPECT_TIMEOUT, O_RUN_LOG_OUTPUT, O_NO_CLEANUP,
 	O_NO_WAIT, O_RETRY, O_HOST_LOGIN, O_OUTPUT, O_URL, O_TOKEN_FILE, O_INSECURE,
 	O_LABEL, O_TAG, O_DB, O_NO_DB,
-	O_SCRAPE, O_SCRAPE_INTERVAL, O_SCRAPE_MATCH, O_SCRAPE_LIMIT
+	O_SCRAPE, O_SCRAPE_INTERVAL, O_SCRAPE_MATCH, O_SCRAPE_LIMIT,
+	O_PARAMETER_FILE, O_MAX_FAILURES, O_QUIET
 };
 
 static const struct option long_opts[] = {
 	{"count", required_argument, NULL, 'c'},
 	{"template", required_argument, NULL, 't'},
 	{"parameter", required_argument, NULL, O_PARAMETER},
+	{"rich-parameter-file", required_argument, NULL, O_PARAMETER_FILE},
 	{"concurrency", required_argument, NULL, O_CONCURRENCY},
 	{"cleanup-concurrency", required_argument, NULL, O_CLEANUP_CONCURRENCY},
 	{"timeout", required_argument, NULL, O_TIMEOUT},
@@ -171,10 +205,12 @@ static const struct option long_opts[] = {
 	{"no-wait-for-agents", optional_argument, NULL, O_NO_WAIT},
 	{"retry", required_argument, NULL, O_RETRY},
 	{"use-host-login", optional_argument, NULL, O_HOST_LOGIN},
+	{"max-failures", required_argument, NULL, O_MAX_FAILURES},
 	{"output", required_argument, NULL, O_OUTPUT},
 	{"url", required_argument, NULL, O_URL},
 	{"token-file", required_argument, NULL, O_TOKEN_FILE},
 	{"insecure", optional_argument, NULL, O_INSECURE},
+	{"quiet", optional_argument, NULL, O_QUIET},
 	{"label", required_argument, NULL, O_LABEL},
 	{"tag", required_argument, NULL, O_TAG},
 	{"db", required_argument, NULL, O_DB},
@@ -187,38 +223,141 @@ static const struct option long_opts[] = {
 	{NULL, 0, NULL, 0}
 };
 
-static int
-add_param(const char *arg)
+/*
+ * The environment variable of each of Coder's flags, named as its serpent
+ * option names it (coder/coder cli/exp_scaletest.go
+ * scaletestCreateWorkspaces, concurrencyFlags/timeoutFlags.attach with
+ * cleanup set or not, scaletestOutputFlags.attach; cli/parameter.go
+ * workspaceParameterFlags.cliParameters).  CODER_SCALETEST_MAX_FAILURES
+ * follows their pattern (PR 21315's option is not in the stored copy).
+ * Our own flags (--db, --label, --tag, --scrape..., --quiet, --no-db,
+ * --token-file) have none: the project has no such pattern.
+ */
+static const struct
 {
-	const char *eq = strchr(arg, '=');
-	scaletest_config  *c = &test.cfg;
+	int			opt;
+	const char *env;
+}			flag_envs[] = {
+	{'c', "CODER_SCALETEST_COUNT"},
+	{'t', "CODER_SCALETEST_TEMPLATE"},
+	{O_RETRY, "CODER_SCALETEST_RETRY"},
+	{O_NO_CLEANUP, "CODER_SCALETEST_NO_CLEANUP"},
+	{O_NO_WAIT, "CODER_SCALETEST_NO_WAIT_FOR_AGENTS"},
+	{O_RUN_COMMAND, "CODER_SCALETEST_RUN_COMMAND"},
+	{O_RUN_TIMEOUT, "CODER_SCALETEST_RUN_TIMEOUT"},
+	{O_RUN_EXPECT_TIMEOUT, "CODER_SCALETEST_RUN_EXPECT_TIMEOUT"},
+	{O_RUN_EXPECT_OUTPUT, "CODER_SCALETEST_RUN_EXPECT_OUTPUT"},
+	{O_RUN_LOG_OUTPUT, "CODER_SCALETEST_RUN_LOG_OUTPUT"},
+	{O_HOST_LOGIN, "CODER_SCALETEST_USE_HOST_LOGIN"},
+	{O_PARAMETER, "CODER_RICH_PARAMETER"},
+	{O_PARAMETER_FILE, "CODER_RICH_PARAMETER_FILE"},
+	{O_TIMEOUT, "CODER_SCALETEST_TIMEOUT"},
+	{O_JOB_TIMEOUT, "CODER_SCALETEST_JOB_TIMEOUT"},
+	{O_CONCURRENCY, "CODER_SCALETEST_CONCURRENCY"},
+	{O_CLEANUP_TIMEOUT, "CODER_SCALETEST_CLEANUP_TIMEOUT"},
+	{O_CLEANUP_JOB_TIMEOUT, "CODER_SCALETEST_CLEANUP_JOB_TIMEOUT"},
+	{O_CLEANUP_CONCURRENCY, "CODER_SCALETEST_CLEANUP_CONCURRENCY"},
+	{O_OUTPUT, "CODER_SCALETEST_OUTPUTS"},
+	{O_MAX_FAILURES, "CODER_SCALETEST_MAX_FAILURES"},
+	{0, NULL}
+};
 
-	if (!eq || eq == arg)
-		return flag_error("--parameter", NULL, "expected NAME=VALUE, for example --parameter cpu=2");
-	c->params = realloc(c->params, sizeof(template_param) * (c->nparams + 1));
-	c->params[c->nparams].name = strndup(arg, eq - arg);
-	c->params[c->nparams].value = strdup(eq + 1);
-	c->nparams++;
+/*
+ * Add the values of ARG (from SRC) to L, split as serpent's StringArray
+ * splits them (common/flags.h flag_csv); an empty ARG empties L, as there.
+ */
+static int
+add_specs(spec_list *l, const char *src, const char *arg)
+{
+	int			before = l->n;
+
+	if (!flag_csv(src, arg, &l->v, &l->n))
+		return EXIT_USAGE;
+	if (!(l->src = realloc(l->src, sizeof(char *) * (l->n + 1))))
+		cli_out_of_memory("the flags");
+	for (int i = l->n < before ? l->n : before; i < l->n; i++)
+		l->src[i] = src;
 	return EXIT_OK;
 }
 
-static int
-add_output(const char *arg)
+/* One output of the test; false when there are too many. */
+static bool
+push_output(bool json, const char *path)
 {
-	test_output  *o;
-
 	if (test.noutputs >= MAX_OUTPUTS)
-		return flag_error("--output", NULL, "too many outputs");
-	o = &test.outputs[test.noutputs];
-	if (strcmp(arg, "text") == 0 || strcmp(arg, "text:-") == 0)
-		o->json = false;
-	else if (strncmp(arg, "json:", 5) == 0 && arg[5])
-		o->json = true, o->path = arg + 5;
-	else if (strncmp(arg, "text:", 5) == 0 && arg[5])
-		o->json = false, o->path = arg + 5;
-	else
-		return flag_error("--output", NULL, "expected text, text:PATH or json:PATH");
-	test.noutputs++;
+		return false;
+	test.outputs[test.noutputs].json = json;
+	test.outputs[test.noutputs++].path = path;
+	return true;
+}
+
+/*
+ * The outputs as Coder's scaletestOutputFlags.parse makes them (coder/coder
+ * cli/exp_scaletest.go): FORMAT[:PATH] each, FORMAT text or json; without
+ * a path it is stdout, and at most one may be; text to stdout only when no
+ * output is given at all; the stdout one is written first.
+ */
+static int
+parse_outputs(void)
+{
+	spec_list  *l = &test.output_specs;
+	int			to_stdout = -1;		/* 0 text, 1 json */
+
+	for (int i = 0; i < l->n; i++)
+	{
+		const char *spec = l->v[i];
+		const char *colon = strchr(spec, ':');
+		int			flen = colon ? (int) (colon - spec) : (int) strlen(spec);
+		bool		json = flen == 4 && strncmp(spec, "json", 4) == 0;
+
+		if (!json && !(flen == 4 && strncmp(spec, "text", 4) == 0))
+			return flag_error(l->src[i], NULL, "invalid output format \"%.*s\" in output flag %d", flen, spec, i);
+		if (colon)
+			continue;
+		if (to_stdout >= 0)
+			return flag_error(l->src[i], NULL, "multiple output flags specified for stdout");
+		to_stdout = json;
+	}
+	if (to_stdout < 0 && l->n == 0)
+		to_stdout = 0;
+	if (to_stdout >= 0)
+		push_output(to_stdout == 1, NULL);
+	for (int i = 0; i < l->n; i++)
+		if (strchr(l->v[i], ':') && !push_output(strncmp(l->v[i], "json", 4) == 0, strchr(l->v[i], ':') + 1))
+			return flag_error(l->src[i], NULL, "at most %d outputs", MAX_OUTPUTS);
+	return EXIT_OK;
+}
+
+/*
+ * The rich parameters as Coder's prepWorkspaceBuild gathers them
+ * (cli/create.go, cli/parameterresolver.go Resolve): the file's first, then
+ * every --parameter (or CODER_RICH_PARAMETER) over them: the same name
+ * replaces the value, a new one is appended.
+ */
+static int
+resolve_params(void)
+{
+	scaletest_config *c = &test.cfg;
+	spec_list  *l = &test.param_specs;
+	char	   *why = NULL;
+
+	if (c->rich_parameter_file && !paramfile_read(c->rich_parameter_file, &c->params, &c->nparams, &why))
+	{
+		flag_error(test.param_file_src, c->rich_parameter_file, "can't parse parameter map file: %s", why);
+		free(why);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < l->n; i++)
+	{
+		const char *eq = strchr(l->v[i], '=');
+		char	   *name;
+
+		if (!eq || eq == l->v[i])
+			return flag_error(l->src[i], NULL, "expected NAME=VALUE, for example --parameter cpu=2");
+		name = strndup(l->v[i], (size_t) (eq - l->v[i]));
+		params_set(&c->params, &c->nparams, name, eq + 1, false);
+		free(name);
+	}
 	return EXIT_OK;
 }
 
@@ -271,54 +410,65 @@ scrape_flag(int opt, const char *arg)
 	return flag_error("flags", NULL, "unknown flag");
 }
 
+/*
+ * Flag OPT with value ARG (NULL: a bare flag) from SRC: "--count" for the
+ * command line, the variable's name for the environment, so that a
+ * message names where the bad value came from.
+ */
 static int
-parse_one(int opt, const char *arg, const char *tokfile_out[])
+parse_one(int opt, const char *arg, const char *src, const char *tokfile_out[])
 {
-	scaletest_config  *c = &test.cfg;
+	scaletest_config *c = &test.cfg;
 
 	switch (opt)
 	{
 		case 'c':
-			return flag_int32("--count", arg, 1, &c->count) ? EXIT_OK : EXIT_USAGE;
+			return flag_int32(src, arg, 1, &c->count) ? EXIT_OK : EXIT_USAGE;
 		case 't':
 			c->template_arg = arg;
 			return EXIT_OK;
 		case O_PARAMETER:
-			return add_param(arg);
+			return add_specs(&test.param_specs, src, arg);
+		case O_PARAMETER_FILE:
+			c->rich_parameter_file = arg[0] ? arg : NULL;
+			test.param_file_src = src;
+			return EXIT_OK;
 		case O_CONCURRENCY:
-			return flag_int32("--concurrency", arg, 0, &c->concurrency) ? EXIT_OK : EXIT_USAGE;
+			return flag_int32(src, arg, 0, &c->concurrency) ? EXIT_OK : EXIT_USAGE;
 		case O_CLEANUP_CONCURRENCY:
-			return flag_int32("--cleanup-concurrency", arg, 0, &c->cleanup_concurrency) ? EXIT_OK : EXIT_USAGE;
+			return flag_int32(src, arg, 0, &c->cleanup_concurrency) ? EXIT_OK : EXIT_USAGE;
 		case O_TIMEOUT:
-			return flag_duration_ms("--timeout", arg, 0, &c->timeout_ms) ? EXIT_OK : EXIT_USAGE;
+			return flag_duration_ms(src, arg, 0, &c->timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_JOB_TIMEOUT:
-			return flag_duration_ms("--job-timeout", arg, 0, &c->job_timeout_ms) ? EXIT_OK : EXIT_USAGE;
+			return flag_duration_ms(src, arg, 0, &c->job_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_CLEANUP_TIMEOUT:
-			return flag_duration_ms("--cleanup-timeout", arg, 0, &c->cleanup_timeout_ms) ? EXIT_OK : EXIT_USAGE;
+			return flag_duration_ms(src, arg, 0, &c->cleanup_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_CLEANUP_JOB_TIMEOUT:
-			return flag_duration_ms("--cleanup-job-timeout", arg, 0, &c->cleanup_job_timeout_ms) ? EXIT_OK : EXIT_USAGE;
+			return flag_duration_ms(src, arg, 0, &c->cleanup_job_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_RUN_COMMAND:
 			c->run_command = arg[0] ? arg : NULL;
 			return EXIT_OK;
 		case O_RUN_TIMEOUT:
-			return flag_duration_ms("--run-timeout", arg, 0, &c->run_timeout_ms) ? EXIT_OK : EXIT_USAGE;
+			return flag_duration_ms(src, arg, 0, &c->run_timeout_ms) ? EXIT_OK : EXIT_USAGE;
 		case O_RUN_EXPECT_OUTPUT:
 			c->run_expect_output = arg[0] ? arg : NULL;
 			return EXIT_OK;
 		case O_RUN_EXPECT_TIMEOUT:
-			return flag_bool("--run-expect-timeout", arg, &c->run_expect_timeout) ? EXIT_OK : EXIT_USAGE;
+			return flag_bool(src, arg, &c->run_expect_timeout) ? EXIT_OK : EXIT_USAGE;
 		case O_RUN_LOG_OUTPUT:
-			return flag_bool("--run-log-output", arg, &c->run_log_output) ? EXIT_OK : EXIT_USAGE;
+			return flag_bool(src, arg, &c->run_log_output) ? EXIT_OK : EXIT_USAGE;
 		case O_NO_CLEANUP:
-			return flag_bool("--no-cleanup", arg, &c->no_cleanup) ? EXIT_OK : EXIT_USAGE;
+			return flag_bool(src, arg, &c->no_cleanup) ? EXIT_OK : EXIT_USAGE;
 		case O_NO_WAIT:
-			return flag_bool("--no-wait-for-agents", arg, &c->no_wait_for_agents) ? EXIT_OK : EXIT_USAGE;
+			return flag_bool(src, arg, &c->no_wait_for_agents) ? EXIT_OK : EXIT_USAGE;
 		case O_RETRY:
-			return flag_int32("--retry", arg, 0, &c->retry) ? EXIT_OK : EXIT_USAGE;
+			return flag_int32(src, arg, 0, &c->retry) ? EXIT_OK : EXIT_USAGE;
 		case O_HOST_LOGIN:
-			return flag_bool("--use-host-login", arg, &c->use_host_login) ? EXIT_OK : EXIT_USAGE;
+			return flag_bool(src, arg, &c->use_host_login) ? EXIT_OK : EXIT_USAGE;
+		case O_MAX_FAILURES:
+			return flag_int32(src, arg, 0, &c->max_failures) ? EXIT_OK : EXIT_USAGE;
 		case O_OUTPUT:
-			return add_output(arg);
+			return add_specs(&test.output_specs, src, arg);
 		case O_URL:
 			test.url = strdup(arg);
 			return EXIT_OK;
@@ -326,12 +476,14 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 			tokfile_out[0] = arg;
 			return EXIT_OK;
 		case O_INSECURE:
-			return flag_bool("--insecure", arg, &c->insecure) ? EXIT_OK : EXIT_USAGE;
+			return flag_bool(src, arg, &c->insecure) ? EXIT_OK : EXIT_USAGE;
+		case O_QUIET:
+			return flag_bool(src, arg, &test.quiet) ? EXIT_OK : EXIT_USAGE;
 		case O_LABEL:
 			test.label = arg;
 			return EXIT_OK;
 		case O_TAG:
-			return flag_tag("--tag", arg, test.tags) ? EXIT_OK : EXIT_USAGE;
+			return flag_tag(src, arg, test.tags) ? EXIT_OK : EXIT_USAGE;
 		case O_DB:
 			test.db = arg;
 			return EXIT_OK;
@@ -347,13 +499,89 @@ parse_one(int opt, const char *arg, const char *tokfile_out[])
 	return flag_error("flags", NULL, "unknown flag");
 }
 
+/* The long name of option OPT with its dashes ("--count"), as the messages name it. */
+static const char *
+opt_flag(int opt)
+{
+	static char names[sizeof(long_opts) / sizeof(long_opts[0])][40];
+
+	for (int k = 0; long_opts[k].name; k++)
+		if (long_opts[k].val == opt)
+		{
+			snprintf(names[k], sizeof(names[k]), "--%s", long_opts[k].name);
+			return names[k];
+		}
+	return "--?";
+}
+
+/* Note OPT's value in run.flags (not where the run goes, nor secrets' paths, nor --quiet), then apply it. */
+static int
+apply_flag(int opt, const char *arg, const char *src, const char **token_file)
+{
+	if (opt != O_TAG && opt != O_DB && opt != O_URL && opt != O_TOKEN_FILE && opt != O_LABEL && opt != O_QUIET)
+		note_flag(opt_flag(opt) + 2, arg);
+	return parse_one(opt, arg, src, token_file);
+}
+
+/*
+ * The variables of Coder's flags (flag_envs), read before the command line
+ * so that a flag given there wins (serpent parses the environment, then the
+ * flags; a repeatable flag's values follow the variable's).  Coder's
+ * CODER_SCALETEST_CONNECT_URL asks for WireGuard connections, which
+ * coder-scale does not make: refused rather than ignored.
+ */
+static int
+apply_env(const char **token_file)
+{
+	const char *v;
+	int			rc;
+
+	for (int k = 0; flag_envs[k].env; k++)
+		if ((v = flag_env(flag_envs[k].env)) &&
+			(rc = apply_flag(flag_envs[k].opt, v, flag_envs[k].env, token_file)) != EXIT_OK)
+			return rc;
+	if ((v = flag_env("CODER_SCALETEST_CONNECT_URL")))
+		return flag_error("CODER_SCALETEST_CONNECT_URL", v,
+						  "coder-scale makes no WireGuard connections (Coder's --connect-url); unset it");
+	return EXIT_OK;
+}
+
+/* The checks once every flag and variable is read. */
+static int
+check_flags(void)
+{
+	scaletest_config *c = &test.cfg;
+	int			rc;
+
+	if (!c->template_arg)
+		return flag_error("--template", NULL, "is required (a template name or UUID; or CODER_SCALETEST_TEMPLATE)");
+	if (!c->template_arg[0])
+		return flag_error("--template", NULL, "is empty: give a template name or UUID");
+	if (c->count > 1000000)
+		return flag_error("--count", NULL, "at most 1000000");
+	if (c->run_expect_timeout && !c->run_command)
+		return flag_error("--run-expect-timeout", NULL, "needs --run-command");
+	if (c->run_expect_output && !c->run_command)
+		return flag_error("--run-expect-output", NULL, "needs --run-command");
+	if (scraping.n > 0 && test.no_db)
+		return flag_error("--scrape", NULL, "needs the results database (it cannot go with --no-db)");
+	if ((rc = parse_outputs()) != EXIT_OK)
+		return rc;
+	return resolve_params();
+}
+
 static int
 parse_flags(int argc, char **argv, const char **token_file)
 {
 	int			opt;
 	int			rc;
-	scaletest_config  *c = &test.cfg;
+	int			n = 0;
+	int		   *opts = malloc(sizeof(int) * (size_t) argc);
+	char	  **args = malloc(sizeof(char *) * (size_t) argc);
+	scaletest_config *c = &test.cfg;
 
+	if (!opts || !args)
+		cli_out_of_memory("the flags");
 	c->count = 1;
 	c->concurrency = 1;
 	c->cleanup_concurrency = 1;
@@ -366,6 +594,7 @@ parse_flags(int argc, char **argv, const char **token_file)
 	test.flags = json_object_new_object();
 	optind = 1;
 	opterr = 0;
+	/* the command line first as it is (--help and a wrong flag win), applied after the environment */
 	while ((opt = getopt_long(argc, argv, ":c:t:h", long_opts, NULL)) != -1)
 	{
 		if (opt == 'h')
@@ -377,30 +606,19 @@ parse_flags(int argc, char **argv, const char **token_file)
 			return flag_error(argv[optind - 1], NULL, "unknown flag");
 		if (opt == ':')
 			return flag_error(argv[optind - 1], NULL, "needs a value");
-		for (const struct option *o = long_opts; o->name; o++)
-			if (o->val == opt && opt != O_TAG && opt != O_DB && opt != O_URL &&
-				opt != O_TOKEN_FILE && opt != O_LABEL)
-				note_flag(o->name, optarg);
-		if ((rc = parse_one(opt, optarg, token_file)) != EXIT_OK)
-			return rc;
+		opts[n] = opt;
+		args[n++] = optarg;
 	}
 	if (optind < argc)
 		return flag_error(argv[optind], NULL, "unexpected argument");
-	if (!c->template_arg)
-		return flag_error("--template", NULL, "is required (a template name or UUID)");
-	if (!c->template_arg[0])
-		return flag_error("--template", NULL, "is empty: give a template name or UUID");
-	if (c->count > 1000000)
-		return flag_error("--count", NULL, "at most 1000000");
-	if (c->run_expect_timeout && !c->run_command)
-		return flag_error("--run-expect-timeout", NULL, "needs --run-command");
-	if (c->run_expect_output && !c->run_command)
-		return flag_error("--run-expect-output", NULL, "needs --run-command");
-	if (scraping.n > 0 && test.no_db)
-		return flag_error("--scrape", NULL, "needs the results database (it cannot go with --no-db)");
-	if (test.noutputs == 0)
-		add_output("text");
-	return EXIT_OK;
+	if ((rc = apply_env(token_file)) != EXIT_OK)
+		return rc;
+	for (int k = 0; k < n; k++)
+		if ((rc = apply_flag(opts[k], args[k], opt_flag(opts[k]), token_file)) != EXIT_OK)
+			return rc;
+	free(opts);
+	free(args);
+	return check_flags();
 }
 
 /* ---------- URL and token, as the coder CLI finds them ---------- */
@@ -872,15 +1090,6 @@ summary_line(FILE *f)
 static void start_cleanup_phase(void);
 static void finish_all(void);
 
-static bool
-have_text_output(void)
-{
-	for (int k = 0; k < test.noutputs; k++)
-		if (!test.outputs[k].json)
-			return true;
-	return false;
-}
-
 static void
 pump_runs(void)
 {
@@ -937,6 +1146,7 @@ runs_over(void)
 {
 	uv_timer_stop(&test.phase_timer);
 	measure_elapsed();
+	progress_clear();
 	if (!write_outputs())
 		test.output_failed = true;
 	start_cleanup_phase();
@@ -956,6 +1166,7 @@ on_run_done(run *r)
 {
 	test.active--;
 	test.finished++;
+	progress_move(runner_record(r)->idx, runner_record(r)->error ? PS_FAILED : PS_DONE);
 	if (!test.no_db)
 		store_result(runner_record(r));
 	pump_runs();
@@ -989,6 +1200,7 @@ pump_cleanups(void)
 		test.cl_active++;
 		if (test.cl_active > test.cl_peak)
 			test.cl_peak = test.cl_active;
+		progress_cleanup_started();
 		runner_cleanup(r);
 	}
 	if (test.cl_active == 0 && (test.cl_next >= test.cl_total || test.skip_cleanup))
@@ -1002,11 +1214,15 @@ on_cleanup_done(run *done)
 
 	test.cl_active--;
 	test.cl_finished++;
+	progress_cleanup_ended(!r->cl_error ? PC_CLEANED : r->cl_canceled ? PC_LEFT : PC_FAILED);
 	if (r->cl_error)
 	{
 		test.cl_failed++;
 		if (!r->cl_canceled)		/* those are listed as left behind */
+		{
+			progress_clear();
 			fprintf(stderr, "coder-scale: scaletest: cleanup of %s failed: %s\n", r->full_id, r->cl_error);
+		}
 	}
 	if (!test.no_db)
 		store_cleanup(r);
@@ -1036,6 +1252,8 @@ start_cleanup_phase(void)
 		finish_all();
 		return;
 	}
+	progress_clear();
+	progress_cleanup_begin(test.cl_total);
 	fprintf(stderr, "\nCleaning up %d run%s...\n", test.cl_total, test.cl_total == 1 ? "" : "s");
 	uv_update_time(test.loop);
 	if (test.cfg.cleanup_timeout_ms > 0)
@@ -1049,6 +1267,7 @@ finish_all(void)
 	if (test.all_done)
 		return;
 	uv_timer_stop(&test.phase_timer);
+	progress_stop();
 	test.all_done = true;
 	test.end_us = wall_us();
 	uv_stop(test.loop);
@@ -1087,6 +1306,7 @@ on_signal(uv_signal_t *h, int signum)
 	(void) h;
 	test.interrupts++;
 	test.aborted = true;
+	progress_clear();
 	if (!test.in_cleanup)
 	{
 		fprintf(stderr, "\ncoder-scale: scaletest: %s: stopping the runs and cleaning up (again to skip cleanup)\n",
@@ -1358,7 +1578,8 @@ static int
 create_workspaces(int argc, char **argv)
 {
 	int			rc = prepare(argc, argv);
-	int			failed = 0;
+	int			failed = 0,
+				cleanup_failed = 0;
 	bool		scraped;
 
 	if (rc != EXIT_OK)
@@ -1386,6 +1607,7 @@ create_workspaces(int argc, char **argv)
 			test.cfg.count == 1 ? "" : "s", test.cfg.template_name, test.no_db ? "" : ", results into coder_scale.run_result");
 	uv_update_time(test.loop);
 	test.t0_ns = uv_hrtime();
+	progress_start(test.loop, test.cfg.count, test.quiet);
 	if (test.cfg.timeout_ms > 0)
 		uv_timer_start(&test.phase_timer, runs_timed_out, (uint64_t) test.cfg.timeout_ms + 1, 0);
 	pump_runs();
@@ -1394,14 +1616,19 @@ create_workspaces(int argc, char **argv)
 	uv_signal_stop(&test.sigint);
 	uv_signal_stop(&test.sigterm);
 	for (int i = 0; i < test.cfg.count; i++)
-		if (runner_record(test.runs[i])->done && (runner_record(test.runs[i])->error || runner_record(test.runs[i])->cl_error))
+	{
+		const run_record *r = runner_record(test.runs[i]);
+
+		if (r->done && r->error)
 			failed++;
+		if (r->done && r->cl_error)
+			cleanup_failed++;
+	}
 	scraped = scrape_finish();
 	rc = finish_store();
 	if (rc == EXIT_OK && !scraped)
 		rc = EXIT_INTERNAL;
-	if (have_text_output())
-		summary_line(stdout);
+	summary_line(stderr);
 	print_status();
 	if (test.skip_cleanup && !test.cfg.no_cleanup)
 		list_leftovers();
@@ -1409,7 +1636,8 @@ create_workspaces(int argc, char **argv)
 		return rc;
 	if (test.output_failed)
 		return EXIT_INTERNAL;
-	return (failed || test.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
+	/* --max-failures (coder/coder PR 21315): that many failed runs still pass; a failed cleanup never does */
+	return (failed > test.cfg.max_failures || cleanup_failed || test.aborted) ? EXIT_TEST_FAILURES : EXIT_OK;
 }
 
 int

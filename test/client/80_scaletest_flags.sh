@@ -34,7 +34,7 @@ for pair in "--scrape-match|(|scrape-match" "--scrape-interval|50ms|interval" "-
   check "$sflag $val: scaletest and scrape say the same ($why1)" "$why2" "$why1"
   check "... and say it on their first line" 1 "$(grep -c '^coder-scale: scaletest: --' "$T/w1")"
 done
-expect_exit "bad output" 2 "--output: expected text" st -t docker --output xml
+expect_exit "bad output" 2 "--output: invalid output format \"xml\" in output flag 0" st -t docker --output xml
 expect_exit "unknown flag" 2 "--bogus: unknown flag" st -t docker --bogus
 expect_exit "expect-timeout without command" 2 "needs --run-command" st -t docker --run-expect-timeout
 expect_exit "no token" 2 "no session token" env -u CODER_SESSION_TOKEN HOME=$T "$CS" scaletest create-workspaces -t docker --no-db

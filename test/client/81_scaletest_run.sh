@@ -28,8 +28,10 @@ check "names as Coder makes them: one random string for the user, another for th
 check "text: Test results" "1" "$(grep -c '^Test results:' "$T/out")"
 check "text: pass/fail/total" "$(printf '\tPass:  12\n\tFail:  0\n\tTotal: 12')" "$(grep -E '^	(Pass|Fail|Total):' "$T/out")"
 check "text: durations" "2" "$(grep -cE '^	(Total duration|Avg. duration): +[0-9.]+(ms|s)$' "$T/out")"
-check "summary line" "12 succeeded" "$(tail -n 1 "$T/out")"
-check "summary = run_summary" "$(q "SELECT summary FROM coder_scale.run_summary WHERE run_id = $run")" "$(tail -n 1 "$T/out")"
+# the summary line is on stderr: stdout is Coder's text alone, its last line Avg. duration
+check "summary line" "12 succeeded" "$(grep -E '^[0-9]+ succeeded' "$T/err")"
+check "summary = run_summary" "$(q "SELECT summary FROM coder_scale.run_summary WHERE run_id = $run")" "$(grep -E '^[0-9]+ succeeded' "$T/err")"
+check "stdout ends with Coder's text" "1" "$(tail -n 1 "$T/out" | grep -cE '^	Avg. duration: ')"
 check "nothing left on the server" "0 0" "$(leftovers)"
 
 # json: Coder's harness format

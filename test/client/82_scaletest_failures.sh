@@ -10,7 +10,7 @@ expect_category() {
   local cat=$1 label=$2 n=$3 run
   run=$(q "SELECT id FROM coder_scale.run WHERE label = '$label'")
   check "$label: $n counted as $cat" "0|$n|$n" "$(q "SELECT succeeded, failed, $cat FROM coder_scale.run_summary WHERE run_id = $run")"
-  check "$label: summary line" "0 succeeded, $n $(q "SELECT wording FROM coder_scale.failure_category WHERE name = '$cat'")" "$(tail -n 1 "$T/out")"
+  check "$label: summary line" "0 succeeded, $n $(q "SELECT wording FROM coder_scale.failure_category WHERE name = '$cat'")" "$(grep -E '^[0-9]+ succeeded' "$T/err")"
   check "$label: agrees with classify_failure" "$n" "$(q "SELECT count(*) FROM coder_scale.run_result WHERE run_id = $run
      AND coder_scale.classify_failure(error, logs) = failure_category")"
 }

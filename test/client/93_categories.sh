@@ -26,5 +26,5 @@ rc=0
 st -t docker -c 1 --job-timeout 1s --label cat >"$T/out" 2>"$T/err" || rc=$?
 check "a run whose agent never connects fails (exit 1)" 1 $rc
 check "... stored as agent_timeout" agent_timeout "$(q "SELECT failure_category FROM coder_scale.run_result")"
-check "... and summed with the table's wording" "0 succeeded, 1 failed to connect" "$(grep -m1 '^[0-9]* succeeded' "$T/out")"
+check "... and summed with the table's wording" "0 succeeded, 1 failed to connect" "$(grep -m1 '^[0-9]* succeeded' "$T/err")"
 done_testing

@@ -40,7 +40,7 @@ run() { local out=$1; shift; rc=0; "$@" >"$T/$out.out" 2>"$T/$out.err" || rc=$?;
 run first bash "$ROOT/scripts/first-run.sh"
 check "first run exits 0" 0 $rc
 [ $rc = 0 ] || { tail -n 20 "$T/first.err" >&2; exit 1; }
-has "first run" "10 succeeded" "$T/first.out"
+has "first run" "10 succeeded" "$T/first.err"   # the summary line is on stderr
 has "first run" "Sizing recommendations" "$T/first.out"
 has "first run names the stand-in" "stand-in          http://127.0.0.1:$B (API)" "$T/first.err"
 has "first run says how to connect" "source $T/state/.pg/env && psql" "$T/first.err"
