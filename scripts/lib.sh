@@ -332,10 +332,13 @@ CREATE EXTENSION IF NOT EXISTS coder_scale;
 ALTER EXTENSION coder_scale UPDATE;
 SQL
 
+  # rate limits off, as Coder's create-workspaces help advises for a scale
+  # test: the first run's 300 new users log in within a minute, and coderd
+  # (so the stand-in) allows 60 logins a minute per IP
   daemon_start standin "http://$API/api/v2/buildinfo" \
     "$ROOT/standin/coder-standin" --listen "$API" --metrics-listen "$METRICS" \
     --token-file "$RUN/standin.token" --replicas 2 --daemons 30 \
-    --build-time normal:2s,500ms --agent-delay 500ms
+    --build-time normal:2s,500ms --agent-delay 500ms --dangerous-disable-rate-limits
   daemon_start node_exporter "http://$NODE/metrics" \
     prometheus-node-exporter --web.listen-address="$NODE"
   DATA_SOURCE_NAME="host=$SOCK port=$PGPORT user=postgres dbname=postgres sslmode=disable" \
