@@ -672,10 +672,21 @@ announce(const struct flags *f, const char *url)
 static void
 run_loop(void)
 {
+	bool		failed = false;
+
 	while (!stop_requested)
 		if (lws_service(ctx, 0) < 0)
+		{
+			failed = true;
 			break;
+		}
 	lws_context_destroy(ctx);
+	if (failed)
+	{
+		/* seen twice under heavy load in tests: say so rather than exit 0 */
+		fprintf(stderr, "coder-standin: the event loop stopped: lws_service failed\n");
+		exit(EXIT_INTERNAL);
+	}
 }
 
 /* Parse the flags, build the deployment and the listeners, announce them, serve. */
