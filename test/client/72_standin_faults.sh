@@ -2,16 +2,6 @@
 # The stand-in's failure injection, step by step and by rate, and its flags:
 # --help, loopback only, rejected values.
 source "$(dirname "$0")/standin/lib.sh"
-status=0
-n=0
-check() {  # check NAME EXPECTED_EXIT GREP -- command...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  n=$((n + 1))
-  if [ "$rc" -eq "$want" ] && grep -q -- "$pat" <<<"$out"; then echo "ok $n - $name"
-  else echo "not ok $n - $name (exit $rc: $out)"; status=1; fi
-}
 check "--help exits 0 and says it is not a Coder" 0 "NOT a Coder" -- "$STANDIN_BIN" --help
 check "a non-loopback --listen is refused" 2 "not a loopback address" -- "$STANDIN_BIN" --listen 0.0.0.0:3000
 check "a non-loopback --metrics-listen is refused" 2 "not a loopback address" -- "$STANDIN_BIN" --metrics-listen 10.1.2.3:2112

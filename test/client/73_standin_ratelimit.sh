@@ -8,16 +8,6 @@
 # The checks count requests, never time (ratelimit_test.py says why a
 # minute's end falling mid-test cannot change them).
 source "$(dirname "$0")/standin/lib.sh"
-status=0
-n=0
-check() {  # check NAME EXPECTED_EXIT GREP -- command...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  n=$((n + 1))
-  if [ "$rc" -eq "$want" ] && grep -q -- "$pat" <<<"$out"; then echo "ok $n - $name"
-  else echo "not ok $n - $name (exit $rc: $out)"; status=1; fi
-}
 check "--api-rate-limit must be an integer" 2 "api-rate-limit: must be an integer" -- "$STANDIN_BIN" --api-rate-limit lots
 check "--login-rate-limit must be an integer" 2 "login-rate-limit: must be an integer" -- "$STANDIN_BIN" --login-rate-limit 1.5
 check "--help says coderd has no --login-rate-limit" 0 "coderd fixes it at 60 and has no such flag" -- "$STANDIN_BIN" --help

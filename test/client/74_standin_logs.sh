@@ -7,16 +7,6 @@
 # --build-log-lines.  Builds are held (PUT /api/v2/standin/hold) where the
 # test looks between lines: nothing waits on time.
 source "$(dirname "$0")/standin/lib.sh"
-status=0
-n=0
-check() {  # check NAME EXPECTED_EXIT GREP -- command...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  n=$((n + 1))
-  if [ "$rc" -eq "$want" ] && grep -q -- "$pat" <<<"$out"; then echo "ok $n - $name"
-  else echo "not ok $n - $name (exit $rc: $out)"; status=1; fi
-}
 check "--build-log-lines above 11 is refused" 2 "build-log-lines: must be an integer from 0 to 11" -- "$STANDIN_BIN" --build-log-lines 12
 check "--build-log-lines must be a number" 2 "build-log-lines: must be an integer from 0 to 11" -- "$STANDIN_BIN" --build-log-lines some
 echo "1..$n"

@@ -6,16 +6,6 @@
 # coderd's 400/403/404s, --fail-dry-run MESSAGE (the job fails with that
 # error), and every answer against swagger.json.
 source "$(dirname "$0")/standin/lib.sh"
-status=0
-n=0
-check() {  # check NAME EXPECTED_EXIT GREP -- command...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  n=$((n + 1))
-  if [ "$rc" -eq "$want" ] && grep -q -- "$pat" <<<"$out"; then echo "ok $n - $name"
-  else echo "not ok $n - $name (exit $rc: $out)"; status=1; fi
-}
 check "--fail-dry-run needs a message" 2 "fail-dry-run: must be a message of 1 to 400 characters" -- "$STANDIN_BIN" --fail-dry-run ""
 check "--help has --fail-dry-run" 0 "fail-dry-run MESSAGE" -- "$STANDIN_BIN" --help
 echo "1..$n"

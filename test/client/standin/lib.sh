@@ -36,3 +36,18 @@ standin_stop_all() {
   rm -rf "$STANDIN_TMP"
 }
 trap standin_stop_all EXIT
+
+# The TAP checks of the tests that run commands against the stand-in:
+#   check NAME EXPECTED_EXIT GREP -- command...
+# ok when the command exits EXPECTED_EXIT and its output (stdout and stderr)
+# has a line matching GREP; $status is 1 once one failed.
+status=0
+n=0
+check() {  # check NAME EXPECTED_EXIT GREP -- command...
+  local name=$1 want=$2 pat=$3; shift 4
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  n=$((n + 1))
+  if [ "$rc" -eq "$want" ] && grep -q -- "$pat" <<<"$out"; then echo "ok $n - $name"
+  else echo "not ok $n - $name (exit $rc: $out)"; status=1; fi
+}
