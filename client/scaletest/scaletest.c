@@ -139,7 +139,7 @@ usage(FILE *out)
 			"      --run-log-output          copy the command's output into the run's logs\n"
 			"      --retry N                 extra start builds after a failed build (default 0)\n"
 			"      --no-cleanup              keep users and workspaces\n"
-			"      --no-wait-for-agents      pass once the build succeeds\n"
+			"      --no-wait-for-agents      pass once the build succeeds (no --run-command, as Coder's)\n"
 			"      --use-host-login          use your own session instead of a user per run\n"
 			"      --max-failures N          the command still passes (exit 0) while at most N runs\n"
 			"                                failed (default 0: any failed run fails it)\n"
