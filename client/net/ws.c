@@ -29,6 +29,8 @@ struct ws_conn
 	bool		lws_done;		/* lws will not call back any more */
 	bool		user_done;		/* the caller let go */
 	bool		opened;			/* the handshake succeeded */
+	char	   *msg;			/* a fragmented message read so far */
+	size_t		msg_len;
 	int			close_code;		/* from the server's close frame, 0 if none */
 	char		close_reason[124];
 };
@@ -52,6 +54,7 @@ free_conn(ws_conn *c)
 		free(c->token);
 	}
 	free(c->path);
+	free(c->msg);
 	free(c);
 }
 
@@ -112,6 +115,46 @@ add_headers(struct lws *wsi, ws_conn *c, void *in, size_t len)
 	return rc;
 }
 
+/*
+ * A fragment of a message: a whole one (the usual case) goes to the caller
+ * as it is; fragments are put together first, up to WS_MAX_MESSAGE.
+ */
+static void
+received(ws_conn *c, struct lws *wsi, const char *in, size_t len)
+{
+	bool		end = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	char	   *m;
+
+	if (end && c->msg_len == 0)
+	{
+		char	   *copy = malloc(len + 1);	/* NUL-terminated for the caller */
+
+		if (!copy)
+			return;
+		memcpy(copy, in, len);
+		copy[len] = '\0';
+		c->on_data(c->arg, copy, len);
+		free(copy);
+		return;
+	}
+	if (c->msg_len + len > WS_MAX_MESSAGE && c->msg_len > 0)
+	{
+		c->on_data(c->arg, c->msg, c->msg_len);
+		c->msg_len = 0;
+	}
+	if (!(m = realloc(c->msg, c->msg_len + len + 1)))
+		return;
+	memcpy(m + c->msg_len, in, len);
+	c->msg = m;
+	c->msg_len += len;
+	m[c->msg_len] = '\0';
+	if (end || c->msg_len >= WS_MAX_MESSAGE)
+	{
+		c->on_data(c->arg, c->msg, c->msg_len);
+		c->msg_len = 0;
+	}
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -131,7 +174,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		case LWS_CALLBACK_CLIENT_RECEIVE:
 			if (c->user_done)
 				return -1;
-			c->on_data(c->arg, in, len, lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi));
+			received(c, wsi, in, len);
 			return 0;
 		case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 			snprintf(err, sizeof(err), "websocket: %s", in ? (const char *) in : "connection failed");

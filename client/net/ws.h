@@ -13,8 +13,13 @@
 
 typedef struct ws_conn ws_conn;
 
-/* Bytes from the server; MESSAGE_END when they end a websocket message. */
-typedef void (*ws_data_fn) (void *arg, const char *data, size_t len, bool message_end);
+/*
+ * One message from the server (its fragments put together), NUL-terminated
+ * after LEN.  A message longer than WS_MAX_MESSAGE comes in pieces of at most
+ * that size.
+ */
+#define WS_MAX_MESSAGE	(64 * 1024)
+typedef void (*ws_data_fn) (void *arg, const char *data, size_t len);
 
 /*
  * The connection ended: ERROR is NULL after a normal close or EOF; OPENED

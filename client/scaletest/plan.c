@@ -37,8 +37,6 @@ typedef struct plan
 	char		job_id[64];
 	/* the job followed */
 	bool		logs_ended;
-	char	   *msg;
-	size_t		msg_len;
 	char	   *lines[PLAN_LOG_LINES];
 	int			nlines;
 	uv_timer_t	tick;
@@ -68,6 +66,22 @@ plan_call(plan *p, const char *method, const char *path, const char *body, const
 		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;
+}
+
+json_object *
+plan_params_json(const scaletest_config *cfg)
+{
+	json_object *params = json_object_new_array();
+
+	for (int i = 0; i < cfg->nparams; i++)
+	{
+		json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "name", json_object_new_string(cfg->params[i].name));
+		json_object_object_add(v, "value", json_object_new_string(cfg->params[i].value));
+		json_object_array_add(params, v);
+	}
+	return params;
 }
 
 /* Every --parameter must be one of the version's (Coder's ParameterResolver). */
@@ -130,9 +144,11 @@ check_external_auth(json_object *arr)
 
 /* ---------- the dry-run job, followed ---------- */
 
+/* One log message of the job: its output kept, the last PLAN_LOG_LINES of them. */
 static void
-keep_line(plan *p, const char *text)
+keep_line(void *arg, const char *text, size_t len)
 {
+	plan	   *p = arg;
 	json_object *j = json_tokener_parse(text);
 	const char *out = jstr(j, "output");
 
@@ -144,25 +160,8 @@ keep_line(plan *p, const char *text)
 		memmove(p->lines, p->lines + 1, sizeof(p->lines[0]) * (PLAN_LOG_LINES - 1));
 		p->lines[PLAN_LOG_LINES - 1] = strdup(out);
 	}
+	(void) len;
 	json_object_put(j);
-}
-
-static void
-logs_data(void *arg, const char *data, size_t len, bool message_end)
-{
-	plan	   *p = arg;
-	char	   *m = realloc(p->msg, p->msg_len + len + 1);
-
-	if (!m)
-		return;
-	memcpy(m + p->msg_len, data, len);
-	p->msg = m;
-	p->msg_len += len;
-	m[p->msg_len] = '\0';
-	if (!message_end)
-		return;
-	keep_line(p, p->msg);
-	p->msg_len = 0;
 }
 
 static void
@@ -206,7 +205,7 @@ follow_job(plan *p)
 	ws_conn    *ws;
 
 	snprintf(path, sizeof(path), "/api/v2/templateversions/%s/dry-run/%s/logs?follow", p->version, p->job_id);
-	ws = ws_open(path, &p->who, logs_data, logs_end, p);
+	ws = ws_open(path, &p->who, keep_line, logs_end, p);
 	if (!ws)
 		return;
 	uv_timer_init(p->loop, &p->tick);
@@ -279,21 +278,12 @@ static int
 dry_run(plan *p)
 {
 	json_object *body = json_object_new_object(),
-			   *params = json_object_new_array(),
 			   *j;
 	char		path[256];
 	int			rc;
 
-	for (int i = 0; i < p->cfg->nparams; i++)
-	{
-		json_object *v = json_object_new_object();
-
-		json_object_object_add(v, "name", json_object_new_string(p->cfg->params[i].name));
-		json_object_object_add(v, "value", json_object_new_string(p->cfg->params[i].value));
-		json_object_array_add(params, v);
-	}
 	json_object_object_add(body, "workspace_name", json_object_new_string("scaletest-N"));
-	json_object_object_add(body, "rich_parameter_values", params);
+	json_object_object_add(body, "rich_parameter_values", plan_params_json(p->cfg));
 	snprintf(path, sizeof(path), "/api/v2/templateversions/%s/dry-run", p->version);
 	rc = plan_call(p, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
 				   "begin workspace dry-run", 201, &j);
@@ -353,6 +343,5 @@ plan_build(http_client *http, uv_loop_t *loop, const char *token, const scaletes
 		rc = dry_run(&p);
 	for (int i = 0; i < p.nlines; i++)
 		free(p.lines[i]);
-	free(p.msg);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "common/json.h"
 #include "names.h"
+#include "plan.h"
 #include "progress.h"
 #include "runner_int.h"
 
@@ -264,9 +265,6 @@ stop_io(run *r)
 	if (r->ws)
 		ws_close(r->ws);
 	r->ws = NULL;
-	free(r->bw_msg);
-	r->bw_msg = NULL;
-	r->bw_msg_len = 0;
 	r->bw_done = NULL;
 	if (r->timers_ready)
 	{
@@ -599,6 +597,7 @@ step_user(run *r)
 {
 	char	   *body,
 			   *logged;
+	http_auth	who;
 
 	enter(r, P_USER);
 	if (run_env.cfg->use_host_login)
@@ -614,8 +613,8 @@ step_user(run *r)
 	logged = user_body(r, true);
 	r->rec.user_attempted = true;
 	r->mark[M_USER_REQ] = run_clock_ms(r);
-	start_logged(r, "POST", "/api/v2/users", &(http_auth) {run_env.owner_token, true}, body, logged,
-				 user_created);
+	who = owner_auth();
+	start_logged(r, "POST", "/api/v2/users", &who, body, logged, user_created);
 	free(body);
 	free(logged);
 }
@@ -663,23 +662,6 @@ static void step_agents(run *r);
 static void step_command(run *r);
 static void after_agents(run *r);
 
-/* The rich parameters as codersdk's WorkspaceBuildParameter list. */
-static json_object *
-params_json(void)
-{
-	json_object *params = json_object_new_array();
-
-	for (int i = 0; i < run_env.cfg->nparams; i++)
-	{
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "name", json_object_new_string(run_env.cfg->params[i].name));
-		json_object_object_add(p, "value", json_object_new_string(run_env.cfg->params[i].value));
-		json_object_array_add(params, p);
-	}
-	return params;
-}
-
 static void build_done(run *r, json_object *build, const char *error, failure_category category);
 
 static void
@@ -695,6 +677,8 @@ restart_done(void *arg, const http_result *res)
 {
 	run		   *r = arg;
 	char	   *msg;
+	json_object *j;
+	bool		ok;
 
 	r->call = NULL;
 	if (!res->transport_error)
@@ -710,9 +694,8 @@ restart_done(void *arg, const http_result *res)
 		free(e);
 		return;
 	}
-	json_object *j = http_json(res);
-	bool		ok = take_id(r, r->build_id, sizeof(r->build_id), jstr(j, "id"), "build");
-
+	j = http_json(res);
+	ok = take_id(r, r->build_id, sizeof(r->build_id), jstr(j, "id"), "build");
 	json_object_put(j);
 	if (!ok)
 	{
@@ -751,7 +734,7 @@ build_done(run *r, json_object *build, const char *error, failure_category categ
 	r->phase = P_WORKSPACE;
 	body = json_object_new_object();
 	json_object_object_add(body, "transition", json_object_new_string("start"));
-	json_object_object_add(body, "rich_parameter_values", params_json());
+	json_object_object_add(body, "rich_parameter_values", plan_params_json(run_env.cfg));
 	snprintf(path, sizeof(path), "/api/v2/workspaces/%s/builds", r->rec.ws_id);
 	run_call(r, true, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
 			 restart_done);
@@ -795,7 +778,7 @@ step_workspace(run *r)
 	body = json_object_new_object();
 	json_object_object_add(body, "template_id", json_object_new_string(run_env.cfg->template_id));
 	json_object_object_add(body, "name", json_object_new_string(r->rec.name));
-	json_object_object_add(body, "rich_parameter_values", params_json());
+	json_object_object_add(body, "rich_parameter_values", plan_params_json(run_env.cfg));
 	snprintf(path, sizeof(path), "/api/v2/users/%s/workspaces",
 			 r->rec.user_id[0] ? r->rec.user_id : "me");
 	r->rec.ws_attempted = true;
@@ -928,11 +911,10 @@ pty_line_done(run *r)
 }
 
 static void
-pty_data(void *arg, const char *data, size_t len, bool message_end)
+pty_data(void *arg, const char *data, size_t len)
 {
 	run		   *r = arg;
 
-	(void) message_end;
 	if (!r->pty_line && !(r->pty_line = malloc(MAX_PTY_LINE + 1)))
 		return;
 	for (size_t i = 0; i < len; i++)

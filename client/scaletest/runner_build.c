@@ -20,8 +20,6 @@
 #include "progress.h"
 #include "runner_int.h"
 
-#define MAX_LOG_MESSAGE	(64 * 1024)	/* one ProvisionerJobLog; a longer one is dropped */
-
 static void bw_poll(uv_timer_t *t);
 
 static void
@@ -30,9 +28,6 @@ bw_end(run *r, json_object *build, const char *error, failure_category category)
 	build_done_fn done = r->bw_done;
 
 	r->bw_done = NULL;
-	free(r->bw_msg);
-	r->bw_msg = NULL;
-	r->bw_msg_len = 0;
 	done(r, build, error, category);
 }
 
@@ -127,10 +122,14 @@ bw_final(void *arg, const http_result *res)
 	json_object_put(j);
 }
 
-/* One ProvisionerJobLog message into the logs, as waitForBuild prints it. */
+/*
+ * One ProvisionerJobLog message into the logs, as waitForBuild prints it (a
+ * piece of an overlong one is not JSON, and is left out).
+ */
 static void
-bw_log_line(run *r, const char *text, size_t len)
+bw_log_line(void *arg, const char *text, size_t len)
 {
+	run		   *r = arg;
 	json_object *j = json_tokener_parse(text);
 	const char *stage = jstr(j, "stage") ? jstr(j, "stage") : "";
 	const char *level = jstr(j, "log_level");
@@ -139,7 +138,6 @@ bw_log_line(run *r, const char *text, size_t len)
 	(void) len;
 	if (!j)
 		return;
-	r->bw_lines++;
 	if (r->bw_logged)
 	{
 		if (strcmp(stage, r->bw_stage) != 0)
@@ -150,32 +148,6 @@ bw_log_line(run *r, const char *text, size_t len)
 		run_print(r, "\t%s:\t%s\n", level && level[0] ? level : "unknown", output);
 	}
 	json_object_put(j);
-}
-
-static void
-bw_log_data(void *arg, const char *data, size_t len, bool message_end)
-{
-	run		   *r = arg;
-
-	if (r->bw_msg_len + len <= MAX_LOG_MESSAGE)
-	{
-		char	   *m = realloc(r->bw_msg, r->bw_msg_len + len + 1);
-
-		if (m)
-		{
-			memcpy(m + r->bw_msg_len, data, len);
-			r->bw_msg = m;
-			r->bw_msg_len += len;
-			m[r->bw_msg_len] = '\0';
-		}
-	}
-	else
-		r->bw_msg_len = MAX_LOG_MESSAGE + 1;	/* too long: skip to its end */
-	if (!message_end)
-		return;
-	if (r->bw_msg && r->bw_msg_len <= MAX_LOG_MESSAGE)
-		bw_log_line(r, r->bw_msg, r->bw_msg_len);
-	r->bw_msg_len = 0;
 }
 
 /*
@@ -209,7 +181,7 @@ bw_follow_logs(run *r)
 
 	r->bw_stage[0] = '\0';
 	snprintf(path, sizeof(path), "/api/v2/workspacebuilds/%s/logs?follow", r->build_id);
-	r->ws = ws_open(path, &who, bw_log_data, bw_log_end, r);
+	r->ws = ws_open(path, &who, bw_log_line, bw_log_end, r);
 	if (!r->ws)
 		bw_end(r, NULL, "start streaming build logs: out of memory", CAT_OTHER);
 }

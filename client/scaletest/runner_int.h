@@ -56,7 +56,6 @@ struct run
 	uint64_t	phase_ns;
 	int64_t		mark[M_COUNT];
 	int64_t		last_ms;		/* the instant of the last timestamped log line */
-	bool		build_started;	/* the current build's job has left "pending" */
 	char		bad_id[160];	/* why an id in an answer was refused */
 	http_done_fn call_done;		/* the callback behind the logged call */
 	char	   *call_url;
@@ -77,10 +76,7 @@ struct run
 	void		(*bw_done) (struct run *r, json_object *build, const char *error,
 							failure_category category);
 	bool		bw_logged;
-	char	   *bw_msg;			/* the logs message read so far */
-	size_t		bw_msg_len;
 	char		bw_stage[64];	/* the stage of the last log line */
-	int			bw_lines;		/* log lines read, all builds */
 	/* cleanup */
 	bool		adopted;		/* found by a listing (runner_adopt), not created here */
 	int			cl_state;
