@@ -68,16 +68,19 @@ cl_fail_workspace(run *r, const char *text)
 	free(msg);
 }
 
-/* A call failed: "WHAT: <Coder's error text>" (no WHAT: the text alone). */
+/*
+ * A call failed: "WHAT: <Coder's error text>" (no WHAT: the text alone), a
+ * workspace step's as cl_fail_workspace words it.
+ */
 static void
-cl_fail_http(run *r, const char *what, const http_result *res)
+cl_fail_http(run *r, const char *what, const http_result *res, bool workspace_step)
 {
 	char	   *e = http_error_text(res);
 	char	   *msg = NULL;
 
 	if (what && asprintf(&msg, "%s: %s", what, e) < 0)
 		msg = NULL;
-	if (!what || strcmp(what, "delete workspace") == 0)
+	if (workspace_step)
 		cl_fail_workspace(r, msg ? msg : e);
 	else
 		cl_finish(r, msg ? msg : e);
@@ -153,7 +156,7 @@ cl_user_found(void *arg, const http_result *res)
 		r->cl_state = CL_GET_WS;
 	else if (!ok_status(res))
 	{
-		cl_fail_http(r, "find user", res);
+		cl_fail_http(r, "find user", res, false);
 		return;
 	}
 	else
@@ -189,7 +192,7 @@ cl_ws_read(void *arg, const http_result *res)
 	}
 	if (!ok_status(res))
 	{
-		cl_fail_http(r, NULL, res);	/* CleanupRunner returns it unwrapped */
+		cl_fail_http(r, NULL, res, true);	/* CleanupRunner returns it unwrapped */
 		return;
 	}
 	j = http_json(res);
@@ -293,7 +296,7 @@ cl_deleting(void *arg, const http_result *res)
 	}
 	if (!ok_status(res))
 	{
-		cl_fail_http(r, "delete workspace", res);
+		cl_fail_http(r, "delete workspace", res, true);
 		return;
 	}
 	j = http_json(res);
@@ -316,7 +319,7 @@ cl_user_deleted(void *arg, const http_result *res)
 	r->call = NULL;
 	if (!ok_status(res) && res->status != 404)
 	{
-		cl_fail_http(r, "delete user", res);
+		cl_fail_http(r, "delete user", res, false);
 		return;
 	}
 	r->cl_state = CL_DONE;
