@@ -16,11 +16,35 @@
 #define MAX_BODY		(64 * 1024 * 1024)
 #define MAX_ATTEMPTS	6		/* first try + 5 retries for idempotent calls */
 
+/*
+ * Transfers run on lanes of at most LANE_SIZE each: a lane is one curl
+ * multi handle with its own connection cache, capped at LANE_SIZE.  libcurl
+ * walks a multi's whole cache on every transfer (ConnectionExists, and
+ * curl_multi_remove_handle's close_connect_only walk), so one multi with a
+ * connection per workspace in flight cost each call O(workspaces); on lanes
+ * a call costs O(LANE_SIZE) whatever the count.
+ */
+#define LANE_SIZE		64
+
+typedef struct lane
+{
+	CURLM	   *multi;
+	uv_timer_t	timer;
+	http_client *c;
+	int			active;			/* our transfers on it */
+} lane;
+
 struct http_client
 {
 	uv_loop_t  *loop;
-	CURLM	   *multi;
-	uv_timer_t	timer;
+	lane	   *lanes;
+	int			nlanes;
+	int			next_lane;		/* where to look for room first */
+	int			max_active;		/* connections at most: nlanes * LANE_SIZE */
+	int			active;
+	http_call  *wait_head;		/* calls waiting for a connection, oldest first */
+	http_call  *wait_tail;
+	http_wait_stats waits;
 	char	   *base;
 	bool		insecure;
 	http_foreign_fn foreign;
@@ -31,12 +55,17 @@ typedef struct sock_ctx
 {
 	uv_poll_t	poll;
 	curl_socket_t fd;
-	http_client *c;
+	lane	   *l;
 } sock_ctx;
 
 struct http_call
 {
 	http_client *c;
+	lane	   *l;				/* the lane it runs on, NULL when not running */
+	http_call  *wait_prev;
+	http_call  *wait_next;
+	bool		waiting;
+	int64_t		wait_since;		/* uv_now when it began to wait */
 	CURL	   *easy;
 	struct curl_slist *hdrs;
 	char	   *url;
@@ -54,7 +83,8 @@ struct http_call
 	void	   *arg;
 };
 
-static void check_done(http_client *c);
+static void check_done(lane *l);
+static void finish(http_call *call, CURLcode cc);
 
 static void
 free_sock(uv_handle_t *h)
@@ -66,7 +96,7 @@ static void
 poll_cb(uv_poll_t *p, int status, int events)
 {
 	sock_ctx   *sc = p->data;
-	http_client *c = sc->c;
+	lane	   *l = sc->l;
 	int			flags = 0;
 	int			running;
 
@@ -76,15 +106,15 @@ poll_cb(uv_poll_t *p, int status, int events)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(c->multi, sc->fd, flags, &running);
-	check_done(c);
+	curl_multi_socket_action(l->multi, sc->fd, flags, &running);
+	check_done(l);
 }
 
 /* curl: watch socket S for WHAT (or stop watching it). */
 static int
 sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	http_client *c = userp;
+	lane	   *l = userp;
 	sock_ctx   *sc = socketp;
 	int			ev = 0;
 
@@ -94,7 +124,7 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 		if (sc)
 		{
 			uv_poll_stop(&sc->poll);
-			curl_multi_assign(c->multi, s, NULL);
+			curl_multi_assign(l->multi, s, NULL);
 			uv_close((uv_handle_t *) &sc->poll, free_sock);
 		}
 		return 0;
@@ -105,14 +135,14 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 		if (!sc)
 			return -1;
 		sc->fd = s;
-		sc->c = c;
-		if (uv_poll_init_socket(c->loop, &sc->poll, s) != 0)
+		sc->l = l;
+		if (uv_poll_init_socket(l->c->loop, &sc->poll, s) != 0)
 		{
 			free(sc);
 			return -1;
 		}
 		sc->poll.data = sc;
-		curl_multi_assign(c->multi, s, sc);
+		curl_multi_assign(l->multi, s, sc);
 	}
 	if (what & CURL_POLL_IN)
 		ev |= UV_READABLE;
@@ -125,29 +155,45 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 static void
 on_timeout(uv_timer_t *t)
 {
-	http_client *c = t->data;
+	lane	   *l = t->data;
 	int			running;
 
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(c);
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(l);
 }
 
 /* curl: wake me in TIMEOUT_MS (-1: never). */
 static int
 timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
-	http_client *c = userp;
+	lane	   *l = userp;
 
 	(void) m;
 	if (timeout_ms < 0)
-		uv_timer_stop(&c->timer);
+		uv_timer_stop(&l->timer);
 	else
-		uv_timer_start(&c->timer, on_timeout, (uint64_t) timeout_ms, 0);
+		uv_timer_start(&l->timer, on_timeout, (uint64_t) timeout_ms, 0);
 	return 0;
 }
 
+static bool
+lane_init(http_client *c, lane *l)
+{
+	l->c = c;
+	if (!(l->multi = curl_multi_init()))
+		return false;
+	uv_timer_init(c->loop, &l->timer);
+	l->timer.data = l;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, (long) LANE_SIZE);
+	return true;
+}
+
 http_client *
-http_client_new(uv_loop_t *loop, const char *base_url, bool insecure)
+http_client_new(uv_loop_t *loop, const char *base_url, bool insecure, int max_connections)
 {
 	static bool global_done;
 	http_client *c;
@@ -159,6 +205,8 @@ http_client_new(uv_loop_t *loop, const char *base_url, bool insecure)
 			return NULL;
 		global_done = true;
 	}
+	if (max_connections < 1)
+		max_connections = HTTP_DEFAULT_CONNECTIONS;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -168,14 +216,21 @@ http_client_new(uv_loop_t *loop, const char *base_url, bool insecure)
 	n = strlen(c->base);
 	while (n > 0 && c->base[n - 1] == '/')
 		c->base[--n] = '\0';
-	c->multi = curl_multi_init();
-	uv_timer_init(loop, &c->timer);
-	c->timer.data = c;
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	c->nlanes = (max_connections + LANE_SIZE - 1) / LANE_SIZE;
+	c->max_active = max_connections;
+	c->lanes = calloc(c->nlanes, sizeof(lane));
+	if (!c->lanes)
+		return NULL;
+	for (int i = 0; i < c->nlanes; i++)
+		if (!lane_init(c, &c->lanes[i]))
+			return NULL;
 	return c;
+}
+
+const http_wait_stats *
+http_waits(const http_client *c)
+{
+	return &c->waits;
 }
 
 static size_t
@@ -238,9 +293,108 @@ free_call(http_call *call)
  * finished, and then nothing would wake it until an older timeout.
  */
 static void
-kick(http_client *c)
+kick(lane *l)
 {
-	uv_timer_start(&c->timer, on_timeout, 0, 0);
+	uv_timer_start(&l->timer, on_timeout, 0, 0);
+}
+
+/* Put CALL on a lane with room now (there is one: active < max_active). */
+static bool
+run_on_lane(http_call *call)
+{
+	http_client *c = call->c;
+	lane	   *l;
+
+	for (;;)
+	{
+		l = &c->lanes[c->next_lane];
+		if (l->active < LANE_SIZE)
+			break;
+		c->next_lane = (c->next_lane + 1) % c->nlanes;
+	}
+	if (curl_multi_add_handle(l->multi, call->easy) != CURLM_OK)
+		return false;
+	call->l = l;
+	l->active++;
+	c->active++;
+	c->next_lane = (c->next_lane + 1) % c->nlanes;
+	kick(l);
+	return true;
+}
+
+static void
+wait_unlink(http_call *call)
+{
+	http_client *c = call->c;
+
+	if (call->wait_prev)
+		call->wait_prev->wait_next = call->wait_next;
+	else
+		c->wait_head = call->wait_next;
+	if (call->wait_next)
+		call->wait_next->wait_prev = call->wait_prev;
+	else
+		c->wait_tail = call->wait_prev;
+	call->wait_prev = call->wait_next = NULL;
+	call->waiting = false;
+}
+
+/* Start CALL now, or queue it until a connection is free. */
+static bool
+submit(http_call *call)
+{
+	http_client *c = call->c;
+
+	if (c->active < c->max_active && !c->wait_head)
+		return run_on_lane(call);
+	call->waiting = true;
+	call->wait_since = (int64_t) uv_now(c->loop);
+	call->wait_prev = c->wait_tail;
+	if (c->wait_tail)
+		c->wait_tail->wait_next = call;
+	else
+		c->wait_head = call;
+	c->wait_tail = call;
+	c->waits.waited++;
+	return true;
+}
+
+/* Calls waiting take the connections that came free, oldest first. */
+static void
+pump(http_client *c)
+{
+	while (c->wait_head && c->active < c->max_active)
+	{
+		http_call  *call = c->wait_head;
+		int64_t		w = (int64_t) uv_now(c->loop) - call->wait_since;
+
+		wait_unlink(call);
+		if (w > c->waits.longest_ms)
+			c->waits.longest_ms = w;
+		c->waits.total_ms += w;
+		if (!run_on_lane(call))
+		{
+			http_result res = {0};
+
+			res.method = call->method;
+			res.url = call->url;
+			res.transport_error = "cannot start the HTTP call";
+			call->done(call->arg, &res);
+			free_call(call);
+		}
+	}
+}
+
+/* CALL's transfer left its lane (done, or cancelled). */
+static void
+leave_lane(http_call *call)
+{
+	if (!call->l)
+		return;
+	curl_multi_remove_handle(call->l->multi, call->easy);
+	call->l->active--;
+	call->c->active--;
+	call->l = NULL;
 }
 
 static bool
@@ -264,8 +418,8 @@ retry_now(uv_timer_t *t)
 	if (call->buf)
 		call->buf[0] = '\0';
 	call->err[0] = '\0';
-	curl_multi_add_handle(call->c->multi, call->easy);
-	kick(call->c);
+	if (!submit(call))
+		finish(call, CURLE_OUT_OF_MEMORY);
 }
 
 static void
@@ -314,7 +468,7 @@ finish(http_call *call, CURLcode cc)
 CURLM *
 http_multi(http_client *c)
 {
-	return c->multi;
+	return c->lanes[0].multi;
 }
 
 void
@@ -325,12 +479,13 @@ http_set_foreign(http_client *c, http_foreign_fn fn, void *arg)
 }
 
 static void
-check_done(http_client *c)
+check_done(lane *l)
 {
+	http_client *c = l->c;
 	CURLMsg    *msg;
 	int			left;
 
-	while ((msg = curl_multi_info_read(c->multi, &left)))
+	while ((msg = curl_multi_info_read(l->multi, &left)))
 	{
 		http_call  *call;
 
@@ -341,9 +496,10 @@ check_done(http_client *c)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &call);
 		CURLcode	cc = msg->data.result;
 
-		curl_multi_remove_handle(c->multi, msg->easy_handle);
+		leave_lane(call);
 		finish(call, cc);
 	}
+	pump(c);
 }
 
 static bool
@@ -441,12 +597,11 @@ http_start(http_client *c, const char *method, const char *path,
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	set_method(call, method, json_body);
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+	if (!submit(call))
 	{
 		free_call(call);
 		return NULL;
 	}
-	kick(c);
 	return call;
 }
 
@@ -457,7 +612,10 @@ http_cancel(http_call *call)
 		return;
 	if (call->timer_ready)
 		uv_timer_stop(&call->retry);
-	curl_multi_remove_handle(call->c->multi, call->easy);
+	if (call->waiting)
+		wait_unlink(call);
+	leave_lane(call);
+	pump(call->c);
 	free_call(call);
 }
 

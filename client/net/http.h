@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 #include <uv.h>
 #include <json-c/json.h>
@@ -48,8 +49,27 @@ typedef struct http_auth
 	bool		bypass_ratelimit;
 } http_auth;
 
-/* A client for one base URL ("https://coder.example.com"); NULL on error. */
-http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecure);
+/*
+ * A client for one base URL ("https://coder.example.com"); NULL on error.
+ * At most MAX_CONNECTIONS calls are on the wire at once (below 1: the
+ * default), each on its own connection; a call beyond them waits for one,
+ * oldest first, and the waits are counted (http_waits).  Over HTTP/1.1 that
+ * bounds the descriptors the driver holds, as HTTP/2's streams do for Coder's
+ * own tool on a TLS deployment (Go multiplexes its calls on a few
+ * connections there).
+ */
+#define HTTP_DEFAULT_CONNECTIONS 1024
+http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecure,
+							 int max_connections);
+
+/* Calls that waited for a connection, and how long. */
+typedef struct http_wait_stats
+{
+	long		waited;
+	int64_t		longest_ms;
+	int64_t		total_ms;
+} http_wait_stats;
+const http_wait_stats *http_waits(const http_client *c);
 
 /*
  * Transfers of others on the same loop (the scraper): they add their own easy

@@ -15,6 +15,22 @@
 
 #include "ws.h"
 
+/*
+ * Connections are spread over lanes of at most WS_LANE_SIZE: a lane is one
+ * lws context with its own vhost.  lws keeps a context's timers (every
+ * connection's timeout) in one sorted list, inserting in O(its length):
+ * with 10,000 connections on one context that insertion was 15% of the
+ * driver's CPU.  Lanes are made as they are needed, all on the one loop.
+ */
+#define WS_LANE_SIZE	256
+
+typedef struct ws_lane
+{
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	int			open;			/* connections on it not yet ended */
+} ws_lane;
+
 struct ws_conn
 {
 	struct lws *wsi;
@@ -33,10 +49,17 @@ struct ws_conn
 	size_t		msg_len;
 	int			close_code;		/* from the server's close frame, 0 if none */
 	char		close_reason[124];
+	ws_lane    *lane;			/* where it connects, NULL before */
+	bool		has_slot;		/* counts against ws_max */
+	bool		waiting;		/* queued for a slot */
+	int64_t		wait_since;
+	ws_conn    *wait_next;
+	ws_conn    *wait_prev;
 };
 
-static struct lws_context *ctx;
-static struct lws_vhost *vhost;
+static ws_lane **lanes;
+static int	nlanes;
+static int	next_lane;
 static uv_loop_t *ws_loop;
 static char ws_host[256];
 static char ws_hostport[300];
@@ -44,6 +67,15 @@ static char ws_prefix[256];
 static int	ws_port;
 static bool ws_tls;
 static bool ws_insecure;
+
+/* Connections at once (0: no limit), those beyond it waiting oldest first. */
+static int	ws_max;
+static int	ws_slots;
+static ws_conn *wait_head;
+static ws_conn *wait_tail;
+static http_wait_stats ws_wait_stats;
+
+static void take_slot(ws_conn *c);
 
 static void
 free_conn(ws_conn *c)
@@ -73,6 +105,42 @@ maybe_free(ws_conn *c)
 }
 
 static void
+wait_unlink(ws_conn *c)
+{
+	if (c->wait_prev)
+		c->wait_prev->wait_next = c->wait_next;
+	else
+		wait_head = c->wait_next;
+	if (c->wait_next)
+		c->wait_next->wait_prev = c->wait_prev;
+	else
+		wait_tail = c->wait_prev;
+	c->wait_prev = c->wait_next = NULL;
+	c->waiting = false;
+}
+
+/* C's socket is gone: its slot goes to the oldest connection waiting. */
+static void
+release_slot(ws_conn *c)
+{
+	if (!c->has_slot)
+		return;
+	c->has_slot = false;
+	ws_slots--;
+	while (wait_head && (ws_max == 0 || ws_slots < ws_max))
+	{
+		ws_conn    *w = wait_head;
+		int64_t		ms = (int64_t) uv_now(ws_loop) - w->wait_since;
+
+		wait_unlink(w);
+		if (ms > ws_wait_stats.longest_ms)
+			ws_wait_stats.longest_ms = ms;
+		ws_wait_stats.total_ms += ms;
+		take_slot(w);
+	}
+}
+
+static void
 ended(ws_conn *c, struct lws *wsi, const char *err)
 {
 	if (c->lws_done)
@@ -81,6 +149,10 @@ ended(ws_conn *c, struct lws *wsi, const char *err)
 		lws_set_opaque_user_data(wsi, NULL);
 	c->wsi = NULL;
 	c->lws_done = true;
+	if (c->lane)
+		c->lane->open--;
+	c->lane = NULL;
+	release_slot(c);
 	if (!c->user_done)
 	{
 		c->user_done = true;
@@ -250,31 +322,73 @@ parse_base(const char *base_url)
 	return ok;
 }
 
-bool
-ws_init(uv_loop_t *loop, const char *base_url, bool insecure)
+/* A new lane: a context on the loop and its vhost; NULL on error. */
+static ws_lane *
+lane_new(void)
 {
 	struct lws_context_creation_info info;
-	void	   *loops[1] = {loop};
+	void	   *loops[1] = {ws_loop};
+	ws_lane    *l = calloc(1, sizeof(*l));
+	ws_lane   **more = realloc(lanes, (nlanes + 1) * sizeof(*lanes));
 
-	if (!parse_base(base_url))
-		return false;
-	ws_loop = loop;
-	ws_insecure = insecure;
-	lws_set_log_level(0, NULL);
+	if (!l || !more)
+	{
+		free(l);
+		return NULL;
+	}
+	lanes = more;
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 		LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.foreign_loops = loops;
-	ctx = lws_create_context(&info);
-	if (!ctx)
-		return false;
+	l->ctx = lws_create_context(&info);
+	if (!l->ctx)
+	{
+		free(l);
+		return NULL;
+	}
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.vhost_name = "coder-scale";
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	vhost = lws_create_vhost(ctx, &info);
-	return vhost != NULL;
+	l->vhost = lws_create_vhost(l->ctx, &info);
+	if (!l->vhost)
+	{
+		lws_context_destroy(l->ctx);
+		free(l);
+		return NULL;
+	}
+	lanes[nlanes++] = l;
+	return l;
+}
+
+/* A lane with room, made if every one is full; NULL on error. */
+static ws_lane *
+lane_pick(void)
+{
+	for (int k = 0; k < nlanes; k++)
+	{
+		ws_lane    *l = lanes[(next_lane + k) % nlanes];
+
+		if (l->open < WS_LANE_SIZE)
+		{
+			next_lane = (next_lane + k + 1) % nlanes;
+			return l;
+		}
+	}
+	return lane_new();
+}
+
+bool
+ws_init(uv_loop_t *loop, const char *base_url, bool insecure)
+{
+	if (!parse_base(base_url))
+		return false;
+	ws_loop = loop;
+	ws_insecure = insecure;
+	lws_set_log_level(0, NULL);
+	return nlanes > 0 || lane_new() != NULL;
 }
 
 static void
@@ -285,11 +399,17 @@ start_connect(uv_timer_t *t)
 	char	   *path;
 
 	c->started = true;
+	if (!(c->lane = lane_pick()))
+	{
+		ended(c, NULL, "websocket: cannot set up a connection");
+		return;
+	}
+	c->lane->open++;
 	if (asprintf(&path, "%s%s", ws_prefix, c->path) < 0)
 		path = NULL;
 	memset(&i, 0, sizeof(i));
-	i.context = ctx;
-	i.vhost = vhost;
+	i.context = c->lane->ctx;
+	i.vhost = c->lane->vhost;
 	i.address = ws_host;
 	i.port = ws_port;
 	i.path = path ? path : c->path;
@@ -323,8 +443,42 @@ ws_open(const char *path, const http_auth *who, ws_data_fn on_data, ws_end_fn on
 	c->arg = arg;
 	uv_timer_init(ws_loop, &c->start);
 	c->start.data = c;
-	uv_timer_start(&c->start, start_connect, 0, 0);
+	if ((ws_max == 0 || ws_slots < ws_max) && !wait_head)
+	{
+		take_slot(c);
+		return c;
+	}
+	c->waiting = true;
+	c->wait_since = (int64_t) uv_now(ws_loop);
+	c->wait_prev = wait_tail;
+	if (wait_tail)
+		wait_tail->wait_next = c;
+	else
+		wait_head = c;
+	wait_tail = c;
+	ws_wait_stats.waited++;
 	return c;
+}
+
+/* C may open its socket: connect on the next loop turn. */
+static void
+take_slot(ws_conn *c)
+{
+	c->has_slot = true;
+	ws_slots++;
+	uv_timer_start(&c->start, start_connect, 0, 0);
+}
+
+void
+ws_set_max(int n)
+{
+	ws_max = n > 0 ? n : 0;
+}
+
+const http_wait_stats *
+ws_waits(void)
+{
+	return &ws_wait_stats;
 }
 
 void
@@ -333,10 +487,16 @@ ws_close(ws_conn *c)
 	if (!c || c->user_done)
 		return;
 	c->user_done = true;
-	if (!c->started)
+	if (c->waiting)
+	{
+		wait_unlink(c);
+		c->lws_done = true;
+	}
+	else if (!c->started)
 	{
 		uv_timer_stop(&c->start);
 		c->lws_done = true;
+		release_slot(c);
 	}
 	else if (c->wsi && c->opened)
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);

@@ -42,6 +42,13 @@ bool		ws_init(uv_loop_t *loop, const char *base_url, bool insecure);
 ws_conn    *ws_open(const char *path, const http_auth *who,
 					ws_data_fn on_data, ws_end_fn on_end, void *arg);
 
+/*
+ * At most N websockets open at once (0, the default: no limit); one opened
+ * beyond them waits, oldest first, until one ends, and the waits are counted.
+ */
+void		ws_set_max(int n);
+const http_wait_stats *ws_waits(void);
+
 /* Close a connection: no callback runs for it any more. */
 void		ws_close(ws_conn *c);
 

@@ -677,7 +677,7 @@ connect_sweep(const char *token_file)
 	for (size_t n = strlen(sweep.base_url); n > 0 && sweep.base_url[n - 1] == '/';)
 		sweep.base_url[--n] = '\0';
 	sweep.loop = uv_default_loop();
-	sweep.http = http_client_new(sweep.loop, sweep.url, sweep.cfg.insecure);
+	sweep.http = http_client_new(sweep.loop, sweep.url, sweep.cfg.insecure, 0);
 	if (!sweep.http || !ws_init(sweep.loop, sweep.url, sweep.cfg.insecure))
 	{
 		cli_error("scaletest cleanup: cannot set up HTTP and websockets for %s", sweep.url);

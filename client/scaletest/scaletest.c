@@ -166,6 +166,12 @@ usage(FILE *out)
 			"      --scrape-interval D       time between scrapes of a target (default 5s)\n"
 			"      --scrape-match REGEX      keep only metric names matching REGEX\n"
 			"      --scrape-sample-limit N   samples kept per scrape (default 200000)\n"
+			"      --max-connections N       HTTP calls on the wire at once, one connection each; more\n"
+			"                                wait for one, and the waits are reported (default 1024)\n"
+			"      --max-websockets N        websockets open at once (build logs, terminals); more wait\n"
+			"                                for one. Default: one per run in flight, and a test whose\n"
+			"                                runs in flight need more descriptors than the open-files\n"
+			"                                limit gives is refused before it creates anything\n"
 			"Durations are Go durations: 300ms, 1.5s, 2m, 1h30m. Stdout holds the results as Coder's\n"
 			"tool writes them and nothing else; the summary line (\"998 succeeded, 2 failed to connect\")\n"
 			"and everything else go to stderr.\n"
@@ -182,7 +188,7 @@ enum
 	O_NO_WAIT, O_RETRY, O_HOST_LOGIN, O_OUTPUT, O_URL, O_TOKEN_FILE, O_INSECURE,
 	O_LABEL, O_TAG, O_DB, O_NO_DB,
 	O_SCRAPE, O_SCRAPE_INTERVAL, O_SCRAPE_MATCH, O_SCRAPE_LIMIT,
-	O_PARAMETER_FILE, O_MAX_FAILURES, O_QUIET
+	O_PARAMETER_FILE, O_MAX_FAILURES, O_QUIET, O_MAX_CONNECTIONS, O_MAX_WEBSOCKETS
 };
 
 static const struct option long_opts[] = {
@@ -211,6 +217,8 @@ static const struct option long_opts[] = {
 	{"token-file", required_argument, NULL, O_TOKEN_FILE},
 	{"insecure", optional_argument, NULL, O_INSECURE},
 	{"quiet", optional_argument, NULL, O_QUIET},
+	{"max-connections", required_argument, NULL, O_MAX_CONNECTIONS},
+	{"max-websockets", required_argument, NULL, O_MAX_WEBSOCKETS},
 	{"label", required_argument, NULL, O_LABEL},
 	{"tag", required_argument, NULL, O_TAG},
 	{"db", required_argument, NULL, O_DB},
@@ -479,6 +487,10 @@ parse_one(int opt, const char *arg, const char *src, const char *tokfile_out[])
 			return flag_bool(src, arg, &c->insecure) ? EXIT_OK : EXIT_USAGE;
 		case O_QUIET:
 			return flag_bool(src, arg, &test.quiet) ? EXIT_OK : EXIT_USAGE;
+		case O_MAX_CONNECTIONS:
+			return flag_int32(src, arg, 1, &c->max_connections) ? EXIT_OK : EXIT_USAGE;
+		case O_MAX_WEBSOCKETS:
+			return flag_int32(src, arg, 1, &c->max_websockets) ? EXIT_OK : EXIT_USAGE;
 		case O_LABEL:
 			test.label = arg;
 			return EXIT_OK;
@@ -1326,6 +1338,27 @@ on_signal(uv_signal_t *h, int signum)
 }
 
 /*
+ * Before it, when any call or websocket waited for a descriptor: how many
+ * and how long (the waits are in the phases' durations).
+ */
+static void
+print_waits(void)
+{
+	const http_wait_stats *h = http_waits(test.http);
+	const http_wait_stats *w = ws_waits();
+	int			conns = test.cfg.max_connections > 0 ? test.cfg.max_connections : HTTP_DEFAULT_CONNECTIONS;
+
+	if (h->waited > 0)
+		fprintf(stderr, "coder-scale: scaletest: %ld HTTP calls waited for one of %d connections "
+				"(--max-connections), longest %.3fs, %.3fs on average\n", h->waited, conns,
+				h->longest_ms / 1000.0, h->total_ms / 1000.0 / h->waited);
+	if (w->waited > 0)
+		fprintf(stderr, "coder-scale: scaletest: %ld websockets waited for one of %d (--max-websockets), "
+				"longest %.3fs, %.3fs on average\n", w->waited, test.cfg.max_websockets,
+				w->longest_ms / 1000.0, w->total_ms / 1000.0 / w->waited);
+}
+
+/*
  * The last line on stderr: what was run and what its cleanup really did:
  * cleaned up (removed), failed, and left behind (failed, stopped by a
  * second signal or the cleanup timeout, or never started), with the
@@ -1348,6 +1381,7 @@ print_status(void)
 		else if (r->cl_done && !r->cl_canceled)
 			failed++;
 	}
+	print_waits();
 	if (!test.no_db)
 		snprintf(run_id, sizeof(run_id), "run %ld: ", test.run_id);
 	fprintf(stderr, "coder-scale: scaletest: %s%d runs, peak %d in flight; ", run_id, test.finished, test.peak);
@@ -1363,16 +1397,79 @@ print_status(void)
 
 /* ---------- main ---------- */
 
-static void
+/* The open-files limit raised to its hard limit; the limit now. */
+static long
 raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max)
 	{
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576 ? 1048576 : (long) rl.rlim_cur;
+}
+
+/*
+ * Descriptors the test holds at most: its HTTP connections, a websocket per
+ * run or cleanup in flight (the build's logs, then the terminal), and
+ * FD_RESERVE for the rest (stdio, the database, the scrapes, lws, libuv).
+ * When the open-files limit cannot hold that, refuse before anything is
+ * created, unless --max-websockets says how many may be open (then the rest
+ * wait for one).
+ */
+#define FD_RESERVE	64
+
+/* The most runs in flight LIMIT descriptors hold, with CONNS HTTP connections at most. */
+static long
+max_flight(long limit, long conns)
+{
+	long		n = (limit - FD_RESERVE) / 2;	/* a connection and a websocket each */
+
+	if (n > conns)
+		n = limit - FD_RESERVE - conns;
+	return n > 0 ? n : 0;
+}
+
+static int
+check_descriptors(long limit)
+{
+	scaletest_config *c = &test.cfg;
+	long		flight = c->concurrency == 0 ? c->count : c->concurrency;
+	long		cl = c->cleanup_concurrency == 0 ? c->count : c->cleanup_concurrency;
+	long		conns = c->max_connections > 0 ? c->max_connections : HTTP_DEFAULT_CONNECTIONS;
+	long		ws,
+				need;
+
+	if (flight > c->count)
+		flight = c->count;
+	if (cl > c->count)
+		cl = c->count;
+	if (cl > flight)
+		flight = cl;
+	if (conns > flight)
+		conns = flight;
+	ws = c->max_websockets > 0 && c->max_websockets < flight ? c->max_websockets : flight;
+	need = FD_RESERVE + conns + ws;
+	if (need <= limit)
+	{
+		ws_set_max(c->max_websockets);
+		return EXIT_OK;
+	}
+	cli_error("scaletest: %ld runs in flight need %ld open files (%ld HTTP connections, %ld websockets, "
+			  "%d for the rest), but the open-files limit is %ld\n"
+			  "Raise the hard limit for the driver (as root: ulimit -Hn %ld, LimitNOFILE=%ld in a systemd "
+			  "unit, docker run --ulimit nofile=%ld); the machine allows up to /proc/sys/fs/nr_open. "
+			  "Or lower --concurrency and --cleanup-concurrency to %ld, or let websockets wait for a "
+			  "descriptor with --max-websockets %ld (each wait is reported)",
+			  flight, need, conns, ws, FD_RESERVE, limit, need, need, need,
+			  max_flight(limit, c->max_connections > 0 ? c->max_connections : HTTP_DEFAULT_CONNECTIONS),
+			  limit - FD_RESERVE - conns > 0 ? limit - FD_RESERVE - conns : 0);
+	return EXIT_USAGE;
 }
 
 static int
@@ -1388,12 +1485,13 @@ prepare(int argc, char **argv)
 		return rc;
 	if ((rc = scaletest_find_login(&test.url, &test.token, token_file)) != EXIT_OK)
 		return rc;
-	raise_fd_limit();
+	if ((rc = check_descriptors(raise_fd_limit())) != EXIT_OK)
+		return rc;
 	test.base_url = strdup(test.url);
 	for (size_t n = strlen(test.base_url); n > 0 && test.base_url[n - 1] == '/';)
 		test.base_url[--n] = '\0';
 	test.loop = uv_default_loop();
-	test.http = http_client_new(test.loop, test.url, test.cfg.insecure);
+	test.http = http_client_new(test.loop, test.url, test.cfg.insecure, test.cfg.max_connections);
 	if (!test.http || !ws_init(test.loop, test.url, test.cfg.insecure))
 	{
 		cli_error("scaletest: cannot set up HTTP and websockets for %s", test.url);
