@@ -227,6 +227,15 @@ http_client_new(uv_loop_t *loop, const char *base_url, bool insecure, int max_co
 	return c;
 }
 
+int
+http_descriptors(int max_connections)
+{
+	if (max_connections < 1)
+		max_connections = HTTP_DEFAULT_CONNECTIONS;
+	/* each lane's multi handle holds a socketpair to wake it */
+	return max_connections + 2 * ((max_connections + LANE_SIZE - 1) / LANE_SIZE);
+}
+
 const http_wait_stats *
 http_waits(const http_client *c)
 {

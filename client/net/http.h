@@ -62,6 +62,9 @@ typedef struct http_auth
 http_client *http_client_new(uv_loop_t *loop, const char *base_url, bool insecure,
 							 int max_connections);
 
+/* Descriptors a client of MAX_CONNECTIONS holds at most. */
+int			http_descriptors(int max_connections);
+
 /* Calls that waited for a connection, and how long. */
 typedef struct http_wait_stats
 {

@@ -475,6 +475,13 @@ ws_set_max(int n)
 	ws_max = n > 0 ? n : 0;
 }
 
+int
+ws_descriptors(int n)
+{
+	/* each lane's lws context holds a pipe to wake it */
+	return n + 2 * ((n + WS_LANE_SIZE - 1) / WS_LANE_SIZE);
+}
+
 const http_wait_stats *
 ws_waits(void)
 {

@@ -48,6 +48,8 @@ ws_conn    *ws_open(const char *path, const http_auth *who,
  */
 void		ws_set_max(int n);
 const http_wait_stats *ws_waits(void);
+/* Descriptors N websockets open at once hold at most. */
+int			ws_descriptors(int n);
 
 /* Close a connection: no callback runs for it any more. */
 void		ws_close(ws_conn *c);

@@ -1416,23 +1416,39 @@ raise_fd_limit(void)
 
 /*
  * Descriptors the test holds at most: its HTTP connections, a websocket per
- * run or cleanup in flight (the build's logs, then the terminal), and
- * FD_RESERVE for the rest (stdio, the database, the scrapes, lws, libuv).
- * When the open-files limit cannot hold that, refuse before anything is
- * created, unless --max-websockets says how many may be open (then the rest
- * wait for one).
+ * run or cleanup in flight (the build's logs, then the terminal), each with
+ * the lanes they run on (net/), and FD_RESERVE for the rest (stdio, the
+ * database, outputs, scrapes, libuv).  When the open-files limit cannot hold
+ * that, refuse before anything is created, unless --max-websockets says how
+ * many may be open (then the rest wait for one).
  */
 #define FD_RESERVE	64
 
-/* The most runs in flight LIMIT descriptors hold, with CONNS HTTP connections at most. */
 static long
-max_flight(long limit, long conns)
+fd_need(long conns, long ws)
 {
-	long		n = (limit - FD_RESERVE) / 2;	/* a connection and a websocket each */
+	return FD_RESERVE + http_descriptors((int) conns) + ws_descriptors((int) ws);
+}
 
-	if (n > conns)
-		n = limit - FD_RESERVE - conns;
-	return n > 0 ? n : 0;
+/* The most of N (connections for at most N runs, N websockets) LIMIT holds. */
+static long
+max_fitting(long limit, long conns_cap, bool ws_only)
+{
+	long		lo = 0,
+				hi = limit;
+
+	while (lo < hi)
+	{
+		long		mid = (lo + hi + 1) / 2;
+		long		need = ws_only ? fd_need(conns_cap, mid) :
+			fd_need(mid < conns_cap ? mid : conns_cap, mid);
+
+		if (need <= limit)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 static int
@@ -1441,8 +1457,9 @@ check_descriptors(long limit)
 	scaletest_config *c = &test.cfg;
 	long		flight = c->concurrency == 0 ? c->count : c->concurrency;
 	long		cl = c->cleanup_concurrency == 0 ? c->count : c->cleanup_concurrency;
-	long		conns = c->max_connections > 0 ? c->max_connections : HTTP_DEFAULT_CONNECTIONS;
-	long		ws,
+	long		cap = c->max_connections > 0 ? c->max_connections : HTTP_DEFAULT_CONNECTIONS;
+	long		conns,
+				ws,
 				need;
 
 	if (flight > c->count)
@@ -1451,24 +1468,22 @@ check_descriptors(long limit)
 		cl = c->count;
 	if (cl > flight)
 		flight = cl;
-	if (conns > flight)
-		conns = flight;
+	conns = flight < cap ? flight : cap;
 	ws = c->max_websockets > 0 && c->max_websockets < flight ? c->max_websockets : flight;
-	need = FD_RESERVE + conns + ws;
+	need = fd_need(conns, ws);
 	if (need <= limit)
 	{
 		ws_set_max(c->max_websockets);
 		return EXIT_OK;
 	}
 	cli_error("scaletest: %ld runs in flight need %ld open files (%ld HTTP connections, %ld websockets, "
-			  "%d for the rest), but the open-files limit is %ld\n"
+			  "%ld for the rest), but the open-files limit is %ld\n"
 			  "Raise the hard limit for the driver (as root: ulimit -Hn %ld, LimitNOFILE=%ld in a systemd "
 			  "unit, docker run --ulimit nofile=%ld); the machine allows up to /proc/sys/fs/nr_open. "
 			  "Or lower --concurrency and --cleanup-concurrency to %ld, or let websockets wait for a "
 			  "descriptor with --max-websockets %ld (each wait is reported)",
-			  flight, need, conns, ws, FD_RESERVE, limit, need, need, need,
-			  max_flight(limit, c->max_connections > 0 ? c->max_connections : HTTP_DEFAULT_CONNECTIONS),
-			  limit - FD_RESERVE - conns > 0 ? limit - FD_RESERVE - conns : 0);
+			  flight, need, conns, ws, need - conns - ws, limit, need, need, need,
+			  max_fitting(limit, cap, false), max_fitting(limit, conns, true));
 	return EXIT_USAGE;
 }
 
