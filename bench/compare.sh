@@ -13,6 +13,9 @@ OTHER=${1:?usage: bench/compare.sh OTHER_CLIENT [RUNS]}
 RUNS=${2:-3}
 [ -x "$OTHER" ] || die "$OTHER: not an executable coder-scale"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS: a whole number above 0 (got '$RUNS')"
+# the driver at counts both clients hold without --max-websockets (which a
+# client before 0.2.0 does not know): 5,000 at once need 10,000 descriptors
+DRIVER_COUNTS=${DRIVER_COUNTS:-1000 5000}
 OUT=$(mktemp -d /tmp/cs-compare.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 make -C "$ROOT" -s >/dev/null
@@ -23,7 +26,8 @@ figures() {
     /^coder-scale ingest:/ { print "ingest_s", $3 }
     /^coder-scale scrape:/ { print "scrape_db_writing_s", $5 }
     /^  of which samples:/ { print "scrape_samples_s", $6 }
-    $2 == "driver" { print "driver_" $1 "_wall_s", $3; print "driver_" $1 "_cpu_s_per_1000", $4 }
+    $1 ~ /^[0-9]+$/ && NF > 7 { print "driver_" $1 "_wall_s", $2; print "driver_" $1 "_cpu_ms_per_ws", $3
+                                print "driver_" $1 "_rss_kb_per_ws", $4; print "standin_" $1 "_cpu_ms_per_ws", $6 }
   ' "$1"
 }
 
@@ -33,7 +37,9 @@ for i in $(seq "$RUNS"); do
     [ $who = other ] && bin=$OTHER
     for b in ingest scrape driver; do
       say "run $i of $RUNS, $who client: bench/$b.sh"
-      CODER_SCALE_BIN=$bin bash "$ROOT/bench/$b.sh" >"$OUT/$b.out" 2>"$OUT/$b.err" \
+      args=()
+      [ $b = driver ] && args=($DRIVER_COUNTS)
+      CODER_SCALE_BIN=$bin bash "$ROOT/bench/$b.sh" "${args[@]}" >"$OUT/$b.out" 2>"$OUT/$b.err" \
         || { tail -n 20 "$OUT/$b.err" >&2; die "bench/$b.sh failed for $bin"; }
       figures "$OUT/$b.out" | while read -r name value; do echo "$value" >>"$OUT/$name.$who"; done
     done

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# bench/driver.sh [COUNTS...]: what one scale-test run costs the driver.
-# `coder-scale scaletest create-workspaces --concurrency 0` (as many as descriptors allow) against the local
-# stand-in with instant builds and agents (default 1,000 and 10,000
-# workspaces), results stored in a private PostgreSQL (bench/lib.sh).
-# Rate limits off, as Coder's create-workspaces help advises (a real coderd
-# allows 60 logins a minute per IP).  Each build's logs are followed over a
-# websocket, as Coder's runner does.
-# Prints wall time, CPU seconds per 1,000 workspace lifecycles (create user,
-# log in, create workspace, build, agents, cleanup) and peak RSS, for the
-# driver and for the stand-in, so it is clear which side is the limit.
+# bench/driver.sh [COUNTS...]: what one scale-test run costs the driver, and
+# how that cost scales with the workspaces in flight.
+# `coder-scale scaletest create-workspaces --concurrency 0` (all at once)
+# against the local stand-in with instant builds and agents (default 1,000,
+# 5,000, 10,000, 20,000 and 50,000 workspaces), results stored in a private
+# PostgreSQL (bench/lib.sh).  Rate limits off, as Coder's create-workspaces
+# help advises (a real coderd allows 60 logins a minute per IP).  Each
+# build's logs are followed over a websocket, as Coder's runner does.
+# Prints a table, one row per count: wall time, CPU ms per workspace
+# lifecycle (create user, log in, create workspace, build, agents, cleanup),
+# peak RSS per workspace in flight, for the driver and for the stand-in, so
+# it is clear which side is the limit.  SVG=PATH also draws it
+# (bench/curve_svg.py).
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/test/client/listen.inc"
 
