@@ -56,6 +56,7 @@ struct run
 	uint64_t	phase_ns;
 	int64_t		mark[M_COUNT];
 	int64_t		last_ms;		/* the instant of the last timestamped log line */
+	int64_t		req_ms;			/* the instant of the last "sdk request" line */
 	char		bad_id[160];	/* why an id in an answer was refused */
 	http_done_fn call_done;		/* the callback behind the logged call */
 	char	   *call_url;
