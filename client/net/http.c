@@ -45,6 +45,8 @@ struct http_client
 	http_call  *wait_head;		/* calls waiting for a connection, oldest first */
 	http_call  *wait_tail;
 	http_wait_stats waits;
+	CURL	  **spare;			/* easy handles of finished calls, to reuse */
+	int			nspare;
 	char	   *base;
 	bool		insecure;
 	http_foreign_fn foreign;
@@ -85,6 +87,8 @@ struct http_call
 
 static void check_done(lane *l);
 static void finish(http_call *call, CURLcode cc);
+static bool easy_setup(http_call *call);
+static void easy_release(http_call *call);
 
 static void
 free_sock(uv_handle_t *h)
@@ -219,7 +223,8 @@ http_client_new(uv_loop_t *loop, const char *base_url, bool insecure, int max_co
 	c->nlanes = (max_connections + LANE_SIZE - 1) / LANE_SIZE;
 	c->max_active = max_connections;
 	c->lanes = calloc(c->nlanes, sizeof(lane));
-	if (!c->lanes)
+	c->spare = calloc(max_connections, sizeof(CURL *));
+	if (!c->lanes || !c->spare)
 		return NULL;
 	for (int i = 0; i < c->nlanes; i++)
 		if (!lane_init(c, &c->lanes[i]))
@@ -272,8 +277,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 static void
 free_call_mem(http_call *call)
 {
-	if (call->easy)
-		curl_easy_cleanup(call->easy);
+	easy_release(call);
 	curl_slist_free_all(call->hdrs);
 	free(call->url);
 	free(call->req_body);
@@ -321,6 +325,8 @@ run_on_lane(http_call *call)
 			break;
 		c->next_lane = (c->next_lane + 1) % c->nlanes;
 	}
+	if (!call->easy && !easy_setup(call))
+		return false;
 	if (curl_multi_add_handle(l->multi, call->easy) != CURLM_OK)
 		return false;
 	call->l = l;
@@ -459,6 +465,7 @@ finish(http_call *call, CURLcode cc)
 		status = 0;
 	if (worth_retry(call, cc, status))
 	{
+		easy_release(call);		/* a new one when it runs again */
 		schedule_retry(call);
 		return;
 	}
@@ -545,27 +552,79 @@ set_headers(http_call *call, const http_auth *who, bool has_body)
 }
 
 static void
-set_method(http_call *call, const char *method, const char *json_body)
+set_method(http_call *call)
 {
 	CURL	   *e = call->easy;
 
-	if (json_body)
+	if (call->req_body)
 	{
-		call->req_body = strdup(json_body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->req_body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(json_body));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(call->req_body));
 	}
-	if (strcmp(method, "GET") == 0)
+	if (strcmp(call->method, "GET") == 0)
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	else if (strcmp(method, "POST") == 0 && json_body)
+	else if (strcmp(call->method, "POST") == 0 && call->req_body)
 		;
-	else if (strcmp(method, "POST") == 0)
+	else if (strcmp(call->method, "POST") == 0)
 	{
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	else
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+}
+
+/*
+ * An easy handle for CALL as it goes on the wire: a finished call's, reset,
+ * when there is one (a call waiting for a connection holds none, and
+ * curl_easy_init's few kilobytes per call were the driver's most frequent
+ * allocation), set up for it.
+ */
+static bool
+easy_setup(http_call *call)
+{
+	http_client *c = call->c;
+	CURL	   *e;
+
+	if (c->nspare > 0)
+	{
+		e = c->spare[--c->nspare];
+		curl_easy_reset(e);
+	}
+	else if (!(e = curl_easy_init()))
+		return false;
+	call->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, call->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdrs);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->err);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);	/* thousands on the wire: keep them small */
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+	if (c->insecure)
+	{
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	set_method(call);
+	return true;
+}
+
+/* CALL is off the wire: its easy handle goes back to the spares. */
+static void
+easy_release(http_call *call)
+{
+	http_client *c = call->c;
+
+	if (!call->easy)
+		return;
+	if (c->nspare < c->max_active)
+		c->spare[c->nspare++] = call->easy;
+	else
+		curl_easy_cleanup(call->easy);
+	call->easy = NULL;
 }
 
 http_call *
@@ -574,7 +633,6 @@ http_start(http_client *c, const char *method, const char *path,
 		   http_done_fn done, void *arg)
 {
 	http_call  *call = calloc(1, sizeof(*call));
-	CURL	   *e;
 
 	if (!call)
 		return NULL;
@@ -585,28 +643,10 @@ http_start(http_client *c, const char *method, const char *path,
 	call->idempotent = strcmp(method, "GET") == 0;
 	if (asprintf(&call->url, "%s%s", c->base, path) < 0)
 		call->url = NULL;
-	call->easy = e = curl_easy_init();
-	if (!call->url || !e || !set_headers(call, who, json_body != NULL))
-	{
-		free_call(call);
-		return NULL;
-	}
-	curl_easy_setopt(e, CURLOPT_URL, call->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdrs);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->err);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);	/* 10,000 handles in flight: keep them small */
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-	if (c->insecure)
-	{
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	set_method(call, method, json_body);
-	if (!submit(call))
+	if (json_body)
+		call->req_body = strdup(json_body);
+	if (!call->url || (json_body && !call->req_body) || !set_headers(call, who, json_body != NULL) ||
+		!submit(call))
 	{
 		free_call(call);
 		return NULL;
