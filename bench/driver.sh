@@ -19,10 +19,9 @@ COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1000 5000 10000 20000 50000)
 SI_PID=
 
-bench_pg 55493
+bench_pg
 bench_at_exit '[ -z "$SI_PID" ] || { kill "$SI_PID" 2>/dev/null; wait "$SI_PID" 2>/dev/null; }'
-psql -X -q -d postgres -c "CREATE DATABASE bench"
-psql -X -q -d bench -c "CREATE EXTENSION coder_scale"
+bench_db DB bench
 
 # CPU seconds (user + system) and peak RSS (MB) of a running process.
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -52,7 +51,7 @@ for n in "${COUNTS[@]}"; do
   si_cpu0=$(proc_cpu $SI_PID)
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" \
     "$CS" scaletest create-workspaces --url "$LAUNCH_URL" --quiet \
-    --token-file "$WORK/token" --db dbname=bench -t docker --count "$n" --concurrency 0 \
+    --token-file "$WORK/token" --db "dbname=$DB" -t docker --count "$n" --concurrency 0 \
     --cleanup-concurrency 0 "${extra[@]}" --label "bench-$n" --output "json:$WORK/r.json" >"$WORK/out" 2>"$WORK/err" || true
   si_cpu=$(awk -v a="$si_cpu0" -v b="$(proc_cpu $SI_PID)" 'BEGIN { print b - a }')
   si_mb=$(proc_hwm $SI_PID)
@@ -62,8 +61,8 @@ for n in "${COUNTS[@]}"; do
   grep "waited for one of" "$WORK/err" >&2 || true
   grep -q "open files" "$WORK/err" && cat "$WORK/err" >&2
   read -r wall usr sys rss_kb < <(grep -v "^Command" "$WORK/time" | tail -n 1)
-  result=$(psql -X -At -d bench -c "SELECT s.summary FROM coder_scale.run_summary s JOIN coder_scale.run r ON r.id = s.run_id WHERE r.label = 'bench-$n'")
-  stored=$(psql -X -At -d bench -c "SELECT count(*) FROM coder_scale.run_result rr JOIN coder_scale.run r ON r.id = rr.run_id WHERE r.label = 'bench-$n' AND rr.cleanup IS NOT NULL")
+  result=$(psql -X -At -d "$DB" -c "SELECT s.summary FROM coder_scale.run_summary s JOIN coder_scale.run r ON r.id = s.run_id WHERE r.label = 'bench-$n'")
+  stored=$(psql -X -At -d "$DB" -c "SELECT count(*) FROM coder_scale.run_result rr JOIN coder_scale.run r ON r.id = rr.run_id WHERE r.label = 'bench-$n' AND rr.cleanup IS NOT NULL")
   waits=$(sed -n 's/.*: \([0-9]*\) websockets waited.*/\1/p' "$WORK/err")
   awk -v n="$n" -v wall="$wall" -v cpu="$(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')" -v kb="$rss_kb" \
       -v sicpu="$si_cpu" -v simb="$si_mb" -v res="$result" -v st="$stored" -v w="${waits:-0}" 'BEGIN {

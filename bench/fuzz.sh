@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 CASES=${1:-200000}
 SEED=${2:-1}
 
-bench_pg 55493
+bench_pg
 export PG_DUMP=$PRIV$PGBIN/pg_dump
 
 say "type fuzzer: $CASES cases, seed $SEED"

@@ -17,12 +17,10 @@ SCRAPES=${2:-11}
 INTERVAL=2
 SERVER_PID=
 
-bench_pg 55492 "-c max_wal_size=4GB"
+bench_pg "-c max_wal_size=4GB"
 bench_at_exit '[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null'
-for db in scrape plain; do
-  psql -X -q -d postgres -c "CREATE DATABASE $db"
-  psql -X -q -d $db -c "CREATE EXTENSION coder_scale"
-done
+bench_db DB_SCRAPE scrape
+bench_db DB_PLAIN plain
 
 say "generating a scrape of $SERIES series (1,000 series per metric, 3 labels each)"
 mkdir -p "$WORK/www"
@@ -47,27 +45,27 @@ WPORT=$(listen_port $SERVER_PID)
 FOR=$(( (SCRAPES - 1) * INTERVAL ))
 say "coder-scale scrape: $SCRAPES scrapes of $SERIES series, every ${INTERVAL}s for ${FOR}s"
 "$CS" scrape bench=http://127.0.0.1:$WPORT/metrics --for ${FOR}s --interval ${INTERVAL}s \
-  --db "dbname=scrape" --label bench >"$WORK/scrape.out"
+  --db "dbname=$DB_SCRAPE" --label bench >"$WORK/scrape.out"
 cat "$WORK/scrape.out" >&2
 stored=$(sed -n 's/^stored \([0-9]*\) samples.*/\1/p' "$WORK/scrape.out")
 wsec=$(sed -n 's/^stored .*database writing \([0-9.]*\) s.*/\1/p' "$WORK/scrape.out")
 rsec=$(sed -n 's/^stored .*, \([0-9.]*\) s of it new series.*/\1/p' "$WORK/scrape.out")
-scrape_s=$(psql -X -At -d scrape -c "SELECT round(avg(m.value)::numeric, 3) FROM coder_scale.metric_sample m
+scrape_s=$(psql -X -At -d "$DB_SCRAPE" -c "SELECT round(avg(m.value)::numeric, 3) FROM coder_scale.metric_sample m
   JOIN coder_scale.metric_series s ON s.id = m.series_id WHERE s.name = 'scrape_duration_seconds'")
 
 # The same samples as a text file, and the same series in the other database.
-psql -X -q -d scrape -c "\\copy (SELECT series_id, time, value FROM coder_scale.metric_sample) TO '$WORK/samples.txt'"
-psql -X -q -d scrape -c "\\copy (SELECT id, run_id, component, target, name, labels FROM coder_scale.metric_series) TO '$WORK/series.txt'"
+psql -X -q -d "$DB_SCRAPE" -c "\\copy (SELECT series_id, time, value FROM coder_scale.metric_sample) TO '$WORK/samples.txt'"
+psql -X -q -d "$DB_SCRAPE" -c "\\copy (SELECT id, run_id, component, target, name, labels FROM coder_scale.metric_series) TO '$WORK/series.txt'"
 # both databases are fresh: the scrape's run and this one are run 1
-psql -X -q -d plain -c "INSERT INTO coder_scale.run (kind, status) VALUES ('scrape', 'running')"
-psql -X -q -d plain -c "CREATE TEMP TABLE s (LIKE coder_scale.metric_series)" -c "\\copy s FROM '$WORK/series.txt'" \
+psql -X -q -d "$DB_PLAIN" -c "INSERT INTO coder_scale.run (kind, status) VALUES ('scrape', 'running')"
+psql -X -q -d "$DB_PLAIN" -c "CREATE TEMP TABLE s (LIKE coder_scale.metric_series)" -c "\\copy s FROM '$WORK/series.txt'" \
   -c "INSERT INTO coder_scale.metric_series OVERRIDING SYSTEM VALUE SELECT * FROM s"
-psql -X -q -d plain -c "CHECKPOINT"
+psql -X -q -d "$DB_PLAIN" -c "CHECKPOINT"
 rows=$(wc -l <"$WORK/samples.txt")
 
 say "plain COPY of the same $rows samples from a text file"
 t0=$(date +%s.%N)
-psql -X -q -d plain -c "\\copy coder_scale.metric_sample (series_id, time, value) FROM '$WORK/samples.txt'"
+psql -X -q -d "$DB_PLAIN" -c "\\copy coder_scale.metric_sample (series_id, time, value) FROM '$WORK/samples.txt'"
 t1=$(date +%s.%N)
 
 awk -v n="$rows" -v s="$stored" -v w="$wsec" -v r="$rsec" -v c="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \

@@ -7,27 +7,14 @@
 # percentile_cont and the worst relative error against the exact answer;
 # then 10,000 per-minute sketches rolled up vs recomputing from the rows, and
 # the stored size per sketch.  Runs on its own private cluster, removed at the
-# end.  Not part of scripts/test.sh (it takes a few minutes).
-source "$(dirname "$0")/../scripts/lib.sh"
+# end (bench/lib.sh; BENCH_PGHOST for a given server).  Not part of scripts/test.sh (it takes a few minutes).
+source "$(dirname "$0")/lib.sh"
 
 ROWS=${BENCH_ROWS:-10000000}
-PORT=${BENCH_PGPORT:-5439}
 
-install_packages
-build_and_install
-
-WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
-chmod 755 "$WORK"
-cleanup() {
-  cluster_stop "$WORK/data" || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-cluster_start "$WORK/data" "$WORK" "$PORT"
-
-export PGHOST=$WORK PGPORT=$PORT PGUSER=postgres
+bench_pg
 say "machine: $(nproc) cores, $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1)"
-psql -X -q -d postgres -c "CREATE DATABASE bench" >/dev/null
+bench_db DB bench
 start=$(date +%s)
-psql -X -q -d bench -v rows="$ROWS" -f "$ROOT/bench/sketch.sql"
+psql -X -q -d "$DB" -v rows="$ROWS" -f "$ROOT/bench/sketch.sql"
 say "benchmark took $(( $(date +%s) - start )) s"
