@@ -41,7 +41,7 @@ typedef struct scaletest_config
 	bool		insecure;
 	int			max_failures;	/* runs that may fail with the command still passing (exit 0) */
 	const char *rich_parameter_file;
-	int			max_connections;	/* 0: HTTP_DEFAULT_CONNECTIONS */
+	int			max_connections;	/* HTTP calls on the wire at most */
 	int			max_websockets; /* 0: one per run in flight */
 
 	/* found before the test starts */

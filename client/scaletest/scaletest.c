@@ -597,6 +597,7 @@ parse_flags(int argc, char **argv, const char **token_file)
 	c->count = 1;
 	c->concurrency = 1;
 	c->cleanup_concurrency = 1;
+	c->max_connections = HTTP_DEFAULT_CONNECTIONS;
 	c->timeout_ms = 30 * 60 * 1000;
 	c->job_timeout_ms = 5 * 60 * 1000;
 	c->cleanup_timeout_ms = 30 * 60 * 1000;
@@ -1346,11 +1347,10 @@ print_waits(void)
 {
 	const http_wait_stats *h = http_waits(test.http);
 	const http_wait_stats *w = ws_waits();
-	int			conns = test.cfg.max_connections > 0 ? test.cfg.max_connections : HTTP_DEFAULT_CONNECTIONS;
 
 	if (h->waited > 0)
 		fprintf(stderr, "coder-scale: scaletest: %ld HTTP calls waited for one of %d connections "
-				"(--max-connections), longest %.3fs, %.3fs on average\n", h->waited, conns,
+				"(--max-connections), longest %.3fs, %.3fs on average\n", h->waited, test.cfg.max_connections,
 				h->longest_ms / 1000.0, h->total_ms / 1000.0 / h->waited);
 	if (w->waited > 0)
 		fprintf(stderr, "coder-scale: scaletest: %ld websockets waited for one of %d (--max-websockets), "
@@ -1457,7 +1457,7 @@ check_descriptors(long limit)
 	scaletest_config *c = &test.cfg;
 	long		flight = c->concurrency == 0 ? c->count : c->concurrency;
 	long		cl = c->cleanup_concurrency == 0 ? c->count : c->cleanup_concurrency;
-	long		cap = c->max_connections > 0 ? c->max_connections : HTTP_DEFAULT_CONNECTIONS;
+	long		cap = c->max_connections;
 	long		conns,
 				ws,
 				need;
