@@ -26,8 +26,7 @@
 #include "results.h"
 #include "runner.h"
 #include "scaletest.h"
-
-#define PAGE_LIMIT 100			/* getScaletestWorkspaces, getScaletestUsers */
+#include "session.h"
 
 /* One delete: a run of the harness. */
 typedef struct item
@@ -63,9 +62,7 @@ static struct
 	char	   *token;
 	uv_loop_t  *loop;
 	http_client *http;
-	char		me_id[64];
-	json_object *me;			/* GET /users/me */
-	bool		no_owner_access;	/* the deployment's disable_owner_workspace_exec */
+	coder_session session;
 	stage	   *current;
 	uv_timer_t	timer;			/* --cleanup-timeout of the current stage */
 } sweep;
@@ -213,323 +210,6 @@ found(int n, const char *what)
 	fprintf(stderr, "ERROR: Found %d scaletest %s\n\r\n", n, what);
 }
 
-/* The exit code for a call that failed with S. */
-static int
-call_exit(const http_sync *s)
-{
-	return s->unreachable ? EXIT_UNREACHABLE : EXIT_INTERNAL;
-}
-
-/*
- * GET PATH with the owner's token into *J; false (said as "WHAT: why") when
- * it failed.  After requireAdmin, Coder's cleanup sends every call with
- * X-Coder-Bypass-Ratelimit: true (it swaps in a client.HTTPClient whose
- * HeaderTransport adds codersdk.BypassRatelimitHeader); requireAdmin's own
- * GET /users/me goes through the CLI's client, without it: BYPASS.
- */
-static bool
-get_json(const char *path, const char *what, bool bypass, json_object **j, int *rc)
-{
-	http_sync	s;
-
-	http_sync_call(sweep.http, "GET", path, &(http_auth) {sweep.token, bypass}, NULL, &s);
-	*j = s.status == 200 ? json_tokener_parse(s.body) : NULL;
-	if (!*j)
-	{
-		cli_error("scaletest cleanup: %s: %s", what, s.error ? s.error : "the answer is not JSON");
-		*rc = s.status == 401 || s.status == 403 ? EXIT_USAGE : call_exit(&s);
-	}
-	http_sync_free(&s);
-	return *j != NULL;
-}
-
-/* ---------- requireAdmin and parseTemplate ---------- */
-
-/* Whether the user ME has the site role "owner". */
-static bool
-is_owner(json_object *me)
-{
-	json_object *roles = jobj(me, "roles");
-
-	for (size_t i = 0; roles && json_object_is_type(roles, json_type_array) &&
-		 i < json_object_array_length(roles); i++)
-	{
-		const char *name = jstr(json_object_array_get_idx(roles, i), "name");
-
-		if (name && strcmp(name, "owner") == 0)
-			return true;
-	}
-	return false;
-}
-
-/* cli/exp_scaletest.go requireAdmin: GET /users/me, the owner role; exit code. */
-static int
-require_admin(void)
-{
-	int			rc = EXIT_OK;
-
-	if (!get_json("/api/v2/users/me", "fetch current user", false, &sweep.me, &rc))
-		return rc;
-	if (!is_uuid(jstr(sweep.me, "id")))
-	{
-		cli_error("scaletest cleanup: fetch current user: the answer has no user id (is %s Coder?)", sweep.url);
-		return EXIT_INTERNAL;
-	}
-	snprintf(sweep.me_id, sizeof(sweep.me_id), "%s", jstr(sweep.me, "id"));
-	if (!is_owner(sweep.me))
-	{
-		cli_error("scaletest cleanup: Not logged in as a site owner. Scale testing is only available to site owners.");
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
-}
-
-/* Whether the organization ORG lists a template named NAME (GET /organizations/{org}/templates); exit code in *rc. */
-static bool
-org_has_template(const char *org, const char *name, int *rc)
-{
-	char		path[256],
-				what[160];
-	json_object *list;
-	bool		hit = false;
-
-	snprintf(path, sizeof(path), "/api/v2/organizations/%s/templates", org);
-	snprintf(what, sizeof(what), "parse template: list templates in org \"%s\"", org);
-	if (!get_json(path, what, true, &list, rc))
-		return false;
-	for (size_t i = 0; json_object_is_type(list, json_type_array) && i < json_object_array_length(list); i++)
-	{
-		const char *n = jstr(json_object_array_get_idx(list, i), "name");
-
-		if (n && strcmp(n, name) == 0)
-			hit = true;
-	}
-	json_object_put(list);
-	return hit;
-}
-
-/* cli/exp_scaletest.go parseTemplate: by ID, else by name in each of the user's organizations; exit code. */
-static int
-parse_template(void)
-{
-	const char *t = sweep.template_arg;
-	json_object *orgs = jobj(sweep.me, "organization_ids");
-	int			rc = EXIT_OK;
-
-	if (is_uuid(t) && strcmp(t, "00000000-0000-0000-0000-000000000000") != 0)
-	{
-		http_sync	s;
-		char		path[128];
-
-		snprintf(path, sizeof(path), "/api/v2/templates/%s", t);
-		http_sync_call(sweep.http, "GET", path, &(http_auth) {sweep.token, true}, NULL, &s);
-		if (s.status != 200)
-		{
-			cli_error("scaletest cleanup: parse template: get template by ID \"%s\": %s", t, s.error ? s.error : "no answer");
-			rc = s.status == 404 || s.status == 400 ? EXIT_USAGE : call_exit(&s);
-		}
-		http_sync_free(&s);
-		return rc;
-	}
-	for (size_t i = 0; orgs && json_object_is_type(orgs, json_type_array) && i < json_object_array_length(orgs); i++)
-	{
-		const char *org = json_object_get_string(json_object_array_get_idx(orgs, i));
-
-		if (!is_uuid(org))
-			continue;
-		if (org_has_template(org, t, &rc))
-			return EXIT_OK;
-		if (rc != EXIT_OK)
-			return rc;
-	}
-	cli_error("scaletest cleanup: parse template: could not find template \"%s\" in any organization", t);
-	return EXIT_USAGE;
-}
-
-/* ---------- the listings ---------- */
-
-/* Append S as Go's url.QueryEscape writes it (space as '+', unreserved bytes kept, %XX). */
-static void
-query_escape(char *out, size_t size, const char *s)
-{
-	size_t		n = strlen(out);
-
-	for (const unsigned char *p = (const unsigned char *) s; *p && n + 4 < size; p++)
-	{
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-			*p == '-' || *p == '_' || *p == '.' || *p == '~')
-			out[n++] = (char) *p;
-		else if (*p == ' ')
-			out[n++] = '+';
-		else
-			n += (size_t) snprintf(out + n, size - n, "%%%02X", *p);
-	}
-	out[n] = '\0';
-}
-
-/* Append KEY:"VALUE" as fmt's %q quotes it (strconv.Quote, for the ASCII a name holds). */
-static void
-quoted_term(char *out, size_t size, const char *key, const char *value)
-{
-	size_t		n = strlen(out);
-
-	n += (size_t) snprintf(out + n, size - n, "%s%s:\"", n ? " " : "", key);
-	for (const unsigned char *p = (const unsigned char *) value; *p && n + 6 < size; p++)
-	{
-		if (*p == '"' || *p == '\\')
-			n += (size_t) snprintf(out + n, size - n, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			n += (size_t) snprintf(out + n, size - n, "\\x%02x", *p);
-		else
-			out[n++] = (char) *p;
-	}
-	snprintf(out + n, size - n, "\"");
-}
-
-/*
- * PATH?limit=100[&offset=N]&q=Q as codersdk builds it (url.Values.Encode:
- * keys sorted; Pagination sets offset only when above 0).
- */
-static void
-page_path(char *path, size_t size, const char *base, int page, const char *q)
-{
-	snprintf(path, size, "%s?limit=%d", base, PAGE_LIMIT);
-	if (page > 0)
-		snprintf(path + strlen(path), size - strlen(path), "&offset=%d", page * PAGE_LIMIT);
-	snprintf(path + strlen(path), size - strlen(path), "&q=");
-	query_escape(path, size, q);
-}
-
-/* A listing's item to keep, or not (its name and id into the list). */
-typedef bool (*keep_fn) (json_object *item, const char **name, const char **id);
-
-/* Names and ids a listing kept. */
-typedef struct found_list
-{
-	char	  **names;
-	char	  **ids;
-	int			n;
-} found_list;
-
-static void
-found_add(found_list *l, const char *name, const char *id)
-{
-	l->names = realloc(l->names, sizeof(char *) * (l->n + 1));
-	l->ids = realloc(l->ids, sizeof(char *) * (l->n + 1));
-	if (!l->names || !l->ids)
-		cli_out_of_memory("the list of what to delete");
-	l->names[l->n] = strdup(name);
-	l->ids[l->n] = strdup(id);
-	l->n++;
-}
-
-/*
- * Pages of BASE (100 at a time, query Q) until an empty one, keeping what
- * KEEP keeps; "fetch scaletest WHAT page N: why" and an exit code when a
- * page fails.
- */
-static int
-list_pages(const char *base, const char *q, const char *what, const char *key, keep_fn keep, found_list *out)
-{
-	for (int page = 0;; page++)
-	{
-		char		path[1024],
-					msg[128];
-		json_object *j,
-				   *arr;
-		int			rc = EXIT_OK;
-		size_t		len;
-
-		page_path(path, sizeof(path), base, page, q);
-		snprintf(msg, sizeof(msg), "fetch scaletest %s page %d", what, page);
-		if (!get_json(path, msg, true, &j, &rc))
-			return rc;
-		arr = jobj(j, key);
-		if (!arr || !json_object_is_type(arr, json_type_array))
-		{
-			json_object_put(j);
-			cli_error("scaletest cleanup: %s: the answer has no \"%s\" list", msg, key);
-			return EXIT_INTERNAL;
-		}
-		len = json_object_array_length(arr);
-		for (size_t i = 0; i < len; i++)
-		{
-			const char *name,
-					   *id;
-
-			if (!keep(json_object_array_get_idx(arr, i), &name, &id))
-				continue;
-			if (!is_uuid(id))
-			{
-				json_object_put(j);
-				cli_error("scaletest cleanup: %s: the id of %s is not a UUID", msg, name ? name : "an item");
-				return EXIT_INTERNAL;
-			}
-			found_add(out, name ? name : "", id);
-		}
-		json_object_put(j);
-		if (len == 0)
-			return EXIT_OK;
-	}
-}
-
-static bool
-has_prefix(const char *s, const char *prefix)
-{
-	return s && strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/*
- * loadtestutil.IsScaleTestWorkspace, and not skipped as another owner's
- * when the deployment disables owners' access to workspaces (getScaletestWorkspaces).
- */
-static bool
-keep_workspace(json_object *w, const char **name, const char **id)
-{
-	*name = jstr(w, "name");
-	*id = jstr(w, "id");
-	if (!has_prefix(*name, "scaletest-") && !has_prefix(jstr(w, "owner_name"), "scaletest-"))
-		return false;
-	return !sweep.no_owner_access || (jstr(w, "owner_id") && strcmp(jstr(w, "owner_id"), sweep.me_id) == 0);
-}
-
-/* loadtestutil.IsScaleTestUser: username scaletest-*, or an email @scaletest.local. */
-static bool
-keep_user(json_object *u, const char **name, const char **id)
-{
-	const char *email = jstr(u, "email");
-	size_t		n = email ? strlen(email) : 0;
-
-	*name = jstr(u, "username");
-	*id = jstr(u, "id");
-	return has_prefix(*name, "scaletest-") || (n >= 16 && strcmp(email + n - 16, "@scaletest.local") == 0);
-}
-
-/* getScaletestWorkspaces(ctx, client, "", template): /users/me, /deployment/config, then the pages. */
-static int
-list_workspaces(found_list *out)
-{
-	json_object *me,
-			   *dc,
-			   *v;
-	char		q[512] = "";
-	int			rc = EXIT_OK;
-
-	if (!get_json("/api/v2/users/me", "check logged-in user", true, &me, &rc))
-		return rc;
-	json_object_put(me);
-	if (!get_json("/api/v2/deployment/config", "fetch deployment config", true, &dc, &rc))
-		return rc;
-	v = jobj(jobj(dc, "config"), "disable_owner_workspace_exec");
-	sweep.no_owner_access = v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-	json_object_put(dc);
-	/* codersdk.WorkspaceFilter{Name: "scaletest-", Template: template}.asRequestOption */
-	quoted_term(q, sizeof(q), "name", "scaletest-");
-	if (sweep.template_arg)
-		quoted_term(q, sizeof(q), "template", sweep.template_arg);
-	return list_pages("/api/v2/workspaces", q, "workspaces", "workspaces", keep_workspace, out);
-}
-
 /* ---------- a stage: its runs at the cleanup concurrency ---------- */
 
 static void
@@ -620,6 +300,41 @@ stage_run(stage *st, results *res)
 	}
 }
 
+/* Names and ids a listing kept. */
+typedef struct found_list
+{
+	char	  **names;
+	char	  **ids;
+	int			n;
+} found_list;
+
+/* The listings' callback: the item's name (NAME_KEY) and id into the list ARG. */
+static void
+found_add(found_list *l, json_object *item, const char *name_key)
+{
+	const char *name = jstr(item, name_key);
+
+	l->names = realloc(l->names, sizeof(char *) * (l->n + 1));
+	l->ids = realloc(l->ids, sizeof(char *) * (l->n + 1));
+	if (!l->names || !l->ids)
+		cli_out_of_memory("the list of what to delete");
+	l->names[l->n] = strdup(name ? name : "");
+	l->ids[l->n] = strdup(jstr(item, "id"));
+	l->n++;
+}
+
+static void
+found_workspace(void *arg, json_object *item)
+{
+	found_add(arg, item, "name");
+}
+
+static void
+found_user(void *arg, json_object *item)
+{
+	found_add(arg, item, "username");
+}
+
 /*
  * One stage of scaletestCleanup: "Found N scaletest WHAT", and when there
  * are some, "Deleting...", the runs, "Done deleting...:" and the results
@@ -693,6 +408,8 @@ connect_sweep(const char *token_file)
 	env.run_done = unused_run_done;
 	env.cleanup_done = run_done;
 	runner_setup(&env);
+	sweep.session = (coder_session) {.cmd = "scaletest cleanup", .http = sweep.http, .url = sweep.url,
+	.token = sweep.token};
 	return EXIT_OK;
 }
 
@@ -708,18 +425,19 @@ scaletest_cleanup(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	if ((rc = connect_sweep(token_file)) != EXIT_OK)
 		return rc;
-	if ((rc = require_admin()) != EXIT_OK)
+	if ((rc = session_require_admin(&sweep.session)) != EXIT_OK)
 		return rc;
-	if (sweep.template_arg && (rc = parse_template()) != EXIT_OK)
+	if (sweep.template_arg && (rc = session_parse_template(&sweep.session, sweep.template_arg)) != EXIT_OK)
 		return rc;
 	info("Fetching scaletest workspaces...");
-	if ((rc = list_workspaces(&workspaces)) != EXIT_OK)
+	rc = session_list_workspaces(&sweep.session, NULL, sweep.template_arg, found_workspace, &workspaces);
+	if (rc != EXIT_OK)
 		return rc;
 	if ((rc = delete_all(&workspaces, "workspaces", "cleanup-workspace", true)) != EXIT_OK)
 		return rc;
 	info("Fetching scaletest users...");
 	/* getScaletestUsers: codersdk.UsersRequest{Search: "scaletest-"} */
-	if ((rc = list_pages("/api/v2/users", "scaletest-", "users", "users", keep_user, &users)) != EXIT_OK)
+	if ((rc = session_list_users(&sweep.session, found_user, &users)) != EXIT_OK)
 		return rc;
 	return delete_all(&users, "users", "cleanup-users", false);
 }
